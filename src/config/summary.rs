@@ -1,0 +1,133 @@
+//! The short summary `perch check` prints: accounts, what each ingests,
+//! where each routes.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use super::types::{Config, SlackMode, XAuth};
+use crate::ticket::Priority;
+
+fn every(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
+}
+
+pub fn summary(config: &Config) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = write_summary(&mut out, config);
+    out
+}
+
+fn write_summary(out: &mut String, config: &Config) -> std::fmt::Result {
+    writeln!(out, "accounts:")?;
+    for a in &config.accounts {
+        writeln!(
+            out,
+            "  {} (@{}, user {}, {})",
+            a.key,
+            a.handle,
+            a.user_id,
+            a.auth.kind()
+        )?;
+        let mut ingests = Vec::new();
+        if let Some(p) = &a.ingest.mentions {
+            ingests.push(format!("mentions every {}", every(p.interval)));
+        }
+        if let Some(p) = &a.ingest.dms {
+            ingests.push(format!("DMs every {}", every(p.interval)));
+        }
+        for s in &a.ingest.search {
+            ingests.push(format!(
+                "search \"{}\" every {}: {}",
+                s.name,
+                every(s.interval),
+                s.query
+            ));
+        }
+        if let Some(w) = &a.ingest.webhook {
+            ingests.push(format!("webhook at {}", w.path));
+        }
+        writeln!(out, "    ingests: {}", ingests.join("; "))?;
+        let mut routes: Vec<String> = a
+            .routes
+            .slack_channels
+            .iter()
+            .map(|c| format!("Slack {c}"))
+            .collect();
+        routes.extend(
+            a.routes
+                .discord_channels
+                .iter()
+                .map(|c| format!("Discord {c}")),
+        );
+        writeln!(out, "    routes to: {}", routes.join(", "))?;
+        if let XAuth::OAuth2 { .. } = a.auth {
+            writeln!(
+                out,
+                "    (refresh tokens rotate: the newest is kept in the store)"
+            )?;
+        }
+    }
+    if let Some(s) = &config.slack {
+        let mode = match &s.mode {
+            SlackMode::Socket { .. } => "Socket Mode".to_owned(),
+            SlackMode::Events { addr, .. } => format!("Events API on {addr}"),
+        };
+        writeln!(out, "slack: {mode}, API {}", s.api_url)?;
+    }
+    if let Some(d) = &config.discord {
+        writeln!(
+            out,
+            "discord: application {}, guilds {}",
+            d.application_id,
+            d.guild_ids.join(", ")
+        )?;
+    }
+    let leads = config.agents.iter().filter(|a| a.lead).count();
+    writeln!(
+        out,
+        "agents: {} ({leads} lead{})",
+        config.agents.len(),
+        if leads == 1 { "" } else { "s" }
+    )?;
+    match &config.support_hours {
+        Some(h) => {
+            let open_days = h.weekly.iter().filter(|d| !d.is_empty()).count();
+            writeln!(
+                out,
+                "support hours: {}, open {open_days} days a week, {} holidays",
+                h.zone,
+                h.holidays.len()
+            )?;
+        }
+        None => writeln!(out, "support hours: round the clock")?,
+    }
+    let targets: Vec<String> = Priority::ALL
+        .into_iter()
+        .filter_map(|p| {
+            config
+                .response_targets
+                .for_priority(p)
+                .map(|d| format!("{p} {}", every(d)))
+        })
+        .collect();
+    if !targets.is_empty() {
+        writeln!(out, "response targets: {}", targets.join(", "))?;
+    }
+    writeln!(
+        out,
+        "rules: {}, saved replies: {}",
+        config.rules.0.len(),
+        config.saved_replies.len()
+    )?;
+    match config.x.monthly_read_budget {
+        Some(b) => writeln!(out, "X reads: budget {b} a month, API {}", config.x.api_url)?,
+        None => writeln!(out, "X reads: no budget, API {}", config.x.api_url)?,
+    }
+    writeln!(
+        out,
+        "store: {}, health: http://{}/healthz",
+        config.service.data_dir.display(),
+        config.service.health_addr
+    )
+}

@@ -1,0 +1,332 @@
+//! The validated config: every value parsed, every cross-reference checked.
+//! Only `validate` builds these.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+use chrono_tz::Tz;
+use regex::Regex;
+
+use crate::ticket::{
+    AccountKey, AgentId, DiscordChannelId, DiscordUserId, Priority, SlackChannelId, SlackUserId,
+    XUserId,
+};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub service: Service,
+    pub x: XSettings,
+    pub accounts: Vec<Account>,
+    pub slack: Option<SlackSettings>,
+    pub discord: Option<DiscordSettings>,
+    pub agents: Vec<AgentConfig>,
+    pub permissions: Permissions,
+    pub support_hours: Option<SupportHours>,
+    pub response_targets: ResponseTargets,
+    pub rules: Rules,
+    pub saved_replies: Vec<SavedReply>,
+    pub auto_replies: AutoReplies,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub data_dir: PathBuf,
+    pub health_addr: SocketAddr,
+    pub log_format: LogFormat,
+    pub require_explicit_claim: bool,
+    pub claim_idle_release: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct XSettings {
+    pub api_url: String,
+    pub monthly_read_budget: Option<u64>,
+}
+
+/// The name of an environment variable holding a secret, and the config key
+/// that named it (for messages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvVar {
+    pub name: String,
+    pub key: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum XAuth {
+    OAuth1 {
+        consumer_key: EnvVar,
+        consumer_secret: EnvVar,
+        access_token: EnvVar,
+        access_token_secret: EnvVar,
+    },
+    OAuth2 {
+        client_id: EnvVar,
+        client_secret: Option<EnvVar>,
+        /// Seeds the first refresh; later ones rotate and live in the store.
+        refresh_token: EnvVar,
+    },
+}
+
+impl XAuth {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::OAuth1 { .. } => "OAuth 1.0a",
+            Self::OAuth2 { .. } => "OAuth 2.0",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub key: AccountKey,
+    /// Without the `@`.
+    pub handle: String,
+    pub user_id: XUserId,
+    pub auth: XAuth,
+    pub ingest: Ingest,
+    pub routes: Routes,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Poll {
+    pub interval: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchRule {
+    pub name: String,
+    /// The query sent to X: the configured query, its misspellings OR'ed in,
+    /// and the account's own posts and retweets left out.
+    pub query: String,
+    pub interval: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub path: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    pub mentions: Option<Poll>,
+    pub dms: Option<Poll>,
+    pub search: Vec<SearchRule>,
+    pub webhook: Option<Webhook>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Routes {
+    pub slack_channels: Vec<SlackChannelId>,
+    pub discord_channels: Vec<DiscordChannelId>,
+}
+
+#[derive(Debug, Clone)]
+pub enum SlackMode {
+    /// Socket Mode: perch dials out; no public URL needed.
+    Socket { app_token: EnvVar },
+    /// Events API: Slack posts to `addr`, signed with the signing secret.
+    Events {
+        signing_secret: EnvVar,
+        addr: SocketAddr,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct SlackSettings {
+    pub mode: SlackMode,
+    pub bot_token: EnvVar,
+    pub api_url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DiscordSettings {
+    pub bot_token: EnvVar,
+    pub application_id: String,
+    pub guild_ids: Vec<String>,
+    /// Only for the sandbox: where the fake Discord listens.
+    pub api_url: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    pub key: AgentId,
+    pub name: String,
+    /// Appended to replies as `^JD`.
+    pub initials: String,
+    pub slack_user: Option<SlackUserId>,
+    pub discord_user: Option<DiscordUserId>,
+    pub lead: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Permissions {
+    pub slack_agent_group: Option<String>,
+    pub slack_lead_group: Option<String>,
+    pub discord_agent_role: Option<String>,
+    pub discord_lead_role: Option<String>,
+}
+
+/// Published support hours.
+#[derive(Debug, Clone)]
+pub struct SupportHours {
+    pub zone: Tz,
+    /// Monday first; `[start, end)` in minutes after local midnight.
+    pub weekly: [Vec<(u16, u16)>; 7],
+    pub holidays: BTreeSet<NaiveDate>,
+}
+
+impl SupportHours {
+    /// Whether the team is at work at `at`.
+    pub fn is_open(&self, at: DateTime<Utc>) -> bool {
+        let local = at.with_timezone(&self.zone);
+        if self.holidays.contains(&local.date_naive()) {
+            return false;
+        }
+        let day = local.weekday().num_days_from_monday() as usize;
+        // Unreachable index guard: weekday is always 0..7.
+        let Some(ranges) = self.weekly.get(day) else {
+            return false;
+        };
+        let minute = (local.hour() * 60 + local.minute()) as u16;
+        ranges
+            .iter()
+            .any(|&(start, end)| start <= minute && minute < end)
+    }
+}
+
+/// How fast each priority should get its first response.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResponseTargets {
+    pub urgent: Option<Duration>,
+    pub high: Option<Duration>,
+    pub normal: Option<Duration>,
+    pub low: Option<Duration>,
+}
+
+impl ResponseTargets {
+    pub fn for_priority(&self, priority: Priority) -> Option<Duration> {
+        match priority {
+            Priority::Urgent => self.urgent,
+            Priority::High => self.high,
+            Priority::Normal => self.normal,
+            Priority::Low => self.low,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub name: String,
+    /// The keywords (as whole words, any case) and the regex, either of
+    /// which makes the rule match.
+    pub matchers: Vec<Regex>,
+    pub category: Option<String>,
+    pub priority: Option<Priority>,
+    pub tags: Vec<String>,
+}
+
+/// What the classification rules say about a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classification {
+    pub category: Option<String>,
+    pub priority: Priority,
+    pub tags: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Rules(pub Vec<Rule>);
+
+impl Rules {
+    /// Every matching rule adds its tags; the most urgent priority wins;
+    /// the first matching rule with a category names it.
+    pub fn classify(&self, text: &str) -> Classification {
+        let mut out = Classification {
+            category: None,
+            priority: Priority::Normal,
+            tags: BTreeSet::new(),
+        };
+        let mut priority: Option<Priority> = None;
+        for rule in self
+            .0
+            .iter()
+            .filter(|r| r.matchers.iter().any(|m| m.is_match(text)))
+        {
+            if out.category.is_none() {
+                out.category.clone_from(&rule.category);
+            }
+            if let Some(p) = rule.priority {
+                priority = Some(priority.map_or(p, |q| q.min(p)));
+            }
+            out.tags.extend(rule.tags.iter().cloned());
+        }
+        out.priority = priority.unwrap_or(Priority::Normal);
+        out
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SavedReply {
+    pub name: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AutoReplies {
+    pub off_hours: Option<String>,
+    pub dm_welcome: Option<String>,
+}
+
+impl Config {
+    /// Every environment variable the config names, with the key naming it.
+    pub fn secrets(&self) -> Vec<&EnvVar> {
+        let mut out = Vec::new();
+        for account in &self.accounts {
+            match &account.auth {
+                XAuth::OAuth1 {
+                    consumer_key,
+                    consumer_secret,
+                    access_token,
+                    access_token_secret,
+                } => out.extend([
+                    consumer_key,
+                    consumer_secret,
+                    access_token,
+                    access_token_secret,
+                ]),
+                XAuth::OAuth2 {
+                    client_id,
+                    client_secret,
+                    refresh_token,
+                } => {
+                    out.push(client_id);
+                    out.extend(client_secret);
+                    out.push(refresh_token);
+                }
+            }
+        }
+        if let Some(slack) = &self.slack {
+            out.push(&slack.bot_token);
+            match &slack.mode {
+                SlackMode::Socket { app_token } => out.push(app_token),
+                SlackMode::Events { signing_secret, .. } => out.push(signing_secret),
+            }
+        }
+        if let Some(discord) = &self.discord {
+            out.push(&discord.bot_token);
+        }
+        out
+    }
+
+    pub fn account(&self, key: &AccountKey) -> Option<&Account> {
+        self.accounts.iter().find(|a| &a.key == key)
+    }
+}

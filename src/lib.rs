@@ -1,0 +1,19 @@
+//! perch: answer customers on X (Twitter) from Slack or Discord threads.
+//!
+//! # Layout
+//!
+//! - [`config`]: the TOML config: raw serde types, a pure `validate()`, and
+//!   the validated types the rest of the crate reads.
+//! - [`ticket`]: the domain with no I/O: typed ids, tickets, the claim state
+//!   machine and the chat command grammar.
+//! - [`store`]: the sled store: trees, versioned and checksummed values,
+//!   transactions for claims, export and import.
+//! - [`service`]: `perch run`: opens the store, serves the health endpoint,
+//!   and stops cleanly on a shutdown signal.
+//! - [`logging`]: tracing setup (text or JSON).
+
+pub mod config;
+pub mod logging;
+pub mod service;
+pub mod store;
+pub mod ticket;

@@ -1,0 +1,424 @@
+//! Status and claim as a pure state machine:
+//! `(ticket, command, actor, now) -> (ticket', effects) | refusal`.
+//!
+//! No I/O here. The service loads a ticket, applies a command inside a store
+//! transaction, writes the result back, and only then carries out the
+//! effects. Every rule about who may do what lives in this file.
+
+use chrono::{DateTime, Duration, Utc};
+use thiserror::Error;
+
+use super::model::{Actor, Agent, Claim, Origin, ReplyChannel, Resolution, Role, State, Ticket};
+
+/// What an agent (or a lead) asks of a ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Take the ticket. `force` (leads only) takes it from its holder.
+    Claim {
+        force: bool,
+    },
+    /// Give the ticket back to the queue.
+    Unclaim,
+    /// Give the ticket to an agent (leads only).
+    Assign {
+        to: Agent,
+    },
+    Resolve {
+        note: Option<String>,
+    },
+    Reopen,
+    /// An internal note; never sent to the customer.
+    Note {
+        text: String,
+    },
+    /// Answer by public reply or by DM from now on.
+    SetReplyChannel(ReplyChannel),
+    /// Speak to the customer: the reply goes out on the ticket's channel.
+    Reply {
+        text: String,
+    },
+}
+
+impl Command {
+    /// The verb written to the audit log.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Self::Claim { force: false } => "claim",
+            Self::Claim { force: true } => "claim force",
+            Self::Unclaim => "unclaim",
+            Self::Assign { .. } => "assign",
+            Self::Resolve { .. } => "resolve",
+            Self::Reopen => "reopen",
+            Self::Note { .. } => "note",
+            Self::SetReplyChannel(ReplyChannel::Dm) => "dm",
+            Self::SetReplyChannel(ReplyChannel::Public) => "public",
+            Self::Reply { .. } => "reply",
+        }
+    }
+}
+
+/// Settings from config that the rules depend on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Policy {
+    /// When true, replying to an unclaimed ticket is refused; otherwise the
+    /// first agent to reply claims it.
+    pub require_explicit_claim: bool,
+    /// A claim with no reply for this long is released.
+    pub idle_release: Option<Duration>,
+}
+
+/// Something the service must do after the new ticket is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Redraw the ticket card in every thread that shows it.
+    RefreshCards,
+    /// Append to the audit log.
+    Audit {
+        action: String,
+        detail: Option<String>,
+    },
+    /// Tell an agent privately what happened to a ticket they care about.
+    NotifyAgent { agent: Agent, text: String },
+    /// Release the claim at this time unless the holder replies first.
+    ArmIdleRelease { at: DateTime<Utc> },
+    /// Put the reply in the outbox for X.
+    SendReply { text: String, channel: ReplyChannel },
+}
+
+/// The ticket after a command, and what must happen because of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub ticket: Ticket,
+    pub effects: Vec<Effect>,
+}
+
+/// Why a command was refused. `Display` is the message shown to the person
+/// who asked, so it says what to do instead.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Refusal {
+    #[error("only support agents can act on tickets; ask a lead to add you to the agents group")]
+    NotAnAgent,
+    #[error("held by {} since {}; a lead can take it over with `claim force`", holder.name, fmt_time(*since))]
+    HeldBy { holder: Agent, since: DateTime<Utc> },
+    #[error("you already hold it (since {})", fmt_time(*since))]
+    AlreadyYours { since: DateTime<Utc> },
+    #[error("only {} (who holds it) or a lead can do that", holder.name)]
+    NotHolder { holder: Agent },
+    #[error("only a lead can {action}")]
+    NeedsLead { action: &'static str },
+    #[error("it is not claimed")]
+    NotClaimed,
+    #[error("it is resolved; `reopen` it first")]
+    Resolved,
+    #[error("it is not resolved")]
+    NotResolved,
+    #[error("{} already holds it", holder.name)]
+    AlreadyHeld { holder: Agent },
+    #[error("replies already go out as a {0}")]
+    AlreadyChannel(ReplyChannel),
+    #[error("{reason}")]
+    ChannelUnavailable { reason: &'static str },
+    #[error("claim it first (`claim`): this team requires an explicit claim before replying")]
+    MustClaimFirst,
+    #[error("there is nothing to {0}: add some text")]
+    EmptyText(&'static str),
+}
+
+fn fmt_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// Applies `command` by `actor` to `ticket` at `now`.
+pub fn apply(
+    ticket: &Ticket,
+    command: Command,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    policy: &Policy,
+) -> Result<Transition, Refusal> {
+    if actor.role == Role::Outsider {
+        return Err(Refusal::NotAnAgent);
+    }
+    let me = &actor.agent;
+    let lead = actor.role == Role::Lead;
+    let verb = command.verb();
+    let mut next = ticket.clone();
+    let mut effects = Vec::new();
+
+    match command {
+        Command::Claim { force } => match &ticket.state {
+            State::Resolved(_) => return Err(Refusal::Resolved),
+            State::Open => next.state = State::Claimed(Claim::new(me.clone(), now)),
+            State::Claimed(claim) if claim.holder.id == me.id => {
+                return Err(Refusal::AlreadyYours { since: claim.since })
+            }
+            State::Claimed(claim) if !force => {
+                return Err(Refusal::HeldBy {
+                    holder: claim.holder.clone(),
+                    since: claim.since,
+                })
+            }
+            State::Claimed(_) if !lead => {
+                return Err(Refusal::NeedsLead {
+                    action: "take over a ticket someone else holds",
+                })
+            }
+            State::Claimed(claim) => {
+                effects.push(notify(
+                    &claim.holder,
+                    ticket,
+                    format!("{} took it over from you", me.name),
+                ));
+                next.state = State::Claimed(Claim::new(me.clone(), now));
+            }
+        },
+        Command::Unclaim => match &ticket.state {
+            State::Open | State::Resolved(_) => return Err(Refusal::NotClaimed),
+            State::Claimed(claim) if claim.holder.id == me.id => next.state = State::Open,
+            State::Claimed(claim) if lead => {
+                effects.push(notify(
+                    &claim.holder,
+                    ticket,
+                    format!("{} released your claim", me.name),
+                ));
+                next.state = State::Open;
+            }
+            State::Claimed(claim) => {
+                return Err(Refusal::NotHolder {
+                    holder: claim.holder.clone(),
+                })
+            }
+        },
+        Command::Assign { to } => {
+            if !lead {
+                return Err(Refusal::NeedsLead {
+                    action: "assign tickets",
+                });
+            }
+            match &ticket.state {
+                State::Resolved(_) => return Err(Refusal::Resolved),
+                State::Claimed(claim) if claim.holder.id == to.id => {
+                    return Err(Refusal::AlreadyHeld {
+                        holder: claim.holder.clone(),
+                    })
+                }
+                State::Claimed(claim) => {
+                    if claim.holder.id != me.id {
+                        let text = format!("{} reassigned it to {}", me.name, to.name);
+                        effects.push(notify(&claim.holder, ticket, text));
+                    }
+                }
+                State::Open => {}
+            }
+            if to.id != me.id {
+                effects.push(notify(
+                    &to,
+                    ticket,
+                    format!("{} assigned it to you", me.name),
+                ));
+            }
+            next.state = State::Claimed(Claim::new(to, now));
+        }
+        Command::Resolve { note } => {
+            match &ticket.state {
+                State::Resolved(_) => return Err(Refusal::Resolved),
+                State::Open => {}
+                State::Claimed(claim) if claim.holder.id == me.id => {}
+                State::Claimed(claim) if lead => {
+                    effects.push(notify(
+                        &claim.holder,
+                        ticket,
+                        format!("{} resolved it", me.name),
+                    ));
+                }
+                State::Claimed(claim) => {
+                    return Err(Refusal::NotHolder {
+                        holder: claim.holder.clone(),
+                    })
+                }
+            }
+            let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+            next.state = State::Resolved(Resolution {
+                by: me.clone(),
+                at: now,
+                note,
+            });
+            next.resolved_at = Some(now);
+        }
+        Command::Reopen => {
+            if !matches!(ticket.state, State::Resolved(_)) {
+                return Err(Refusal::NotResolved);
+            }
+            next.state = State::Open;
+            next.resolved_at = None;
+        }
+        Command::Note { text } => {
+            let text = text.trim();
+            if text.is_empty() {
+                return Err(Refusal::EmptyText("note"));
+            }
+            next.notes.push(super::model::Note {
+                by: me.clone(),
+                at: now,
+                text: text.to_owned(),
+            });
+            next.updated_at = now;
+            effects.push(audit(verb, Some(text.to_owned())));
+            return Ok(Transition {
+                ticket: next,
+                effects,
+            });
+        }
+        Command::SetReplyChannel(channel) => {
+            if let State::Claimed(claim) = &ticket.state {
+                if claim.holder.id != me.id && !lead {
+                    return Err(Refusal::NotHolder {
+                        holder: claim.holder.clone(),
+                    });
+                }
+            }
+            if ticket.reply_channel == channel {
+                return Err(Refusal::AlreadyChannel(channel));
+            }
+            if channel == ReplyChannel::Public {
+                if ticket.origin == Origin::Dm {
+                    return Err(Refusal::ChannelUnavailable {
+                        reason: "this ticket came in as a DM, so it can only be answered by DM",
+                    });
+                }
+                if !ticket.can_reply_publicly {
+                    return Err(Refusal::ChannelUnavailable {
+                        reason: "X accepts a public reply only to a post that mentioned or quoted the account; answer by DM",
+                    });
+                }
+            }
+            next.reply_channel = channel;
+        }
+        Command::Reply { text } => {
+            let text = text.trim();
+            if text.is_empty() {
+                return Err(Refusal::EmptyText("send"));
+            }
+            let mut claim = match &ticket.state {
+                State::Resolved(_) => return Err(Refusal::Resolved),
+                State::Claimed(claim) if claim.holder.id == me.id => claim.clone(),
+                State::Claimed(claim) => {
+                    return Err(Refusal::NotHolder {
+                        holder: claim.holder.clone(),
+                    })
+                }
+                State::Open if policy.require_explicit_claim => {
+                    return Err(Refusal::MustClaimFirst)
+                }
+                State::Open => {
+                    effects.push(audit("claim", Some("by replying".to_owned())));
+                    Claim::new(me.clone(), now)
+                }
+            };
+            claim.last_reply_at = Some(now);
+            next.state = State::Claimed(claim);
+            next.first_response_at.get_or_insert(now);
+            effects.push(Effect::SendReply {
+                text: text.to_owned(),
+                channel: ticket.reply_channel,
+            });
+        }
+    }
+
+    next.updated_at = now;
+    effects.push(Effect::RefreshCards);
+    effects.push(audit(verb, detail_of(&next, ticket)));
+    if let (Some(idle), State::Claimed(claim)) = (policy.idle_release, &next.state) {
+        if ticket.state.claim() != Some(claim) {
+            effects.push(Effect::ArmIdleRelease {
+                at: claim.last_activity() + idle,
+            });
+        }
+    }
+    Ok(Transition {
+        ticket: next,
+        effects,
+    })
+}
+
+/// Releases a claim whose holder has not replied for `idle`. `None` when
+/// there is nothing to release (not claimed, or still active).
+pub fn release_if_idle(ticket: &Ticket, idle: Duration, now: DateTime<Utc>) -> Option<Transition> {
+    let claim = ticket.state.claim()?;
+    if now < claim.last_activity() + idle {
+        return None;
+    }
+    let mut next = ticket.clone();
+    next.state = State::Open;
+    next.updated_at = now;
+    let effects = vec![
+        notify(
+            &claim.holder,
+            ticket,
+            format!("released after {} with no reply", fmt_duration(idle)),
+        ),
+        Effect::RefreshCards,
+        audit("release (idle)", Some(claim.holder.name.clone())),
+    ];
+    Some(Transition {
+        ticket: next,
+        effects,
+    })
+}
+
+/// The customer wrote again: the message joins the ticket, and a resolved
+/// ticket opens again.
+pub fn customer_wrote(ticket: &Ticket, message: super::model::Message) -> Transition {
+    let mut next = ticket.clone();
+    next.updated_at = message.at;
+    let at = message.at;
+    next.messages.push(message);
+    let mut effects = vec![Effect::RefreshCards];
+    if matches!(ticket.state, State::Resolved(_)) {
+        next.state = State::Open;
+        next.resolved_at = None;
+        effects.push(audit("reopen (customer wrote)", Some(fmt_time(at))));
+    }
+    Transition {
+        ticket: next,
+        effects,
+    }
+}
+
+fn notify(agent: &Agent, ticket: &Ticket, what: String) -> Effect {
+    Effect::NotifyAgent {
+        agent: agent.clone(),
+        text: format!("{}: {what}", ticket.id),
+    }
+}
+
+fn audit(action: &str, detail: Option<String>) -> Effect {
+    Effect::Audit {
+        action: action.to_owned(),
+        detail,
+    }
+}
+
+/// What the audit line adds to the verb: who holds it now, or the note.
+fn detail_of(next: &Ticket, before: &Ticket) -> Option<String> {
+    match &next.state {
+        State::Claimed(claim) if before.state.claim().map(|c| &c.holder) != Some(&claim.holder) => {
+            Some(format!("holder: {}", claim.holder.name))
+        }
+        State::Resolved(Resolution {
+            note: Some(note), ..
+        }) => Some(note.clone()),
+        _ if next.reply_channel != before.reply_channel => Some(next.reply_channel.to_string()),
+        _ => None,
+    }
+}
+
+fn fmt_duration(d: Duration) -> String {
+    d.to_std()
+        .map(|d| humantime::format_duration(d).to_string())
+        .unwrap_or_else(|_| format!("{}s", d.num_seconds()))
+}
+
+#[cfg(test)]
+#[path = "machine_tests.rs"]
+mod tests;
