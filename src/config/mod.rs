@@ -145,7 +145,7 @@ fn parse_problem(source: &str, e: &serde_path_to_error::Error<toml::de::Error>) 
     let inner = e.inner();
     let path = e.path().to_string();
     let key = if path == "." { String::new() } else { path };
-    let mut message = inner.message().trim().to_owned();
+    let mut message = inner.message().trim().replace('\n', "; ");
     if message.starts_with("unknown field") {
         message.push_str("; remove it or fix its spelling");
     } else if message.starts_with("missing field") {
