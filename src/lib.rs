@@ -17,3 +17,6 @@ pub mod logging;
 pub mod service;
 pub mod store;
 pub mod ticket;
+
+#[doc(hidden)]
+pub mod testing;

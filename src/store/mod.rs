@@ -1,1 +1,222 @@
+//! The durable store, on sled 0.34.
+//!
+//! Trees (every key is UTF-8; numbers are zero-padded to sort):
+//!
+//! | tree          | key                              | value                 |
+//! |---------------|----------------------------------|-----------------------|
+//! | tickets       | ticket number                    | `Ticket`              |
+//! | tweets        | tweet id                         | ticket number         |
+//! | conversations | `ConversationKey::storage_key`   | ticket number         |
+//! | threads       | `ChatThread::storage_key`        | ticket number         |
+//! | cursors       | `account/source`                 | cursor string         |
+//! | seen          | `namespace/event id`             | expiry (unix seconds) |
+//! | outbox        | sequence                         | `OutboxEntry`         |
+//! | agents        | agent id                         | `AgentRecord`         |
+//! | audit         | `ticket/revision/n`             | `AuditEntry`          |
+//! | meta          | name                             | counters, schema      |
+//!
+//! Every value is framed by `codec` (schema version + CRC-32). Writes that
+//! touch several trees, and every claim change, run in one sled transaction,
+//! so racing agents get exactly one winner. sled writes to disk in the
+//! background every 500 ms; every public write here flushes before it
+//! returns, so what a caller acknowledges outward survives a crash.
 
+mod agents;
+mod audit;
+pub mod codec;
+mod dump;
+mod error;
+mod ingest;
+mod outbox;
+mod tickets;
+
+use std::path::Path;
+
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+pub use agents::AgentRecord;
+pub use audit::AuditEntry;
+pub use dump::ImportSummary;
+pub use error::StoreError;
+pub use outbox::{Delivery, OutboxEntry, OutboxId};
+pub use tickets::{Opened, Updated};
+
+/// Every tree, in export order.
+pub const TREES: [&str; 10] = [
+    "meta",
+    "tickets",
+    "tweets",
+    "conversations",
+    "threads",
+    "cursors",
+    "seen",
+    "outbox",
+    "agents",
+    "audit",
+];
+
+/// A handle on the store. Cheap to clone; every clone sees the same data.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    meta: sled::Tree,
+    tickets: sled::Tree,
+    tweets: sled::Tree,
+    conversations: sled::Tree,
+    threads: sled::Tree,
+    cursors: sled::Tree,
+    seen: sled::Tree,
+    outbox: sled::Tree,
+    agents: sled::Tree,
+    audit: sled::Tree,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: dir.to_owned(),
+            source,
+        };
+        let db = sled::Config::new().path(dir).open().map_err(open_err)?;
+        let tree = |name: &str| db.open_tree(name).map_err(open_err);
+        let store = Self {
+            meta: tree("meta")?,
+            tickets: tree("tickets")?,
+            tweets: tree("tweets")?,
+            conversations: tree("conversations")?,
+            threads: tree("threads")?,
+            cursors: tree("cursors")?,
+            seen: tree("seen")?,
+            outbox: tree("outbox")?,
+            agents: tree("agents")?,
+            audit: tree("audit")?,
+            db,
+        };
+        Ok(store)
+    }
+
+    fn tree(&self, name: &str) -> Option<&sled::Tree> {
+        Some(match name {
+            "meta" => &self.meta,
+            "tickets" => &self.tickets,
+            "tweets" => &self.tweets,
+            "conversations" => &self.conversations,
+            "threads" => &self.threads,
+            "cursors" => &self.cursors,
+            "seen" => &self.seen,
+            "outbox" => &self.outbox,
+            "agents" => &self.agents,
+            "audit" => &self.audit,
+            _ => return None,
+        })
+    }
+
+    /// Makes every write so far durable. Called by each write before it
+    /// returns; public for callers that batch.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Whether every tree is empty (a fresh store, fit for `import`).
+    pub fn is_empty(&self) -> bool {
+        TREES
+            .iter()
+            .filter_map(|t| self.tree(t))
+            .all(sled::Tree::is_empty)
+    }
+
+    /// How many values each tree holds.
+    pub fn counts(&self) -> Vec<(&'static str, usize)> {
+        TREES
+            .iter()
+            .filter_map(|t| self.tree(t).map(|tree| (*t, tree.len())))
+            .collect()
+    }
+
+    /// Reads every value of every tree, so a damaged one is found now
+    /// rather than when someone needs it.
+    pub fn verify(&self) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for name in TREES {
+            let Some(tree) = self.tree(name) else {
+                continue;
+            };
+            for item in tree.iter() {
+                let (key, value) = item?;
+                codec::unframe(name, &key, &value)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        tree: &sled::Tree,
+        name: &str,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        match tree.get(key)? {
+            Some(bytes) => codec::decode(name, key.as_bytes(), &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn put<T: serde::Serialize>(
+        &self,
+        tree: &sled::Tree,
+        key: &str,
+        value: &T,
+    ) -> Result<(), StoreError> {
+        tree.insert(key, codec::encode(value)?)?;
+        self.flush()
+    }
+
+    fn all<T: serde::de::DeserializeOwned>(
+        &self,
+        tree: &sled::Tree,
+        name: &str,
+    ) -> Result<Vec<(String, T)>, StoreError> {
+        let mut out = Vec::with_capacity(tree.len());
+        for item in tree.iter() {
+            let (key, value) = item?;
+            let decoded = codec::decode(name, &key, &value)?;
+            out.push((codec::show_key(&key), decoded));
+        }
+        Ok(out)
+    }
+}
+
+/// Why a transaction gave up without writing.
+enum Abort<R> {
+    Store(StoreError),
+    Refused(R),
+}
+
+type TxResult<T, R> = Result<T, ConflictableTransactionError<Abort<R>>>;
+
+fn abort<T, R>(e: StoreError) -> TxResult<T, R> {
+    Err(ConflictableTransactionError::Abort(Abort::Store(e)))
+}
+
+/// Unwraps a transaction's outcome: storage errors and store aborts become
+/// `StoreError`; a refusal stays a value for the caller.
+fn finish<T, R>(result: Result<T, TransactionError<Abort<R>>>) -> Result<Result<T, R>, StoreError> {
+    match result {
+        Ok(v) => Ok(Ok(v)),
+        Err(TransactionError::Abort(Abort::Refused(r))) => Ok(Err(r)),
+        Err(TransactionError::Abort(Abort::Store(e))) => Err(e),
+        Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -234,6 +234,9 @@ pub struct Ticket {
     pub first_response_at: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// How many times the stored ticket has changed; the store bumps it.
+    #[serde(default)]
+    pub revision: u64,
 }
 
 /// What is known when a ticket is first opened.
@@ -279,6 +282,7 @@ impl Ticket {
             first_response_at: None,
             resolved_at: None,
             updated_at: at,
+            revision: 0,
         }
     }
 

@@ -1,0 +1,35 @@
+use std::path::PathBuf;
+
+use crate::ticket::TicketId;
+
+/// What can go wrong in the store. None of these is worth retrying
+/// automatically: each needs a person (disk, permissions, a damaged value).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the store at {}: {source}; check that the directory is writable and no other perch uses it", path.display())]
+    Open { path: PathBuf, source: sled::Error },
+    #[error("the store failed: {0}")]
+    Sled(#[from] sled::Error),
+    #[error(
+        "stored value {tree}/{key} is damaged ({reason}); restore from a `perch export` backup"
+    )]
+    Damaged {
+        tree: String,
+        key: String,
+        reason: String,
+    },
+    #[error("stored value {tree}/{key} has schema version {found}, newer than this perch reads ({}); upgrade perch", super::codec::SCHEMA_VERSION)]
+    Version {
+        tree: String,
+        key: String,
+        found: u8,
+    },
+    #[error("cannot encode a value for the store: {0}")]
+    Encode(serde_json::Error),
+    #[error("ticket {0} does not exist")]
+    NoSuchTicket(TicketId),
+    #[error("the import is not usable: {0}")]
+    Import(String),
+    #[error("reading or writing the dump failed: {0}")]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,97 @@
+//! The outbox: replies to post to X. A reply is written here before
+//! anything is sent, so a crash between "agent wrote it" and "X has it"
+//! neither loses it nor, with reconciliation, sends it twice.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{codec, Store, StoreError};
+use crate::ticket::{AccountKey, Agent, ReplyChannel, TicketId, XRef};
+
+/// An outbox entry's number.
+pub type OutboxId = u64;
+
+/// Where a reply is in its journey to X.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Delivery {
+    /// Waiting to be sent.
+    Pending,
+    /// Handed to X at `since`; if perch stops now, its fate is unknown and
+    /// must be checked against the account's recent posts before resending.
+    Sending {
+        since: DateTime<Utc>,
+        attempt: u32,
+    },
+    Sent {
+        x_ref: XRef,
+        at: DateTime<Utc>,
+    },
+    /// X refused it for good (the reason is shown to the agent).
+    Failed {
+        reason: String,
+        at: DateTime<Utc>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub ticket: TicketId,
+    pub account: AccountKey,
+    pub agent: Agent,
+    /// The full text as it goes to X, signature included.
+    pub text: String,
+    pub channel: ReplyChannel,
+    pub created_at: DateTime<Utc>,
+    pub delivery: Delivery,
+}
+
+impl Store {
+    /// Adds a reply to send; returns its number.
+    pub fn enqueue(&self, entry: &OutboxEntry) -> Result<OutboxId, StoreError> {
+        let id = self.db.generate_id()?;
+        self.put(&self.outbox, &codec::number_key(id), entry)?;
+        Ok(id)
+    }
+
+    pub fn outbox_entry(&self, id: OutboxId) -> Result<Option<OutboxEntry>, StoreError> {
+        self.get(&self.outbox, "outbox", &codec::number_key(id))
+    }
+
+    /// Entries not yet sent or failed, oldest first.
+    pub fn undelivered(&self) -> Result<Vec<(OutboxId, OutboxEntry)>, StoreError> {
+        Ok(self
+            .all::<OutboxEntry>(&self.outbox, "outbox")?
+            .into_iter()
+            .filter(|(_, e)| matches!(e.delivery, Delivery::Pending | Delivery::Sending { .. }))
+            .filter_map(|(k, e)| k.parse().ok().map(|id| (id, e)))
+            .collect())
+    }
+
+    /// Moves an entry from `from` to `to`; `false` (and nothing written) if
+    /// it was no longer in `from`, so two workers never both send it.
+    pub fn set_delivery(
+        &self,
+        id: OutboxId,
+        from: &Delivery,
+        to: Delivery,
+    ) -> Result<bool, StoreError> {
+        let key = codec::number_key(id);
+        let Some(bytes) = self.outbox.get(&key)? else {
+            return Ok(false);
+        };
+        let mut entry: OutboxEntry = codec::decode("outbox", key.as_bytes(), &bytes)?;
+        if &entry.delivery != from {
+            return Ok(false);
+        }
+        entry.delivery = to;
+        let swapped = self
+            .outbox
+            .compare_and_swap(&key, Some(bytes), Some(codec::encode(&entry)?))?
+            .is_ok();
+        if swapped {
+            self.flush()?;
+        }
+        Ok(swapped)
+    }
+}

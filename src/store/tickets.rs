@@ -1,0 +1,273 @@
+//! Tickets and the indexes that find them: by conversation, by tweet, by
+//! chat thread.
+
+use std::convert::Infallible;
+
+use chrono::{DateTime, Utc};
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+use sled::Transactional;
+
+use super::audit::AuditEntry;
+use super::codec::{self, number_key};
+use super::{abort, finish, Abort, Store, StoreError, TxResult};
+use crate::ticket::{
+    Agent, ChatThread, ConversationKey, Effect, NewTicket, Refusal, State, Ticket, TicketId,
+    Transition, TweetId, XRef,
+};
+
+/// The result of `open_ticket`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Opened {
+    /// A new ticket was created.
+    New(Ticket),
+    /// The conversation already had a ticket; nothing was written.
+    Existing(Ticket),
+}
+
+impl Opened {
+    pub fn ticket(&self) -> &Ticket {
+        match self {
+            Self::New(t) | Self::Existing(t) => t,
+        }
+    }
+}
+
+/// The result of an update: the transition that was stored.
+pub type Updated = Transition;
+
+fn read_ticket<R>(tickets: &TransactionalTree, id: TicketId) -> TxResult<Ticket, R> {
+    let key = number_key(id.get());
+    match tickets.get(&key)? {
+        Some(bytes) => codec::decode("tickets", key.as_bytes(), &bytes).or_else(abort),
+        None => abort(StoreError::NoSuchTicket(id)),
+    }
+}
+
+fn write<T: serde::Serialize, R>(
+    tree: &TransactionalTree,
+    key: &str,
+    value: &T,
+) -> TxResult<(), R> {
+    let bytes = codec::encode(value).or_else(abort)?;
+    tree.insert(key.as_bytes(), bytes)?;
+    Ok(())
+}
+
+fn read_id<R>(tree: &TransactionalTree, name: &str, key: &str) -> TxResult<Option<TicketId>, R> {
+    match tree.get(key)? {
+        Some(bytes) => codec::decode(name, key.as_bytes(), &bytes)
+            .map(Some)
+            .or_else(abort),
+        None => Ok(None),
+    }
+}
+
+/// Appends the audit entries a transition asks for, keyed by ticket and
+/// revision so that each ticket's history is one prefix scan. (Not
+/// `Db::generate_id`: it waits on the lock a committing transaction holds.)
+fn append_audit<R>(
+    audit: &TransactionalTree,
+    ticket: &Ticket,
+    actor: Option<&Agent>,
+    now: DateTime<Utc>,
+    effects: &[Effect],
+) -> TxResult<(), R> {
+    let audits = effects.iter().filter_map(|e| match e {
+        Effect::Audit { action, detail } => Some((action, detail)),
+        _ => None,
+    });
+    for (i, (action, detail)) in audits.enumerate() {
+        {
+            let entry = AuditEntry {
+                at: now,
+                ticket: Some(ticket.id),
+                actor: actor.cloned(),
+                action: action.clone(),
+                detail: detail.clone(),
+            };
+            write(audit, &audit_key(ticket.id, ticket.revision, i), &entry)?;
+        }
+    }
+    Ok(())
+}
+
+/// `ticket/revision/index`: sorts each ticket's history in order.
+pub(super) fn audit_key(ticket: TicketId, revision: u64, index: usize) -> String {
+    format!("{}/{revision:010}/{index}", number_key(ticket.get()))
+}
+
+impl Store {
+    /// Opens a ticket for a new conversation, or returns the one it already
+    /// has. Ticket number, ticket, conversation and tweet indexes and the
+    /// audit entry are written together or not at all.
+    pub fn open_ticket(&self, new: NewTicket) -> Result<Opened, StoreError> {
+        let conversation = new.conversation.storage_key();
+        let tweet = match &new.first_message.x_ref {
+            XRef::Tweet { id } => Some(id.as_str().to_owned()),
+            XRef::DmEvent { .. } => None,
+        };
+        let at = new.first_message.at;
+        let result = (
+            &self.meta,
+            &self.tickets,
+            &self.tweets,
+            &self.conversations,
+            &self.audit,
+        )
+            .transaction(
+                |(meta, tickets, tweets, conversations, audit)| -> TxResult<Opened, Infallible> {
+                    if let Some(id) = read_id(conversations, "conversations", &conversation)? {
+                        return Ok(Opened::Existing(read_ticket(tickets, id)?));
+                    }
+                    let next: u64 = match meta.get("next_ticket")? {
+                        Some(bytes) => {
+                            codec::decode("meta", b"next_ticket", &bytes).or_else(abort)?
+                        }
+                        None => 1,
+                    };
+                    write(meta, "next_ticket", &(next + 1))?;
+                    let id = TicketId::new(next);
+                    let ticket = Ticket::open(id, new.clone());
+                    write(tickets, &number_key(next), &ticket)?;
+                    write(conversations, &conversation, &id)?;
+                    if let Some(tweet) = &tweet {
+                        write(tweets, tweet, &id)?;
+                    }
+                    let effects = [Effect::Audit {
+                        action: "open".to_owned(),
+                        detail: Some(format!(
+                            "{} from @{}",
+                            ticket.origin.label(),
+                            ticket.customer.handle
+                        )),
+                    }];
+                    append_audit(audit, &ticket, None, at, &effects)?;
+                    Ok(Opened::New(ticket))
+                },
+            );
+        let opened = finish(result)?.unwrap_or_else(|never| match never {});
+        if matches!(opened, Opened::New(_)) {
+            self.flush()?;
+        }
+        Ok(opened)
+    }
+
+    /// Applies `change` to ticket `id` atomically: reads it, runs the pure
+    /// `change`, writes the result and its audit entries, flushes. On a
+    /// conflict with another writer the transaction runs again on the new
+    /// value, so `change` must have no side effects. A refusal writes
+    /// nothing and comes back as `Ok(Err(refusal))`.
+    pub fn update_ticket<F>(
+        &self,
+        id: TicketId,
+        actor: Option<&Agent>,
+        now: DateTime<Utc>,
+        change: F,
+    ) -> Result<Result<Updated, Refusal>, StoreError>
+    where
+        F: Fn(&Ticket) -> Result<Transition, Refusal>,
+    {
+        let key = number_key(id.get());
+        let result = (&self.tickets, &self.audit).transaction(|(tickets, audit)| {
+            let ticket = read_ticket(tickets, id)?;
+            let mut transition = change(&ticket)
+                .map_err(|r| ConflictableTransactionError::Abort(Abort::Refused(r)))?;
+            transition.ticket.revision = ticket.revision + 1;
+            write(tickets, &key, &transition.ticket)?;
+            append_audit(audit, &transition.ticket, actor, now, &transition.effects)?;
+            Ok(transition)
+        });
+        let outcome = finish(result)?;
+        if outcome.is_ok() {
+            self.flush()?;
+        }
+        Ok(outcome)
+    }
+
+    pub fn ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError> {
+        self.get(&self.tickets, "tickets", &number_key(id.get()))
+    }
+
+    pub fn ticket_for_conversation(
+        &self,
+        key: &ConversationKey,
+    ) -> Result<Option<Ticket>, StoreError> {
+        self.follow(&self.conversations, "conversations", &key.storage_key())
+    }
+
+    pub fn ticket_for_tweet(&self, tweet: &TweetId) -> Result<Option<Ticket>, StoreError> {
+        self.follow(&self.tweets, "tweets", tweet.as_str())
+    }
+
+    pub fn ticket_for_thread(&self, thread: &ChatThread) -> Result<Option<Ticket>, StoreError> {
+        self.follow(&self.threads, "threads", &thread.storage_key())
+    }
+
+    fn follow(
+        &self,
+        index: &sled::Tree,
+        name: &str,
+        key: &str,
+    ) -> Result<Option<Ticket>, StoreError> {
+        match self.get::<TicketId>(index, name, key)? {
+            Some(id) => self.ticket(id),
+            None => Ok(None),
+        }
+    }
+
+    /// Records that `thread` shows ticket `id` (idempotent).
+    pub fn link_thread(&self, id: TicketId, thread: ChatThread) -> Result<Ticket, StoreError> {
+        let key = number_key(id.get());
+        let thread_key = thread.storage_key();
+        let result = (&self.tickets, &self.threads).transaction(
+            |(tickets, threads)| -> TxResult<Ticket, Infallible> {
+                let mut ticket = read_ticket(tickets, id)?;
+                if !ticket.threads.contains(&thread) {
+                    ticket.threads.push(thread.clone());
+                    write(tickets, &key, &ticket)?;
+                }
+                write(threads, &thread_key, &id)?;
+                Ok(ticket)
+            },
+        );
+        let ticket = finish(result)?.unwrap_or_else(|never| match never {});
+        self.flush()?;
+        Ok(ticket)
+    }
+
+    /// Records that a later post in the conversation belongs to ticket `id`.
+    pub fn link_tweet(&self, id: TicketId, tweet: &TweetId) -> Result<(), StoreError> {
+        self.put(&self.tweets, tweet.as_str(), &id)
+    }
+
+    /// Every ticket, in number order.
+    pub fn tickets(&self) -> Result<Vec<Ticket>, StoreError> {
+        Ok(self
+            .all(&self.tickets, "tickets")?
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect())
+    }
+
+    /// Unclaimed open tickets: most urgent first, then oldest first.
+    pub fn queue(&self) -> Result<Vec<Ticket>, StoreError> {
+        let mut open: Vec<Ticket> = self
+            .tickets()?
+            .into_iter()
+            .filter(|t| t.state == State::Open)
+            .collect();
+        open.sort_by_key(|t| (t.priority, t.created_at, t.id));
+        Ok(open)
+    }
+
+    /// Tickets `agent` holds, oldest claim first.
+    pub fn held_by(&self, agent: &crate::ticket::AgentId) -> Result<Vec<Ticket>, StoreError> {
+        let mut mine: Vec<Ticket> = self
+            .tickets()?
+            .into_iter()
+            .filter(|t| t.holder().is_some_and(|h| &h.id == agent))
+            .collect();
+        mine.sort_by_key(|t| (t.state.claim().map(|c| c.since), t.id));
+        Ok(mine)
+    }
+}
