@@ -10,8 +10,10 @@
 //!   transactions for claims, export and import.
 //! - [`service`]: `perch run`: opens the store, serves the health endpoint,
 //!   and stops cleanly on a shutdown signal.
+//! - [`cli`]: what each `perch` subcommand does (`main.rs` only parses).
 //! - [`logging`]: tracing setup (text or JSON).
 
+pub mod cli;
 pub mod config;
 pub mod logging;
 pub mod service;

@@ -1,12 +1,105 @@
-fn main() {
-    let path = std::env::args().nth(1).unwrap_or_default();
-    match perch::config::load(std::path::Path::new(&path)) {
-        Ok(l) => {
-            println!("{}", perch::config::summary(&l.config));
-            for w in l.warnings {
-                println!("warn {}", perch::config::located(&l.path, &w));
-            }
+//! The `perch` command: parses arguments and calls the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use perch::config::LogFormat;
+use perch::{cli, config, logging};
+
+#[derive(Parser)]
+#[command(
+    name = "perch",
+    version,
+    about = "Answer customers on X from Slack or Discord threads"
+)]
+struct Cli {
+    /// Log format; overrides service.log_format.
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<Format>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate the config and check that every secret it names is set.
+    Check {
+        #[arg(long, env = "PERCH_CONFIG")]
+        config: PathBuf,
+    },
+    /// Run the service until Ctrl-C or SIGTERM.
+    Run {
+        #[arg(long, env = "PERCH_CONFIG")]
+        config: PathBuf,
+    },
+    /// Write the whole store as JSON lines to stdout (backup, migration).
+    Export {
+        #[arg(long, env = "PERCH_CONFIG")]
+        config: PathBuf,
+    },
+    /// Read a dump from stdin into an empty store.
+    Import {
+        #[arg(long, env = "PERCH_CONFIG")]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let args = Cli::parse();
+    let format = |from_config: Option<LogFormat>| match args.log_format {
+        Some(Format::Json) => LogFormat::Json,
+        Some(Format::Text) => LogFormat::Text,
+        None => from_config.unwrap_or(LogFormat::Text),
+    };
+    let result = match args.command {
+        Command::Check { config } => {
+            logging::init(format(None));
+            let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+            return cli::check(
+                &config,
+                &config::secrets::from_process_env,
+                &mut out,
+                &mut err,
+            )
+            .unwrap_or(ExitCode::FAILURE);
         }
-        Err(e) => println!("{e}"),
+        Command::Run { config } => cli::load(&config).and_then(|config| {
+            logging::init(format(Some(config.service.log_format)));
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(cli::run(config))
+        }),
+        Command::Export { config } => cli::load(&config).and_then(|config| {
+            logging::init(format(Some(config.service.log_format)));
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let n = cli::export(&config, &mut out)?;
+            eprintln!("exported {n} values");
+            Ok(())
+        }),
+        Command::Import { config } => cli::load(&config).and_then(|config| {
+            logging::init(format(Some(config.service.log_format)));
+            let summary = cli::import(&config, &mut std::io::stdin().lock())?;
+            let trees: Vec<String> = summary
+                .per_tree
+                .iter()
+                .map(|(t, n)| format!("{t} {n}"))
+                .collect();
+            eprintln!("imported {} values ({})", summary.total(), trees.join(", "));
+            Ok(())
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("perch: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -1,1 +1,196 @@
-pub mod x {}
+//! `perch run`: the long-running service. For now it opens the store,
+//! serves the health endpoint and releases idle claims; ingest and the chat
+//! adapters plug in here as they land.
+//!
+//! `run` takes its listener and its shutdown signal as arguments (as
+//! mini-redis does), so tests start it on 127.0.0.1:0 and stop it at will.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::store::{Store, StoreError};
+use crate::ticket::{self, Effect, State as TicketState, Transition};
+
+struct Shared {
+    store: Store,
+    /// Set when the start-up check found a damaged value.
+    damage: Option<String>,
+}
+
+/// Runs until `shutdown` resolves, then stops serving and flushes the store.
+pub async fn run(
+    config: Config,
+    store: Store,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let damage = match store.verify() {
+        Ok(n) => {
+            tracing::info!(values = n, "store checked");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "store holds a damaged value; serving, but health reports it");
+            Some(e.to_string())
+        }
+    };
+    let synced = store.sync_agents(&config.agents, Utc::now())?;
+    tracing::debug!(changed = synced, "agents recorded");
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    if let Some(idle) = config.service.claim_idle_release {
+        tasks.push(tokio::spawn(idle_release_loop(
+            store.clone(),
+            idle,
+            stop_rx.clone(),
+        )));
+    }
+
+    let shared = Arc::new(Shared {
+        store: store.clone(),
+        damage,
+    });
+    let app = Router::new()
+        .route("/healthz", get(health))
+        .with_state(shared);
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "perch is running; health at /healthz");
+    let mut server_stop = stop_rx.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = server_stop.wait_for(|stop| *stop).await;
+    });
+    let server = tokio::spawn(async move { server.await });
+
+    shutdown.await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    server.await??;
+    for task in tasks {
+        task.await?;
+    }
+    store.flush()?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) {
+    let counts = shared.store.counts();
+    let count = |name: &str| {
+        counts
+            .iter()
+            .find(|(t, _)| *t == name)
+            .map_or(0, |(_, n)| *n)
+    };
+    let queue = shared.store.queue().map(|q| q.len());
+    let body = |status: &str, error: Option<String>| {
+        json!({
+            "status": status,
+            "version": env!("CARGO_PKG_VERSION"),
+            "tickets": count("tickets"),
+            "unclaimed": queue.as_ref().ok(),
+            "outbox": count("outbox"),
+            "error": error,
+        })
+    };
+    match (&queue, &shared.damage) {
+        (Err(e), _) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(body("error", Some(e.to_string()))),
+        ),
+        (Ok(_), Some(damage)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(body("degraded", Some(damage.clone()))),
+        ),
+        (Ok(_), None) => (StatusCode::OK, Json(body("ok", None))),
+    }
+}
+
+/// Checks for idle claims often enough to release each within a minute (or
+/// a quarter of the idle time) of its deadline.
+async fn idle_release_loop(store: Store, idle: Duration, mut stop: watch::Receiver<bool>) {
+    let period = (idle / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        match release_idle_claims(&store, idle, Utc::now()) {
+            Ok(released) => released.iter().for_each(log_effects),
+            Err(e) => tracing::error!(error = %e, "idle-claim check failed; will retry"),
+        }
+    }
+}
+
+/// Releases every claim idle for `idle` at `now`; returns what changed.
+pub fn release_idle_claims(
+    store: &Store,
+    idle: Duration,
+    now: DateTime<Utc>,
+) -> Result<Vec<Transition>, StoreError> {
+    let idle = chrono::Duration::from_std(idle).unwrap_or(chrono::Duration::MAX);
+    let mut released = Vec::new();
+    for t in store.tickets()? {
+        if !matches!(t.state, TicketState::Claimed(_)) {
+            continue;
+        }
+        // Re-checked inside the transaction: the holder may reply meanwhile.
+        let outcome = store.update_ticket(t.id, None, now, |current| {
+            ticket::release_if_idle(current, idle, now).ok_or(ticket::Refusal::NotClaimed)
+        })?;
+        if let Ok(transition) = outcome {
+            released.push(transition);
+        }
+    }
+    Ok(released)
+}
+
+/// Until the chat adapters land, effects that need them are logged.
+fn log_effects(transition: &Transition) {
+    for effect in &transition.effects {
+        if let Effect::NotifyAgent { agent, text } = effect {
+            tracing::info!(ticket = %transition.ticket.id, agent = %agent.id, "{text}");
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

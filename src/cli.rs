@@ -1,0 +1,107 @@
+//! What each `perch` subcommand does. `main.rs` only parses arguments and
+//! calls these.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::config::{self, located, secrets, Config, Loaded};
+use crate::store::Store;
+
+/// `perch check`: validates the config and the secrets it names. Writes
+/// the summary to `out`, problems to `err`.
+pub fn check(
+    path: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<ExitCode> {
+    let loaded = match config::load(path) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            write!(err, "{e}")?;
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let missing = loaded.locate(secrets::missing(&loaded.config, lookup));
+    print_warnings(&loaded, err)?;
+    if !missing.is_empty() {
+        let n = missing.len();
+        writeln!(
+            err,
+            "{} is valid, but {n} secret{} missing from the environment:",
+            path.display(),
+            if n == 1 { " is" } else { "s are" }
+        )?;
+        for p in &missing {
+            writeln!(err, "  {}", located(path, p))?;
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    writeln!(out, "{} is usable.", path.display())?;
+    write!(out, "{}", config::summary(&loaded.config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_warnings(loaded: &Loaded, err: &mut dyn Write) -> std::io::Result<()> {
+    for w in &loaded.warnings {
+        writeln!(err, "warning: {}", located(&loaded.path, w))?;
+    }
+    Ok(())
+}
+
+/// Loads the config, or explains what is wrong with it.
+pub fn load(path: &Path) -> anyhow::Result<Config> {
+    let loaded = config::load(path).map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))?;
+    let mut stderr = std::io::stderr();
+    print_warnings(&loaded, &mut stderr)?;
+    Ok(loaded.config)
+}
+
+/// Opens the store the config names.
+pub fn open_store(config: &Config) -> anyhow::Result<Store> {
+    Ok(Store::open(&config.service.data_dir)?)
+}
+
+/// `perch run`.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let missing = secrets::missing(&config, &secrets::from_process_env);
+    if !missing.is_empty() {
+        let list: Vec<String> = missing.iter().map(ToString::to_string).collect();
+        anyhow::bail!(
+            "cannot start: {} secret(s) missing from the environment (run `perch check` for lines):\n  {}",
+            list.len(),
+            list.join("\n  ")
+        );
+    }
+    let store = open_store(&config)?;
+    let addr = config.service.health_addr;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen on {addr} (service.health_addr); is another process using it?")
+    })?;
+    crate::service::run(config, store, listener, crate::service::shutdown_signal()).await
+}
+
+/// `perch export`: the store as JSON lines on `out`.
+pub fn export(config: &Config, out: &mut dyn Write) -> anyhow::Result<usize> {
+    let dir = &config.service.data_dir;
+    if !dir.exists() {
+        anyhow::bail!(
+            "there is no store at {} (service.data_dir); nothing to export",
+            dir.display()
+        );
+    }
+    let store = open_store(config)?;
+    Ok(store.export(out)?)
+}
+
+/// `perch import`: a dump from `input` into the (empty) store.
+pub fn import(
+    config: &Config,
+    input: &mut dyn BufRead,
+) -> anyhow::Result<crate::store::ImportSummary> {
+    let store = open_store(config)?;
+    Ok(store.import(input)?)
+}

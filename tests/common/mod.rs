@@ -1,0 +1,114 @@
+//! Helpers shared by the scenarios in tests/.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+/// The env vars `bot-config/perch.example.toml` names, with dummy values.
+pub const EXAMPLE_SECRETS: [&str; 7] = [
+    "ACME_X_CONSUMER_KEY",
+    "ACME_X_CONSUMER_SECRET",
+    "ACME_X_ACCESS_TOKEN",
+    "ACME_X_ACCESS_TOKEN_SECRET",
+    "PERCH_SLACK_BOT_TOKEN",
+    "PERCH_SLACK_APP_TOKEN",
+    "PERCH_DISCORD_BOT_TOKEN",
+];
+
+pub fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// The real `perch` binary with a clean environment (no PERCH_*/secret
+/// leaks from the developer's shell).
+pub fn perch() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_perch"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("PERCH_LOG", "warn");
+    cmd
+}
+
+pub fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A minimal valid config whose store lives in `data_dir`.
+pub fn small_config(data_dir: &Path, health_addr: SocketAddr, extra: &str) -> String {
+    format!(
+        r#"
+[service]
+data_dir = "{}"
+health_addr = "{health_addr}"
+{extra}
+
+[x]
+monthly_read_budget = 1000
+
+[[accounts]]
+key = "acme"
+handle = "AcmeSupport"
+user_id = "1500000000000000001"
+
+[accounts.auth]
+kind = "oauth2"
+client_id_env = "ACME_CLIENT_ID"
+refresh_token_env = "ACME_REFRESH"
+
+[accounts.ingest.mentions]
+interval = "1m"
+
+[accounts.routes]
+slack_channels = ["C0SUPPORT1"]
+
+[slack]
+bot_token_env = "SLACK_BOT"
+app_token_env = "SLACK_APP"
+
+[[agents]]
+key = "jo"
+name = "Jo Doe"
+initials = "JD"
+slack_user = "U0JODOE01"
+"#,
+        data_dir.display()
+    )
+}
+
+pub const SMALL_SECRETS: [&str; 4] = ["ACME_CLIENT_ID", "ACME_REFRESH", "SLACK_BOT", "SLACK_APP"];
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+}
+
+/// A plain HTTP/1.1 GET on loopback: (status, body).
+pub fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
+}
