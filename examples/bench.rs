@@ -57,7 +57,12 @@ fn main() -> anyhow::Result<()> {
         store.open_ticket(mention(n))?;
         latencies.push(t.elapsed());
     }
-    report("open ticket", args.tickets as usize, start.elapsed(), latencies);
+    report(
+        "open ticket",
+        args.tickets as usize,
+        start.elapsed(),
+        latencies,
+    );
 
     // 2. Every agent claims every ticket at once; one wins each.
     let barrier = Arc::new(Barrier::new(args.agents));
@@ -74,7 +79,13 @@ fn main() -> anyhow::Result<()> {
                     let id = TicketId::new((k + i as u64 * 13) % tickets + 1);
                     let t = Instant::now();
                     let outcome = store.update_ticket(id, Some(&me.agent), t0(), |t| {
-                        ticket::apply(t, Command::Claim { force: false }, &me, t0(), &Policy::default())
+                        ticket::apply(
+                            t,
+                            Command::Claim { force: false },
+                            &me,
+                            t0(),
+                            &Policy::default(),
+                        )
                     })?;
                     latencies.push(t.elapsed());
                     won += usize::from(outcome.is_ok());
@@ -86,13 +97,24 @@ fn main() -> anyhow::Result<()> {
     let mut all = Vec::new();
     let mut won = 0;
     for h in handles {
-        let (l, w) = h.join().map_err(|_| anyhow::anyhow!("a claiming thread panicked"))??;
+        let (l, w) = h
+            .join()
+            .map_err(|_| anyhow::anyhow!("a claiming thread panicked"))??;
         all.extend(l);
         won += w;
     }
     let n = all.len();
-    report(&format!("racing claim ({} agents)", args.agents), n, start.elapsed(), all);
-    anyhow::ensure!(won as u64 == args.tickets, "{won} claims won for {} tickets", args.tickets);
+    report(
+        &format!("racing claim ({} agents)", args.agents),
+        n,
+        start.elapsed(),
+        all,
+    );
+    anyhow::ensure!(
+        won as u64 == args.tickets,
+        "{won} claims won for {} tickets",
+        args.tickets
+    );
 
     // 3. Read paths used by every command.
     let start = Instant::now();
@@ -115,16 +137,24 @@ fn main() -> anyhow::Result<()> {
         dump.len() as f64 / 1e6
     );
     let disk: u64 = walk_size(dir.path());
-    println!("store on disk                {:>10.1} MB", disk as f64 / 1e6);
+    println!(
+        "store on disk                {:>10.1} MB",
+        disk as f64 / 1e6
+    );
     match peak_rss_kib() {
-        Some(kib) => println!("peak RSS                     {:>10.1} MB", kib as f64 / 1024.0),
+        Some(kib) => println!(
+            "peak RSS                     {:>10.1} MB",
+            kib as f64 / 1024.0
+        ),
         None => println!("peak RSS                     unavailable (no /proc)"),
     }
     Ok(())
 }
 
 fn walk_size(path: &std::path::Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(path) else { return 0 };
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
     entries
         .filter_map(Result::ok)
         .map(|e| match e.metadata() {
