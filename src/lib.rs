@@ -11,6 +11,7 @@
 //! - [`service`]: `perch run`: opens the store, serves the health endpoint,
 //!   and stops cleanly on a shutdown signal.
 //! - [`cli`]: what each `perch` subcommand does (`main.rs` only parses).
+//! - [`twitter`]: the X API v2 client, ingest, read budget, publishing.
 //! - [`logging`]: tracing setup (text or JSON).
 
 pub mod cli;
@@ -19,6 +20,7 @@ pub mod logging;
 pub mod service;
 pub mod store;
 pub mod ticket;
+pub mod twitter;
 
 #[doc(hidden)]
 pub mod testing;

@@ -38,6 +38,10 @@ fn populated(dir: &std::path::Path) -> Store {
         )
         .expect("thread");
     store.set_cursor("acme", "mentions", "99").expect("cursor");
+    store.set_refresh_token("acme", "refresh-1").expect("token");
+    store
+        .record_inbound("acme/post/1", &"item", Duration::hours(1), t0())
+        .expect("inbox");
     store
         .mark_seen("slack", "Ev1", Duration::hours(1), t0())
         .expect("seen");

@@ -1,9 +1,14 @@
 //! What ingest needs to resume without losing or repeating anything: the
 //! cursor of each source, and the ids of inbound events already handled.
 
-use chrono::{DateTime, Duration, Utc};
+use std::convert::Infallible;
 
-use super::{codec, Store, StoreError};
+use chrono::{DateTime, Duration, Utc};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sled::Transactional;
+
+use super::{abort, codec, finish, Store, StoreError, TxResult};
 
 impl Store {
     /// The cursor of one ingest source (`since_id`, a page token, ...).
@@ -66,5 +71,83 @@ impl Store {
             self.flush()?;
         }
         Ok(removed)
+    }
+
+    /// Records an inbound item unless its key was seen (and has not
+    /// expired): the item joins the inbox and its key the seen ids in one
+    /// transaction, so an item is recorded once whichever source, retry or
+    /// restart brings it again. `true` when it was new.
+    pub fn record_inbound<T: Serialize>(
+        &self,
+        key: &str,
+        item: &T,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let value = codec::encode(item)?;
+        let expiry = codec::encode(&(now + ttl).timestamp())?;
+        let seen_key = format!("inbound/{key}");
+        let result =
+            (&self.seen, &self.inbox).transaction(|(seen, inbox)| -> TxResult<bool, Infallible> {
+                if let Some(bytes) = seen.get(seen_key.as_bytes())? {
+                    let expires: i64 =
+                        codec::decode("seen", seen_key.as_bytes(), &bytes).or_else(abort)?;
+                    if expires > now.timestamp() {
+                        return Ok(false);
+                    }
+                }
+                seen.insert(seen_key.as_bytes(), expiry.clone())?;
+                inbox.insert(key.as_bytes(), value.clone())?;
+                Ok(true)
+            });
+        let new = finish(result)?.unwrap_or_else(|never| match never {});
+        if new {
+            self.flush()?;
+        }
+        Ok(new)
+    }
+
+    /// Inbound items not yet taken by the relay, in key order.
+    pub fn inbox<T: DeserializeOwned>(&self) -> Result<Vec<(String, T)>, StoreError> {
+        self.all(&self.inbox, "inbox")
+    }
+
+    /// The relay took an item (it stays in `seen` until it expires).
+    pub fn take_inbound(&self, key: &str) -> Result<(), StoreError> {
+        self.inbox.remove(key)?;
+        self.flush()
+    }
+
+    /// Adds `n` to a counter in `meta` and returns the new total.
+    pub fn add_to_counter(&self, name: &str, n: u64) -> Result<u64, StoreError> {
+        let key = format!("counter/{name}");
+        loop {
+            let current = self.meta.get(&key)?;
+            let total = match &current {
+                Some(bytes) => codec::decode::<u64>("meta", key.as_bytes(), bytes)?,
+                None => 0,
+            } + n;
+            let next = codec::encode(&total)?;
+            if self
+                .meta
+                .compare_and_swap(&key, current, Some(next))?
+                .is_ok()
+            {
+                self.flush()?;
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Counters whose name starts with `prefix`.
+    pub fn counters(&self, prefix: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.meta.scan_prefix(format!("counter/{prefix}")) {
+            let (key, bytes) = item?;
+            let n: u64 = codec::decode("meta", &key, &bytes)?;
+            let name = codec::show_key(&key);
+            out.push((name.trim_start_matches("counter/").to_owned(), n));
+        }
+        Ok(out)
     }
 }

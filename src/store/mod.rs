@@ -14,6 +14,8 @@
 //! | agents        | agent id                         | `AgentRecord`         |
 //! | audit         | `ticket/revision/n`             | `AuditEntry`          |
 //! | meta          | name                             | counters, schema      |
+//! | tokens        | account key                      | OAuth 2 refresh token |
+//! | inbox         | `account/post|dm/id`             | inbound item          |
 //!
 //! Every value is framed by `codec` (schema version + CRC-32). Writes that
 //! touch several trees, and every claim change, run in one sled transaction,
@@ -42,7 +44,7 @@ pub use outbox::{Delivery, OutboxEntry, OutboxId};
 pub use tickets::{Opened, Updated};
 
 /// Every tree, in export order.
-pub const TREES: [&str; 10] = [
+pub const TREES: [&str; 12] = [
     "meta",
     "tickets",
     "tweets",
@@ -53,6 +55,8 @@ pub const TREES: [&str; 10] = [
     "outbox",
     "agents",
     "audit",
+    "tokens",
+    "inbox",
 ];
 
 /// A handle on the store. Cheap to clone; every clone sees the same data.
@@ -69,6 +73,8 @@ pub struct Store {
     outbox: sled::Tree,
     agents: sled::Tree,
     audit: sled::Tree,
+    tokens: sled::Tree,
+    inbox: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -97,6 +103,8 @@ impl Store {
             outbox: tree("outbox")?,
             agents: tree("agents")?,
             audit: tree("audit")?,
+            tokens: tree("tokens")?,
+            inbox: tree("inbox")?,
             db,
         };
         Ok(store)
@@ -114,6 +122,8 @@ impl Store {
             "outbox" => &self.outbox,
             "agents" => &self.agents,
             "audit" => &self.audit,
+            "tokens" => &self.tokens,
+            "inbox" => &self.inbox,
             _ => return None,
         })
     }
@@ -156,6 +166,16 @@ impl Store {
             }
         }
         Ok(n)
+    }
+
+    /// The newest OAuth 2.0 refresh token of an account (they rotate).
+    pub fn refresh_token(&self, account: &str) -> Result<Option<String>, StoreError> {
+        self.get(&self.tokens, "tokens", account)
+    }
+
+    /// Stores (and flushes) a rotated refresh token.
+    pub fn set_refresh_token(&self, account: &str, token: &str) -> Result<(), StoreError> {
+        self.put(&self.tokens, account, &token)
     }
 
     fn get<T: serde::de::DeserializeOwned>(

@@ -1,0 +1,452 @@
+//! A thin typed X API v2 client on reqwest.
+//!
+//! Every request goes through `send`, which is the one place that signs,
+//! reads the rate-limit headers, waits for a reset instead of hammering,
+//! backs off on 5xx, refreshes an expired OAuth 2.0 token once, and turns
+//! error bodies into typed errors.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::api::{self, ErrorBody};
+use super::oauth2::OAuth2Session;
+use super::XError;
+use crate::config::Secret;
+use crate::ticket::AccountKey;
+
+/// How the client authenticates as the account.
+pub enum Auth {
+    OAuth1 {
+        consumer_key: Secret,
+        consumer_secret: Secret,
+        token: Secret,
+        token_secret: Secret,
+    },
+    OAuth2(OAuth2Session),
+}
+
+/// How patient the client is.
+#[derive(Debug, Clone, Copy)]
+pub struct Patience {
+    /// Attempts for one call when X fails with 5xx or the network drops.
+    pub attempts: u32,
+    /// First backoff after a 5xx; doubles each time.
+    pub backoff: Duration,
+    /// The longest the client waits for a rate-limit reset before giving
+    /// up with `RateLimited` (the caller then tries on its next round).
+    pub max_rate_wait: Duration,
+}
+
+impl Default for Patience {
+    fn default() -> Self {
+        Self {
+            attempts: 4,
+            backoff: Duration::from_millis(500),
+            max_rate_wait: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// What X last said about one endpoint's budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub limit: u64,
+    pub remaining: u64,
+    /// Unix seconds.
+    pub reset: u64,
+}
+
+pub struct XClient {
+    http: reqwest::Client,
+    base: String,
+    account: AccountKey,
+    auth: Auth,
+    patience: Patience,
+    limits: Mutex<HashMap<String, RateLimit>>,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl XClient {
+    pub fn new(
+        base: &str,
+        account: AccountKey,
+        auth: Auth,
+        patience: Patience,
+    ) -> Result<Self, XError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .user_agent(concat!("perch/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| XError::Invalid(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            account,
+            auth,
+            patience,
+            limits: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn account(&self) -> &AccountKey {
+        &self.account
+    }
+
+    /// The last rate-limit state seen for `method path`.
+    pub fn rate_limit(&self, method: &str, path: &str) -> Option<RateLimit> {
+        self.limits
+            .lock()
+            .ok()
+            .and_then(|l| l.get(&format!("{method} {path}")).copied())
+    }
+
+    /// `GET path?query`, read as `T`.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &BTreeMap<&str, String>,
+    ) -> Result<T, XError> {
+        let bytes = self.send(Method::GET, path, query, None::<&()>).await?;
+        parse(&bytes)
+    }
+
+    /// `POST path` with a JSON body, read as `T`.
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, XError> {
+        let bytes = self
+            .send(Method::POST, path, &BTreeMap::new(), Some(body))
+            .await?;
+        parse(&bytes)
+    }
+
+    async fn send<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &BTreeMap<&str, String>,
+        body: Option<&B>,
+    ) -> Result<Vec<u8>, XError> {
+        let endpoint = format!("{method} {path}");
+        let url = format!("{}{path}", self.base);
+        let mut backoff = self.patience.backoff;
+        let mut refreshed = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.wait_for_budget(&endpoint).await?;
+            let params: BTreeMap<&str, &str> =
+                query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let full = oauth1_request::to_query(
+                url.clone(),
+                &oauth1_request::request::AssertSorted::new(&params),
+            );
+            let mut request = self.http.request(method.clone(), &full);
+            request = request.header(
+                "authorization",
+                self.authorization(method.as_str(), &url, &params).await?,
+            );
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = match request.send().await {
+                Ok(r) => r,
+                Err(e) if attempt < self.patience.attempts => {
+                    tracing::warn!(account = %self.account, %endpoint, error = %e, "X unreachable; backing off");
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                    continue;
+                }
+                Err(e) => {
+                    return Err(XError::Unavailable {
+                        detail: e.to_string(),
+                    })
+                }
+            };
+            let status = response.status();
+            self.record_limit(&endpoint, response.headers());
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(|e| XError::Unavailable {
+                    detail: e.to_string(),
+                })?
+                .to_vec();
+            if status.is_success() {
+                return Ok(bytes);
+            }
+            let error: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
+            let detail = match error.summary() {
+                s if s.is_empty() => status.to_string(),
+                s => s,
+            };
+            match status {
+                StatusCode::TOO_MANY_REQUESTS if attempt < self.patience.attempts => {
+                    // The headers just recorded say when; the next loop
+                    // waits for the reset without sending anything.
+                    self.exhaust(&endpoint);
+                    tracing::warn!(account = %self.account, %endpoint, "X rate limit hit; waiting for the reset");
+                }
+                StatusCode::TOO_MANY_REQUESTS => {
+                    let reset_in = self.reset_in(&endpoint);
+                    return Err(XError::RateLimited { endpoint, reset_in });
+                }
+                StatusCode::UNAUTHORIZED => {
+                    if let (Auth::OAuth2(session), false) = (&self.auth, refreshed) {
+                        refreshed = true;
+                        session.refresh(&self.http).await?;
+                        continue;
+                    }
+                    return Err(XError::Unauthorized {
+                        account: self.account.clone(),
+                        detail,
+                    });
+                }
+                StatusCode::FORBIDDEN if detail.contains("duplicate content") => {
+                    return Err(XError::Duplicate { detail })
+                }
+                StatusCode::FORBIDDEN if is_reply_restriction(&detail) => {
+                    return Err(XError::ReplyNotAllowed { detail })
+                }
+                s if s.is_server_error() && attempt < self.patience.attempts => {
+                    tracing::warn!(account = %self.account, %endpoint, status = s.as_u16(), "X failed; backing off");
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                }
+                s if s.is_server_error() => return Err(XError::Unavailable { detail }),
+                s => {
+                    return Err(XError::Refused {
+                        status: s.as_u16(),
+                        detail,
+                    })
+                }
+            }
+        }
+    }
+
+    async fn authorization(
+        &self,
+        method: &str,
+        url: &str,
+        params: &BTreeMap<&str, &str>,
+    ) -> Result<String, XError> {
+        match &self.auth {
+            Auth::OAuth1 {
+                consumer_key,
+                consumer_secret,
+                token,
+                token_secret,
+            } => {
+                let client = oauth1_request::Credentials::new(
+                    consumer_key.expose(),
+                    consumer_secret.expose(),
+                );
+                let token = oauth1_request::Credentials::new(token.expose(), token_secret.expose());
+                let mut builder =
+                    oauth1_request::Builder::new(client, oauth1_request::HmacSha1::new());
+                builder.token(token);
+                Ok(builder.authorize(
+                    method,
+                    url,
+                    &oauth1_request::request::AssertSorted::new(params),
+                ))
+            }
+            Auth::OAuth2(session) => Ok(format!(
+                "Bearer {}",
+                session.access_token(&self.http).await?.expose()
+            )),
+        }
+    }
+
+    fn record_limit(&self, endpoint: &str, headers: &reqwest::header::HeaderMap) {
+        let number = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        if let (Some(limit), Some(remaining), Some(reset)) = (
+            number("x-rate-limit-limit"),
+            number("x-rate-limit-remaining"),
+            number("x-rate-limit-reset"),
+        ) {
+            if let Ok(mut limits) = self.limits.lock() {
+                limits.insert(
+                    endpoint.to_owned(),
+                    RateLimit {
+                        limit,
+                        remaining,
+                        reset,
+                    },
+                );
+            }
+        }
+    }
+
+    /// After a 429, treat the window as spent even if headers were missing.
+    fn exhaust(&self, endpoint: &str) {
+        if let Ok(mut limits) = self.limits.lock() {
+            let entry = limits.entry(endpoint.to_owned()).or_insert(RateLimit {
+                limit: 0,
+                remaining: 0,
+                // No headers: X's windows are 15 minutes; try again in one.
+                reset: unix_now() + 60,
+            });
+            entry.remaining = 0;
+        }
+    }
+
+    fn reset_in(&self, endpoint: &str) -> Duration {
+        self.limits
+            .lock()
+            .ok()
+            .and_then(|l| l.get(endpoint).map(|r| r.reset))
+            .map_or(Duration::ZERO, |reset| {
+                Duration::from_secs(reset.saturating_sub(unix_now()))
+            })
+    }
+
+    /// Sleeps until the endpoint's window resets when it is spent.
+    async fn wait_for_budget(&self, endpoint: &str) -> Result<(), XError> {
+        let spent = self
+            .limits
+            .lock()
+            .ok()
+            .and_then(|l| l.get(endpoint).copied())
+            .filter(|r| r.remaining == 0 && r.reset >= unix_now());
+        let Some(limit) = spent else { return Ok(()) };
+        // +1 s: the reset is whole seconds and X's clock is not ours.
+        let wait = Duration::from_secs(limit.reset.saturating_sub(unix_now()) + 1);
+        if wait > self.patience.max_rate_wait {
+            return Err(XError::RateLimited {
+                endpoint: endpoint.to_owned(),
+                reset_in: wait,
+            });
+        }
+        tracing::info!(account = %self.account, %endpoint, wait_s = wait.as_secs(), "rate limit spent; waiting for the reset");
+        tokio::time::sleep(wait).await;
+        if let Ok(mut limits) = self.limits.lock() {
+            limits.remove(endpoint);
+        }
+        Ok(())
+    }
+}
+
+fn is_reply_restriction(detail: &str) -> bool {
+    let d = detail.to_ascii_lowercase();
+    d.contains("reply to this conversation is not allowed") || d.contains("not been mentioned")
+}
+
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, XError> {
+    serde_json::from_slice(bytes).map_err(|e| XError::BadResponse {
+        detail: e.to_string(),
+    })
+}
+
+/// Typed calls for the endpoints perch uses.
+impl XClient {
+    pub async fn mentions(
+        &self,
+        user_id: &str,
+        since_id: Option<&str>,
+        page: Option<&str>,
+    ) -> Result<api::PostPage, XError> {
+        let query = post_query(since_id, page, "pagination_token");
+        self.get(&format!("/2/users/{user_id}/mentions"), &query)
+            .await
+    }
+
+    pub async fn search_recent(
+        &self,
+        q: &str,
+        since_id: Option<&str>,
+        page: Option<&str>,
+    ) -> Result<api::PostPage, XError> {
+        let mut query = post_query(since_id, page, "next_token");
+        query.insert("query", q.to_owned());
+        self.get("/2/tweets/search/recent", &query).await
+    }
+
+    /// The account's own recent posts (to reconcile after a crash).
+    pub async fn user_posts(
+        &self,
+        user_id: &str,
+        since_id: Option<&str>,
+    ) -> Result<api::PostPage, XError> {
+        let query = post_query(since_id, None, "pagination_token");
+        self.get(&format!("/2/users/{user_id}/tweets"), &query)
+            .await
+    }
+
+    pub async fn dm_events(&self, page: Option<&str>) -> Result<api::DmPage, XError> {
+        let mut query = BTreeMap::new();
+        query.insert("event_types", "MessageCreate".to_owned());
+        query.insert(
+            "dm_event.fields",
+            "id,text,event_type,created_at,sender_id,dm_conversation_id".to_owned(),
+        );
+        query.insert("expansions", "sender_id".to_owned());
+        query.insert("user.fields", "username,name".to_owned());
+        query.insert("max_results", "100".to_owned());
+        if let Some(p) = page {
+            query.insert("pagination_token", p.to_owned());
+        }
+        self.get("/2/dm_events", &query).await
+    }
+
+    pub async fn create_post(&self, body: &api::CreatePost) -> Result<api::CreatedPost, XError> {
+        let data: api::Data<api::CreatedPost> = self.post("/2/tweets", body).await?;
+        Ok(data.data)
+    }
+
+    pub async fn send_dm(
+        &self,
+        participant_id: &str,
+        text: &str,
+    ) -> Result<api::CreatedDm, XError> {
+        let body = api::CreateDm {
+            text: text.to_owned(),
+        };
+        let data: api::Data<api::CreatedDm> = self
+            .post(
+                &format!("/2/dm_conversations/with/{participant_id}/messages"),
+                &body,
+            )
+            .await?;
+        Ok(data.data)
+    }
+}
+
+fn post_query(
+    since_id: Option<&str>,
+    page: Option<&str>,
+    page_param: &'static str,
+) -> BTreeMap<&'static str, String> {
+    let mut query = BTreeMap::new();
+    query.insert(
+        "tweet.fields",
+        "id,text,author_id,conversation_id,created_at,in_reply_to_user_id,referenced_tweets,entities".to_owned(),
+    );
+    query.insert("expansions", "author_id".to_owned());
+    query.insert("user.fields", "username,name".to_owned());
+    query.insert("max_results", "100".to_owned());
+    if let Some(s) = since_id {
+        query.insert("since_id", s.to_owned());
+    }
+    if let Some(p) = page {
+        query.insert(page_param, p.to_owned());
+    }
+    query
+}

@@ -1,0 +1,21 @@
+//! The X (Twitter) side: a thin typed API v2 client, ingest (polling and
+//! webhooks), the read budget, and publishing.
+//!
+//! - `api`: the JSON shapes. `client`: signing, rate limits, retries,
+//!   typed errors (`error`). `oauth2`: token refresh with rotation.
+//! - `inbound`: the item ingest hands to the relay. `ingest`: polling each
+//!   source with cursors and dedupe, paced by the read budget.
+//! - `publish`: length checks and posting. `webhook`: CRC and signatures.
+
+pub mod api;
+pub mod client;
+mod error;
+pub mod inbound;
+pub mod ingest;
+pub mod oauth2;
+pub mod publish;
+pub mod webhook;
+
+pub use client::{Auth, Patience, XClient};
+pub use error::XError;
+pub use inbound::{InboundItem, InboundKind, Source};
