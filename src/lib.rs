@@ -8,6 +8,7 @@
 //!   machine and the chat command grammar.
 //! - [`store`]: the sled store: trees, versioned and checksummed values,
 //!   transactions for claims, export and import.
+//! - [`sandbox`]: fake X (and later Slack, Discord) on 127.0.0.1.
 //! - [`service`]: `perch run`: opens the store, serves the health endpoint,
 //!   and stops cleanly on a shutdown signal.
 //! - [`cli`]: what each `perch` subcommand does (`main.rs` only parses).
@@ -17,6 +18,7 @@
 pub mod cli;
 pub mod config;
 pub mod logging;
+pub mod sandbox;
 pub mod service;
 pub mod store;
 pub mod ticket;

@@ -439,7 +439,7 @@ fn post_query(
         "tweet.fields",
         "id,text,author_id,conversation_id,created_at,in_reply_to_user_id,referenced_tweets,entities".to_owned(),
     );
-    query.insert("expansions", "author_id".to_owned());
+    query.insert("expansions", "author_id,referenced_tweets.id".to_owned());
     query.insert("user.fields", "username,name".to_owned());
     query.insert("max_results", "100".to_owned());
     if let Some(s) = since_id {

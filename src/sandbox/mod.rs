@@ -1,0 +1,8 @@
+//! Sandbox fakes of the external services, speaking their real wire
+//! protocols on 127.0.0.1, for tests and the demo. The real clients are
+//! pointed at them.
+//!
+//! - `x`: the X API v2 (auth, rate limits, error bodies, paging) with a
+//!   control API to act as customers.
+
+pub mod x;

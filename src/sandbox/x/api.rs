@@ -1,0 +1,601 @@
+//! The X API endpoints of the fake: one handler that authenticates,
+//! applies faults and rate limits, records the request, and dispatches.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::MutexGuard;
+
+use axum::body::Bytes;
+use axum::extract::State as AxumState;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde_json::{json, Map, Value};
+
+use super::auth::{self, AuthFailure};
+use super::query::Query;
+use super::{lock, unix_now, Shared, State, Window};
+use crate::twitter::api::{CreateDm, CreatePost, Post, User};
+use crate::twitter::publish::{weighted_length, MAX_WEIGHTED};
+
+/// `GET /2/users/123/mentions` -> `GET /2/users/:id/mentions`.
+pub fn endpoint_of(method: &Method, path: &str) -> Option<String> {
+    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let shape = match parts.as_slice() {
+        ["", "2", "users", _, "mentions"] => "/2/users/:id/mentions",
+        ["", "2", "users", _, "tweets"] => "/2/users/:id/tweets",
+        ["", "2", "tweets", "search", "recent"] => "/2/tweets/search/recent",
+        ["", "2", "tweets"] => "/2/tweets",
+        ["", "2", "dm_events"] => "/2/dm_events",
+        ["", "2", "dm_conversations", "with", _, "messages"] => {
+            "/2/dm_conversations/with/:id/messages"
+        }
+        ["", "2", "oauth2", "token"] => "/2/oauth2/token",
+        _ => return None,
+    };
+    Some(format!("{method} {shape}"))
+}
+
+/// An X problem body, as X sends for 401/403/429/5xx.
+fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
+    let body = json!({ "title": title, "detail": detail, "type": "about:blank", "status": status.as_u16() });
+    let mut r = (status, body.to_string()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    r
+}
+
+/// X's 400 for bad parameters.
+fn invalid(detail: &str, parameter: &str) -> Response {
+    let body = json!({
+        "errors": [{ "parameters": { parameter: [] }, "message": detail }],
+        "title": "Invalid Request",
+        "detail": "One or more parameters to your request was invalid.",
+        "type": "https://api.x.com/2/problems/invalid-request",
+    });
+    let mut r = (StatusCode::BAD_REQUEST, body.to_string()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    r
+}
+
+fn ok(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+pub async fn handle(
+    AxumState(state): AxumState<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_owned();
+    let raw_query = uri.query().unwrap_or_default().to_owned();
+    let query: BTreeMap<String, String> = url::form_urlencoded::parse(raw_query.as_bytes())
+        .into_owned()
+        .collect();
+    let mut s = lock(&state);
+    let endpoint = endpoint_of(&method, &path);
+    let response = match &endpoint {
+        None => problem(
+            StatusCode::NOT_FOUND,
+            "Not Found Error",
+            &format!("no route {method} {path}"),
+        ),
+        Some(e) if e == "POST /2/oauth2/token" => token(&mut s, &body),
+        Some(e) => api_call(&mut s, e, &method, &path, &query, &headers, &body),
+    };
+    s.requests.push(super::RequestRecord {
+        method: method.to_string(),
+        endpoint: endpoint.unwrap_or_else(|| format!("{method} {path}")),
+        path_and_query: uri.to_string(),
+        body: String::from_utf8_lossy(&body).into_owned(),
+        status: response.status().as_u16(),
+        at_ms: Utc::now().timestamp_millis(),
+    });
+    response
+}
+
+fn api_call(
+    s: &mut MutexGuard<'_, State>,
+    endpoint: &str,
+    method: &Method,
+    path: &str,
+    query: &BTreeMap<String, String>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let base_url = format!("http://{host}{path}");
+    let user_id = match authenticate(s, headers, method.as_str(), &base_url, query) {
+        Ok(u) => u,
+        Err(AuthFailure(why)) => {
+            tracing::debug!(why, "fake X refused credentials");
+            return problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
+        }
+    };
+    if let Some(fault) = s.faults.get_mut(endpoint).filter(|f| f.times > 0) {
+        fault.times -= 1;
+        let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        let title = status.canonical_reason().unwrap_or("Error");
+        return problem(status, title, title);
+    }
+    let window = match take_budget(s, &user_id, endpoint) {
+        Ok(w) => w,
+        Err(w) => {
+            let mut r = problem(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too Many Requests",
+                "Too Many Requests",
+            );
+            set_limit_headers(&mut r, w);
+            return r;
+        }
+    };
+    let mut r = dispatch(s, endpoint, path, query, body, &user_id);
+    set_limit_headers(&mut r, window);
+    r
+}
+
+fn set_limit_headers(r: &mut Response, w: Window) {
+    let h = r.headers_mut();
+    for (name, value) in [
+        ("x-rate-limit-limit", w.limit),
+        ("x-rate-limit-remaining", w.remaining),
+        ("x-rate-limit-reset", w.reset),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
+            h.insert(name, v);
+        }
+    }
+}
+
+/// Spends one request of the window; `Err` with the spent window when
+/// there is none left.
+fn take_budget(s: &mut State, user: &str, endpoint: &str) -> Result<Window, Window> {
+    let (limit, secs) = s.limits.get(endpoint).copied().unwrap_or((300, 900));
+    let now = unix_now();
+    let w = s
+        .windows
+        .entry((user.to_owned(), endpoint.to_owned()))
+        .or_insert(Window {
+            limit,
+            remaining: limit,
+            reset: now + secs,
+        });
+    if now >= w.reset {
+        *w = Window {
+            limit,
+            remaining: limit,
+            reset: now + secs,
+        };
+    }
+    if w.remaining == 0 {
+        return Err(*w);
+    }
+    w.remaining -= 1;
+    Ok(*w)
+}
+
+fn authenticate(
+    s: &mut State,
+    headers: &HeaderMap,
+    method: &str,
+    base_url: &str,
+    query: &BTreeMap<String, String>,
+) -> Result<String, AuthFailure> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .ok_or_else(|| AuthFailure("no Authorization header".to_owned()))?;
+    if let Some(token) = value.strip_prefix("Bearer ") {
+        let now = unix_now();
+        return s
+            .oauth2
+            .iter()
+            .find(|o| !o.access.is_empty() && o.access == token && o.access_expires > now)
+            .map(|o| o.user_id.clone())
+            .ok_or_else(|| AuthFailure("unknown or expired bearer token".to_owned()));
+    }
+    let keys: Vec<auth::OAuth1Keys> = s.accounts.iter().filter_map(|a| a.oauth1.clone()).collect();
+    let mut nonces = std::mem::take(&mut s.nonces);
+    let result = auth::verify_oauth1(
+        value,
+        method,
+        base_url,
+        query,
+        &keys,
+        unix_now(),
+        &mut nonces,
+    );
+    s.nonces = nonces;
+    let token = result?;
+    s.accounts
+        .iter()
+        .find(|a| a.oauth1.as_ref().is_some_and(|k| k.token == token))
+        .map(|a| a.user_id.clone())
+        .ok_or_else(|| AuthFailure("token of no account".to_owned()))
+}
+
+fn token(s: &mut State, body: &[u8]) -> Response {
+    let form: BTreeMap<String, String> = url::form_urlencoded::parse(body).into_owned().collect();
+    let bad = || {
+        ok(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "invalid_request", "error_description": "Value passed for the token was invalid."}),
+        )
+    };
+    if form.get("grant_type").map(String::as_str) != Some("refresh_token") {
+        return bad();
+    }
+    let (Some(client_id), Some(refresh)) = (form.get("client_id"), form.get("refresh_token"))
+    else {
+        return bad();
+    };
+    s.token_serial += 1;
+    let serial = s.token_serial;
+    let ttl = s.access_ttl;
+    let Some(o) = s
+        .oauth2
+        .iter_mut()
+        .find(|o| &o.client_id == client_id && &o.refresh == refresh)
+    else {
+        return bad();
+    };
+    o.refresh = format!("refresh-{serial}");
+    o.access = format!("access-{serial}");
+    o.access_expires = unix_now() + ttl;
+    ok(
+        StatusCode::OK,
+        json!({
+            "token_type": "bearer",
+            "expires_in": ttl,
+            "access_token": o.access,
+            "scope": "tweet.read tweet.write users.read dm.read dm.write offline.access",
+            "refresh_token": o.refresh,
+        }),
+    )
+}
+
+fn dispatch(
+    s: &mut State,
+    endpoint: &str,
+    path: &str,
+    query: &BTreeMap<String, String>,
+    body: &[u8],
+    me: &str,
+) -> Response {
+    let segment = |i: usize| path.split('/').nth(i).unwrap_or_default().to_owned();
+    match endpoint {
+        "GET /2/users/:id/mentions" => {
+            let id = segment(3);
+            let Some(handle) = s.user(&id).map(|u| u.username.clone()) else {
+                return problem(
+                    StatusCode::NOT_FOUND,
+                    "Not Found Error",
+                    "Could not find user",
+                );
+            };
+            let posts: Vec<Post> = s
+                .posts
+                .iter()
+                .filter(|p| p.author_id.as_deref() != Some(id.as_str()))
+                .filter(|p| {
+                    p.entities.as_ref().is_some_and(|e| {
+                        e.mentions
+                            .iter()
+                            .any(|m| m.username.eq_ignore_ascii_case(&handle))
+                    })
+                })
+                .cloned()
+                .collect();
+            post_page(s, posts, query, "pagination_token")
+        }
+        "GET /2/users/:id/tweets" => {
+            let id = segment(3);
+            let posts: Vec<Post> = s
+                .posts
+                .iter()
+                .filter(|p| p.author_id.as_deref() == Some(id.as_str()))
+                .cloned()
+                .collect();
+            post_page(s, posts, query, "pagination_token")
+        }
+        "GET /2/tweets/search/recent" => {
+            let Some(q) = query.get("query") else {
+                return invalid("The `query` query parameter can not be empty", "query");
+            };
+            if q.chars().count() > 512 {
+                return invalid(
+                    "The `query` query parameter value is too long (max 512)",
+                    "query",
+                );
+            }
+            let parsed = match Query::parse(q) {
+                Ok(p) => p,
+                Err(e) => {
+                    return invalid(
+                        &format!("There were errors processing your request: {e}"),
+                        "query",
+                    )
+                }
+            };
+            let posts: Vec<Post> = s
+                .posts
+                .iter()
+                .filter(|p| {
+                    let author = p
+                        .author_id
+                        .as_deref()
+                        .and_then(|a| s.user(a))
+                        .map(|u| u.username.as_str())
+                        .unwrap_or_default();
+                    parsed.matches(&p.text, author)
+                })
+                .cloned()
+                .collect();
+            post_page(s, posts, query, "next_token")
+        }
+        "GET /2/dm_events" => dm_page(s, query, me),
+        "POST /2/tweets" => create_post(s, body, me),
+        "POST /2/dm_conversations/with/:id/messages" => {
+            let Ok(dm) = serde_json::from_slice::<CreateDm>(body) else {
+                return invalid("Body must be JSON with a non-empty `text`", "text");
+            };
+            if dm.text.is_empty() {
+                return invalid("`text` must not be empty", "text");
+            }
+            let to = segment(4);
+            if s.user(&to).is_none() {
+                return invalid("participant_id is not a known user", "participant_id");
+            }
+            let Some(sender) = s.user(me).cloned() else {
+                return problem(StatusCode::FORBIDDEN, "Forbidden", "Forbidden");
+            };
+            let event = s.create_dm(&sender, &to, &dm.text);
+            ok(
+                StatusCode::CREATED,
+                json!({"data": {"dm_conversation_id": event.dm_conversation_id, "dm_event_id": event.id}}),
+            )
+        }
+        _ => problem(StatusCode::NOT_FOUND, "Not Found Error", endpoint),
+    }
+}
+
+fn create_post(s: &mut State, body: &[u8], me: &str) -> Response {
+    let Ok(req) = serde_json::from_slice::<CreatePost>(body) else {
+        return invalid("Body must be JSON with `text`", "text");
+    };
+    if req.text.trim().is_empty() {
+        return invalid("`text` must not be empty", "text");
+    }
+    if weighted_length(&req.text) > MAX_WEIGHTED {
+        return problem(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "Your Tweet text is too long.",
+        );
+    }
+    if s.posts
+        .iter()
+        .any(|p| p.author_id.as_deref() == Some(me) && p.text == req.text)
+    {
+        return problem(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "You are not allowed to create a Tweet with duplicate content.",
+        );
+    }
+    let Some(account) = s.user(me).cloned() else {
+        return problem(StatusCode::FORBIDDEN, "Forbidden", "Forbidden");
+    };
+    if let Some(reply) = &req.reply {
+        let Some(target) = s.find_post(&reply.in_reply_to_tweet_id).cloned() else {
+            return invalid(
+                "Invalid 'in_reply_to_tweet_id' parameter: the post does not exist",
+                "reply.in_reply_to_tweet_id",
+            );
+        };
+        if !engaged(s, &target, &account) {
+            return problem(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "Reply to this conversation is not allowed because you have not been mentioned or otherwise engaged by the author of the post you are replying to.",
+            );
+        }
+    }
+    let in_reply_to = req.reply.as_ref().map(|r| r.in_reply_to_tweet_id.as_str());
+    let post = s.create_post(&account, &req.text, in_reply_to, None);
+    ok(
+        StatusCode::CREATED,
+        json!({"data": {"id": post.id, "text": post.text, "edit_history_tweet_ids": [post.id]}}),
+    )
+}
+
+/// X's 2026 rule: a reply is accepted when the post's author mentioned or
+/// quoted the replying account (or it is the account's own post).
+fn engaged(s: &State, target: &Post, account: &User) -> bool {
+    if target.author_id.as_deref() == Some(account.id.as_str()) {
+        return true;
+    }
+    let mentioned = target.entities.as_ref().is_some_and(|e| {
+        e.mentions
+            .iter()
+            .any(|m| m.username.eq_ignore_ascii_case(&account.username))
+    });
+    let quoted = target.referenced_tweets.iter().any(|r| {
+        r.kind == "quoted"
+            && s.find_post(&r.id).and_then(|p| p.author_id.as_deref()) == Some(account.id.as_str())
+    });
+    mentioned || quoted
+}
+
+fn numeric(id: &str) -> u128 {
+    id.parse().unwrap_or(0)
+}
+
+fn page_size(
+    query: &BTreeMap<String, String>,
+    default: usize,
+    min: usize,
+) -> Result<usize, Response> {
+    match query.get("max_results") {
+        None => Ok(default),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (min..=100).contains(&n) => Ok(n),
+            _ => Err(invalid(
+                &format!(
+                    "The `max_results` query parameter value [{v}] is not between {min} and 100"
+                ),
+                "max_results",
+            )),
+        },
+    }
+}
+
+fn offset(query: &BTreeMap<String, String>, param: &str) -> Result<usize, Response> {
+    match query.get(param) {
+        None => Ok(0),
+        Some(t) => t
+            .strip_prefix("page-")
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| {
+                invalid(
+                    &format!("The `{param}` query parameter value [{t}] is not valid"),
+                    param,
+                )
+            }),
+    }
+}
+
+/// Keeps the post fields asked for in `tweet.fields` (id, text and
+/// edit_history_tweet_ids always), as X does.
+fn shape_post(post: &Post, fields: &HashSet<&str>) -> Value {
+    let mut value = serde_json::to_value(post).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        map.retain(|k, _| k == "id" || k == "text" || fields.contains(k.as_str()));
+        map.insert("edit_history_tweet_ids".to_owned(), json!([post.id]));
+    }
+    value
+}
+
+fn post_page(
+    s: &State,
+    mut posts: Vec<Post>,
+    query: &BTreeMap<String, String>,
+    page_param: &str,
+) -> Response {
+    let size = match page_size(query, 10, 5) {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    let start = match offset(query, page_param) {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    if let Some(since) = query.get("since_id") {
+        posts.retain(|p| numeric(&p.id) > numeric(since));
+    }
+    posts.sort_by_key(|p| std::cmp::Reverse(numeric(&p.id)));
+    let page: Vec<&Post> = posts.iter().skip(start).take(size).collect();
+    let fields: HashSet<&str> = query
+        .get("tweet.fields")
+        .map(|f| f.split(',').collect())
+        .unwrap_or_default();
+    let expansions: HashSet<&str> = query
+        .get("expansions")
+        .map(|f| f.split(',').collect())
+        .unwrap_or_default();
+    let mut meta = Map::new();
+    meta.insert("result_count".to_owned(), json!(page.len()));
+    let mut body = Map::new();
+    if !page.is_empty() {
+        meta.insert("newest_id".to_owned(), json!(page[0].id));
+        meta.insert("oldest_id".to_owned(), json!(page[page.len() - 1].id));
+        if start + size < posts.len() {
+            meta.insert(
+                "next_token".to_owned(),
+                json!(format!("page-{}", start + size)),
+            );
+        }
+        body.insert(
+            "data".to_owned(),
+            Value::Array(page.iter().map(|p| shape_post(p, &fields)).collect()),
+        );
+        let mut includes = Map::new();
+        if expansions.contains("author_id") {
+            let mut users: Vec<&User> = page
+                .iter()
+                .filter_map(|p| p.author_id.as_deref().and_then(|a| s.user(a)))
+                .collect();
+            users.dedup_by_key(|u| u.id.clone());
+            includes.insert("users".to_owned(), json!(users));
+        }
+        if expansions.contains("referenced_tweets.id") {
+            let refs: Vec<Value> = page
+                .iter()
+                .flat_map(|p| p.referenced_tweets.iter())
+                .filter_map(|r| s.find_post(&r.id))
+                .map(|p| shape_post(p, &fields))
+                .collect();
+            if !refs.is_empty() {
+                includes.insert("posts".to_owned(), Value::Array(refs));
+            }
+        }
+        if !includes.is_empty() {
+            body.insert("includes".to_owned(), Value::Object(includes));
+        }
+    }
+    body.insert("meta".to_owned(), Value::Object(meta));
+    ok(StatusCode::OK, Value::Object(body))
+}
+
+fn dm_page(s: &State, query: &BTreeMap<String, String>, me: &str) -> Response {
+    let size = match page_size(query, 100, 1) {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    let start = match offset(query, "pagination_token") {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    let mut events: Vec<_> = s
+        .dms
+        .iter()
+        .filter(|(_, who)| who.iter().any(|w| w == me))
+        .map(|(e, _)| e)
+        .collect();
+    events.sort_by_key(|e| std::cmp::Reverse(numeric(&e.id)));
+    let page: Vec<_> = events.iter().skip(start).take(size).collect();
+    let mut body = Map::new();
+    let mut meta = Map::new();
+    meta.insert("result_count".to_owned(), json!(page.len()));
+    if !page.is_empty() {
+        body.insert("data".to_owned(), json!(page));
+        if start + size < events.len() {
+            meta.insert(
+                "next_token".to_owned(),
+                json!(format!("page-{}", start + size)),
+            );
+        }
+        if query
+            .get("expansions")
+            .is_some_and(|e| e.split(',').any(|x| x == "sender_id"))
+        {
+            let users: Vec<&User> = page
+                .iter()
+                .filter_map(|e| e.sender_id.as_deref().and_then(|a| s.user(a)))
+                .collect();
+            body.insert("includes".to_owned(), json!({ "users": users }));
+        }
+    }
+    body.insert("meta".to_owned(), Value::Object(meta));
+    ok(StatusCode::OK, Value::Object(body))
+}

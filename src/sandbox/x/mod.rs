@@ -1,0 +1,524 @@
+//! A fake X API v2 on 127.0.0.1 for tests and the demo.
+//!
+//! It enforces what X enforces: OAuth 1.0a signatures over the URL actually
+//! called, expiring OAuth 2.0 bearer tokens and rotating refresh tokens,
+//! per-endpoint rate limits with the real `x-rate-limit-*` headers and
+//! 429s, the real error bodies (401, 403 duplicate content, 403 reply not
+//! allowed, 5xx), `data` absent when nothing matched, and paging.
+//!
+//! A control API (Rust methods here, and HTTP under `/_sandbox/`) acts as
+//! the customers: post, mention, DM; and reads what the accounts posted,
+//! switches faults on and off, and lists the requests received.
+
+mod api;
+pub mod auth;
+pub mod query;
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::extract::State as AxumState;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::task::JoinHandle;
+
+use crate::twitter::api::{DmEvent, Entities, MentionEntity, Post, ReferencedPost, User};
+pub use auth::OAuth1Keys;
+
+/// An X account the fake hosts (a brand account perch acts as).
+#[derive(Debug, Clone)]
+pub struct FakeAccount {
+    pub user_id: String,
+    pub handle: String,
+    pub name: String,
+    pub oauth1: Option<OAuth1Keys>,
+    /// (client id, first refresh token) for OAuth 2.0.
+    pub oauth2: Option<(String, String)>,
+}
+
+/// A request the fake received.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestRecord {
+    pub method: String,
+    /// Normalised, e.g. `GET /2/users/:id/mentions`.
+    pub endpoint: String,
+    pub path_and_query: String,
+    pub body: String,
+    pub status: u16,
+    pub at_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    limit: u64,
+    remaining: u64,
+    reset: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Fault {
+    status: u16,
+    times: u32,
+}
+
+struct OAuth2State {
+    client_id: String,
+    refresh: String,
+    access: String,
+    access_expires: u64,
+    user_id: String,
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+    accounts: Vec<FakeAccount>,
+    users: Vec<User>,
+    posts: Vec<Post>,
+    dms: Vec<(DmEvent, Vec<String>)>,
+    next_id: u64,
+    nonces: HashSet<String>,
+    windows: HashMap<(String, String), Window>,
+    limits: HashMap<String, (u64, u64)>,
+    faults: HashMap<String, Fault>,
+    oauth2: Vec<OAuth2State>,
+    token_serial: u64,
+    access_ttl: u64,
+    requests: Vec<RequestRecord>,
+}
+
+/// Rate limits per 15 minutes for user context, as X documents them.
+const DEFAULT_LIMITS: [(&str, u64); 7] = [
+    ("GET /2/users/:id/mentions", 300),
+    ("GET /2/tweets/search/recent", 300),
+    ("GET /2/dm_events", 300),
+    ("GET /2/users/:id/tweets", 900),
+    ("POST /2/tweets", 100),
+    ("POST /2/dm_conversations/with/:id/messages", 200),
+    ("POST /2/oauth2/token", 1000),
+];
+
+pub(crate) fn unix_now() -> u64 {
+    u64::try_from(Utc::now().timestamp()).unwrap_or(0)
+}
+
+impl State {
+    fn new(accounts: Vec<FakeAccount>) -> Self {
+        let mut state = Self {
+            next_id: 1_900_000_000_000_000_000,
+            access_ttl: 7200,
+            ..Self::default()
+        };
+        for (endpoint, limit) in DEFAULT_LIMITS {
+            state.limits.insert(endpoint.to_owned(), (limit, 15 * 60));
+        }
+        for a in &accounts {
+            state.users.push(User {
+                id: a.user_id.clone(),
+                name: a.name.clone(),
+                username: a.handle.clone(),
+            });
+            if let Some((client_id, refresh)) = &a.oauth2 {
+                state.oauth2.push(OAuth2State {
+                    client_id: client_id.clone(),
+                    refresh: refresh.clone(),
+                    access: String::new(),
+                    access_expires: 0,
+                    user_id: a.user_id.clone(),
+                });
+            }
+        }
+        state.accounts = accounts;
+        state
+    }
+
+    fn id(&mut self) -> String {
+        self.next_id += 1;
+        self.next_id.to_string()
+    }
+
+    fn user_by_name(&mut self, username: &str) -> User {
+        let username = username.trim_start_matches('@');
+        if let Some(u) = self
+            .users
+            .iter()
+            .find(|u| u.username.eq_ignore_ascii_case(username))
+        {
+            return u.clone();
+        }
+        let user = User {
+            id: self.id(),
+            name: username.to_owned(),
+            username: username.to_owned(),
+        };
+        self.users.push(user.clone());
+        user
+    }
+
+    fn user(&self, id: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.id == id)
+    }
+
+    fn find_post(&self, id: &str) -> Option<&Post> {
+        self.posts.iter().find(|p| p.id == id)
+    }
+
+    /// Creates a post by `author` the way X does: mention entities from the
+    /// text, the conversation of the post replied to.
+    fn create_post(
+        &mut self,
+        author: &User,
+        text: &str,
+        in_reply_to: Option<&str>,
+        quote_of: Option<&str>,
+    ) -> Post {
+        let id = self.id();
+        let mut mentions = Vec::new();
+        for (start, word) in text
+            .char_indices()
+            .filter(|(_, c)| *c == '@')
+            .map(|(i, _)| (i, &text[i + 1..]))
+        {
+            let name: String = word
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                let user_id = self
+                    .users
+                    .iter()
+                    .find(|u| u.username.eq_ignore_ascii_case(&name))
+                    .map(|u| u.id.clone());
+                mentions.push(MentionEntity {
+                    start: start as u32,
+                    end: (start + 1 + name.len()) as u32,
+                    username: name,
+                    id: user_id,
+                });
+            }
+        }
+        let parent = in_reply_to.and_then(|p| self.find_post(p)).cloned();
+        let mut referenced = Vec::new();
+        if let Some(p) = &parent {
+            referenced.push(ReferencedPost {
+                kind: "replied_to".to_owned(),
+                id: p.id.clone(),
+            });
+        }
+        if let Some(q) = quote_of {
+            referenced.push(ReferencedPost {
+                kind: "quoted".to_owned(),
+                id: q.to_owned(),
+            });
+        }
+        let post = Post {
+            id: id.clone(),
+            text: text.to_owned(),
+            author_id: Some(author.id.clone()),
+            conversation_id: Some(
+                parent
+                    .as_ref()
+                    .and_then(|p| p.conversation_id.clone())
+                    .unwrap_or(id),
+            ),
+            created_at: Some(Utc::now()),
+            in_reply_to_user_id: parent.and_then(|p| p.author_id),
+            referenced_tweets: referenced,
+            entities: (!mentions.is_empty()).then_some(Entities { mentions }),
+        };
+        self.posts.push(post.clone());
+        post
+    }
+
+    fn create_dm(&mut self, sender: &User, recipient: &str, text: &str) -> DmEvent {
+        let (a, b) = if sender.id.as_str() < recipient {
+            (sender.id.as_str(), recipient)
+        } else {
+            (recipient, sender.id.as_str())
+        };
+        let event = DmEvent {
+            id: self.id(),
+            event_type: "MessageCreate".to_owned(),
+            text: Some(text.to_owned()),
+            sender_id: Some(sender.id.clone()),
+            dm_conversation_id: Some(format!("{a}-{b}")),
+            created_at: Some(Utc::now()),
+        };
+        self.dms
+            .push((event.clone(), vec![sender.id.clone(), recipient.to_owned()]));
+        event
+    }
+
+    fn is_account(&self, user_id: &str) -> bool {
+        self.accounts.iter().any(|a| a.user_id == user_id)
+    }
+}
+
+/// A running fake X.
+pub struct FakeX {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for FakeX {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeX {
+    /// Starts on a free port of 127.0.0.1.
+    pub async fn start(accounts: Vec<FakeAccount>) -> std::io::Result<Self> {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), accounts).await
+    }
+
+    pub async fn start_on(addr: SocketAddr, accounts: Vec<FakeAccount>) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(Mutex::new(State::new(accounts)));
+        let app = control_routes()
+            .fallback(api::handle)
+            .with_state(Arc::clone(&state));
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "fake X stopped");
+            }
+        });
+        Ok(Self { addr, state, task })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    /// A customer posts (a mention when the text names the account).
+    pub fn post(
+        &self,
+        from: &str,
+        text: &str,
+        in_reply_to: Option<&str>,
+        quote_of: Option<&str>,
+    ) -> Post {
+        let mut s = self.state();
+        let author = s.user_by_name(from);
+        s.create_post(&author, text, in_reply_to, quote_of)
+    }
+
+    /// A customer sends a DM to `to_user_id`.
+    pub fn dm(&self, from: &str, to_user_id: &str, text: &str) -> DmEvent {
+        let mut s = self.state();
+        let sender = s.user_by_name(from);
+        s.create_dm(&sender, to_user_id, text)
+    }
+
+    /// What the hosted accounts posted publicly.
+    pub fn posted(&self) -> Vec<Post> {
+        let s = self.state();
+        s.posts
+            .iter()
+            .filter(|p| p.author_id.as_deref().is_some_and(|a| s.is_account(a)))
+            .cloned()
+            .collect()
+    }
+
+    /// DMs the hosted accounts sent.
+    pub fn sent_dms(&self) -> Vec<DmEvent> {
+        let s = self.state();
+        s.dms
+            .iter()
+            .map(|(e, _)| e)
+            .filter(|e| e.sender_id.as_deref().is_some_and(|a| s.is_account(a)))
+            .cloned()
+            .collect()
+    }
+
+    /// The next `times` requests to `endpoint` (e.g. `GET /2/dm_events`)
+    /// fail with `status`; `times = 0` switches the fault off.
+    pub fn fail_next(&self, endpoint: &str, status: u16, times: u32) {
+        self.state()
+            .faults
+            .insert(endpoint.to_owned(), Fault { status, times });
+    }
+
+    /// Sets an endpoint's limit per window (and starts a fresh window).
+    pub fn set_rate_limit(&self, endpoint: &str, limit: u64, window: Duration) {
+        let mut s = self.state();
+        s.limits
+            .insert(endpoint.to_owned(), (limit, window.as_secs().max(1)));
+        s.windows.retain(|(_, e), _| e != endpoint);
+    }
+
+    /// How long new OAuth 2.0 access tokens live.
+    pub fn set_access_token_ttl(&self, ttl: Duration) {
+        self.state().access_ttl = ttl.as_secs();
+    }
+
+    /// Ends every OAuth 2.0 access token now.
+    pub fn expire_access_tokens(&self) {
+        for o in &mut self.state().oauth2 {
+            o.access_expires = 0;
+        }
+    }
+
+    /// The refresh token currently valid for an OAuth 2.0 client.
+    pub fn current_refresh_token(&self, client_id: &str) -> Option<String> {
+        self.state()
+            .oauth2
+            .iter()
+            .find(|o| o.client_id == client_id)
+            .map(|o| o.refresh.clone())
+    }
+
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.state().requests.clone()
+    }
+
+    /// Requests to one endpoint (normalised form).
+    pub fn requests_to(&self, endpoint: &str) -> Vec<RequestRecord> {
+        self.state()
+            .requests
+            .iter()
+            .filter(|r| r.endpoint == endpoint)
+            .cloned()
+            .collect()
+    }
+}
+
+pub(crate) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    // A panic while holding the lock leaves consistent data here.
+    state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+type Shared = Arc<Mutex<State>>;
+
+#[derive(Deserialize)]
+struct PostIn {
+    from: String,
+    text: String,
+    in_reply_to: Option<String>,
+    quote_of: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DmIn {
+    from: String,
+    /// The account's user id or handle.
+    to: String,
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct FaultIn {
+    endpoint: String,
+    status: u16,
+    times: u32,
+}
+
+#[derive(Deserialize)]
+struct LimitIn {
+    endpoint: String,
+    limit: u64,
+    window_secs: u64,
+}
+
+fn control_routes() -> Router<Shared> {
+    Router::new()
+        .route("/_sandbox/posts", post(control_post))
+        .route("/_sandbox/dms", post(control_dm))
+        .route("/_sandbox/posted", get(control_posted))
+        .route("/_sandbox/faults", post(control_fault))
+        .route("/_sandbox/rate_limits", post(control_limit))
+        .route("/_sandbox/requests", get(control_requests))
+}
+
+async fn control_post(
+    AxumState(state): AxumState<Shared>,
+    Json(body): Json<PostIn>,
+) -> (StatusCode, Json<Value>) {
+    let mut s = lock(&state);
+    let author = s.user_by_name(&body.from);
+    let post = s.create_post(
+        &author,
+        &body.text,
+        body.in_reply_to.as_deref(),
+        body.quote_of.as_deref(),
+    );
+    (StatusCode::CREATED, Json(json!({ "data": post })))
+}
+
+async fn control_dm(
+    AxumState(state): AxumState<Shared>,
+    Json(body): Json<DmIn>,
+) -> (StatusCode, Json<Value>) {
+    let mut s = lock(&state);
+    let to = body.to.trim_start_matches('@');
+    let Some(account) = s
+        .accounts
+        .iter()
+        .find(|a| a.user_id == to || a.handle.eq_ignore_ascii_case(to))
+        .map(|a| a.user_id.clone())
+    else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": format!("no hosted account `{to}`")})),
+        );
+    };
+    let sender = s.user_by_name(&body.from);
+    let event = s.create_dm(&sender, &account, &body.text);
+    (StatusCode::CREATED, Json(json!({ "data": event })))
+}
+
+async fn control_posted(AxumState(state): AxumState<Shared>) -> Json<Value> {
+    let s = lock(&state);
+    let posts: Vec<&Post> = s
+        .posts
+        .iter()
+        .filter(|p| p.author_id.as_deref().is_some_and(|a| s.is_account(a)))
+        .collect();
+    let dms: Vec<&DmEvent> = s
+        .dms
+        .iter()
+        .map(|(e, _)| e)
+        .filter(|e| e.sender_id.as_deref().is_some_and(|a| s.is_account(a)))
+        .collect();
+    Json(json!({ "posts": posts, "dms": dms }))
+}
+
+async fn control_fault(AxumState(state): AxumState<Shared>, Json(f): Json<FaultIn>) -> StatusCode {
+    lock(&state).faults.insert(
+        f.endpoint,
+        Fault {
+            status: f.status,
+            times: f.times,
+        },
+    );
+    StatusCode::NO_CONTENT
+}
+
+async fn control_limit(AxumState(state): AxumState<Shared>, Json(l): Json<LimitIn>) -> StatusCode {
+    let mut s = lock(&state);
+    s.limits
+        .insert(l.endpoint.clone(), (l.limit, l.window_secs.max(1)));
+    s.windows.retain(|(_, e), _| *e != l.endpoint);
+    StatusCode::NO_CONTENT
+}
+
+async fn control_requests(AxumState(state): AxumState<Shared>) -> Json<Vec<RequestRecord>> {
+    Json(lock(&state).requests.clone())
+}

@@ -1,0 +1,117 @@
+//! A fake X with one brand account, and perch's client, ingest and store
+//! pointed at it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use perch::config::{self, Account, Secret};
+use perch::sandbox::x::{FakeAccount, FakeX, OAuth1Keys};
+use perch::store::Store;
+use perch::twitter::ingest::Ingest;
+use perch::twitter::oauth2::OAuth2Session;
+use perch::twitter::{Auth, Patience, XClient};
+
+pub const ACME_ID: &str = "1500000000000000001";
+
+pub fn keys(secret: &str) -> OAuth1Keys {
+    OAuth1Keys {
+        consumer_key: "ck-acme".into(),
+        consumer_secret: "cs-acme".into(),
+        token: "token-acme".into(),
+        token_secret: secret.into(),
+    }
+}
+
+pub fn fake_account() -> FakeAccount {
+    FakeAccount {
+        user_id: ACME_ID.into(),
+        handle: "AcmeSupport".into(),
+        name: "Acme Support".into(),
+        oauth1: Some(keys("ts-acme")),
+        oauth2: Some(("client-acme".into(), "seed-refresh".into())),
+    }
+}
+
+pub async fn fake() -> FakeX {
+    FakeX::start(vec![fake_account()])
+        .await
+        .expect("start fake X")
+}
+
+/// The validated account config, with a brand search rule.
+pub fn account(fake: &FakeX) -> Account {
+    let src = format!(
+        r#"
+[x]
+api_url = "{}"
+monthly_read_budget = 10000
+[[accounts]]
+key = "acme"
+handle = "AcmeSupport"
+user_id = "{ACME_ID}"
+[accounts.auth]
+kind = "oauth1"
+consumer_key_env = "CK"
+consumer_secret_env = "CS"
+access_token_env = "AT"
+access_token_secret_env = "ATS"
+[accounts.ingest.mentions]
+[accounts.ingest.dms]
+[[accounts.ingest.search]]
+name = "brand"
+query = "acme"
+misspellings = ["akme"]
+[accounts.routes]
+slack_channels = ["C0SUPPORT1"]
+[slack]
+bot_token_env = "B"
+app_token_env = "A"
+"#,
+        fake.base_url()
+    );
+    match config::from_str(&src) {
+        Ok(v) => v.config.accounts.into_iter().next().expect("one account"),
+        Err(p) => panic!("{p:?}"),
+    }
+}
+
+pub fn patience() -> Patience {
+    Patience {
+        attempts: 4,
+        backoff: Duration::from_millis(20),
+        max_rate_wait: Duration::from_secs(10),
+    }
+}
+
+pub fn oauth1(secret: &str) -> Auth {
+    let k = keys(secret);
+    Auth::OAuth1 {
+        consumer_key: Secret::new(k.consumer_key),
+        consumer_secret: Secret::new(k.consumer_secret),
+        token: Secret::new(k.token),
+        token_secret: Secret::new(k.token_secret),
+    }
+}
+
+pub fn oauth2(fake: &FakeX, store: &Store) -> Auth {
+    Auth::OAuth2(OAuth2Session::new(
+        &fake.base_url(),
+        "acme".into(),
+        Secret::new("client-acme"),
+        None,
+        Secret::new("seed-refresh"),
+        store.clone(),
+    ))
+}
+
+pub fn client(fake: &FakeX, auth: Auth) -> Arc<XClient> {
+    Arc::new(XClient::new(&fake.base_url(), "acme".into(), auth, patience()).expect("client"))
+}
+
+pub fn ingest(fake: &FakeX, store: &Store) -> Ingest {
+    Ingest {
+        account: account(fake),
+        client: client(fake, oauth1("ts-acme")),
+        store: store.clone(),
+    }
+}
