@@ -78,26 +78,34 @@ pub async fn handle(
     let query: BTreeMap<String, String> = url::form_urlencoded::parse(raw_query.as_bytes())
         .into_owned()
         .collect();
-    let mut s = lock(&state);
     let endpoint = endpoint_of(&method, &path);
-    let response = match &endpoint {
-        None => problem(
-            StatusCode::NOT_FOUND,
-            "Not Found Error",
-            &format!("no route {method} {path}"),
-        ),
-        Some(e) if e == "POST /2/oauth2/token" => token(&mut s, &body),
-        Some(e) => api_call(&mut s, e, &method, &path, &query, &headers, &body),
+    let response = {
+        let mut s = lock(&state);
+        match &endpoint {
+            None => problem(
+                StatusCode::NOT_FOUND,
+                "Not Found Error",
+                &format!("no route {method} {path}"),
+            ),
+            Some(e) if e == "POST /2/oauth2/token" => token(&mut s, &body),
+            Some(e) => api_call(&mut s, e, &method, &path, &query, &headers, &body),
+        }
     };
-    s.requests.push(super::RequestRecord {
+    // Keep a copy of the answer for tests (all bodies here are small JSON).
+    let (parts, answer) = response.into_parts();
+    let answer = axum::body::to_bytes(answer, 1 << 24)
+        .await
+        .unwrap_or_default();
+    lock(&state).requests.push(super::RequestRecord {
         method: method.to_string(),
         endpoint: endpoint.unwrap_or_else(|| format!("{method} {path}")),
         path_and_query: uri.to_string(),
         body: String::from_utf8_lossy(&body).into_owned(),
-        status: response.status().as_u16(),
+        status: parts.status.as_u16(),
+        response: String::from_utf8_lossy(&answer).into_owned(),
         at_ms: Utc::now().timestamp_millis(),
     });
-    response
+    Response::from_parts(parts, axum::body::Body::from(answer))
 }
 
 fn api_call(

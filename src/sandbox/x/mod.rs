@@ -51,6 +51,8 @@ pub struct RequestRecord {
     pub path_and_query: String,
     pub body: String,
     pub status: u16,
+    /// What the fake answered.
+    pub response: String,
     pub at_ms: i64,
 }
 
