@@ -81,7 +81,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
         format!("cannot listen on {addr} (service.health_addr); is another process using it?")
     })?;
-    crate::service::run(config, store, listener, crate::service::shutdown_signal()).await
+    let lookup: secrets::Lookup = std::sync::Arc::new(secrets::from_process_env);
+    crate::service::run(
+        config,
+        store,
+        listener,
+        lookup,
+        crate::service::shutdown_signal(),
+    )
+    .await
 }
 
 /// `perch export`: the store as JSON lines on `out`.

@@ -1,6 +1,6 @@
-//! `perch run`: the long-running service. For now it opens the store,
-//! serves the health endpoint and releases idle claims; ingest and the chat
-//! adapters plug in here as they land.
+//! `perch run`: the long-running service. It opens the store, serves the
+//! health endpoint (and X webhooks), polls X, and releases idle claims;
+//! the chat adapters and the relay plug in here as they land.
 //!
 //! `run` takes its listener and its shutdown signal as arguments (as
 //! mini-redis does), so tests start it on 127.0.0.1:0 and stop it at will.
@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::config::secrets::Lookup;
 use crate::config::Config;
 use crate::store::{Store, StoreError};
 use crate::ticket::{self, Effect, State as TicketState, Transition};
@@ -33,6 +34,7 @@ pub async fn run(
     config: Config,
     store: Store,
     listener: TcpListener,
+    secrets: Lookup,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let damage = match store.verify() {
@@ -58,13 +60,17 @@ pub async fn run(
         )));
     }
 
+    let x = crate::twitter::runtime::start(&config, &store, &*secrets, &stop_rx)?;
+    tasks.extend(x.tasks);
+
     let shared = Arc::new(Shared {
         store: store.clone(),
         damage,
     });
     let app = Router::new()
         .route("/healthz", get(health))
-        .with_state(shared);
+        .with_state(shared)
+        .merge(x.routes);
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "perch is running; health at /healthz");
     let mut server_stop = stop_rx.clone();
@@ -101,6 +107,8 @@ async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) 
             "tickets": count("tickets"),
             "unclaimed": queue.as_ref().ok(),
             "outbox": count("outbox"),
+            "inbox": count("inbox"),
+            "x_reads_this_month": crate::twitter::ingest::reads_this_month(&shared.store, Utc::now()).ok(),
             "error": error,
         })
     };

@@ -13,6 +13,11 @@ use tokio::sync::oneshot;
 
 use common::{free_addr, http_get, perch, small_config, text, SMALL_SECRETS};
 
+/// Every secret the small config names, with dummy values.
+fn no_secrets() -> config::secrets::Lookup {
+    std::sync::Arc::new(|name: &str| SMALL_SECRETS.contains(&name).then(|| "dummy".to_owned()))
+}
+
 fn load(src: &str) -> config::Config {
     match config::from_str(src) {
         Ok(v) => v.config,
@@ -42,7 +47,7 @@ async fn health_reports_ok_and_the_service_stops_when_told() {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = oneshot::channel::<()>();
-    let running = tokio::spawn(service::run(config, store, listener, async {
+    let running = tokio::spawn(service::run(config, store, listener, no_secrets(), async {
         let _ = stopped.await;
     }));
 
@@ -81,7 +86,7 @@ async fn health_reports_a_damaged_store_instead_of_crashing() {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = oneshot::channel::<()>();
-    let running = tokio::spawn(service::run(config, store, listener, async {
+    let running = tokio::spawn(service::run(config, store, listener, no_secrets(), async {
         let _ = stopped.await;
     }));
     let (status, body) = get(addr, "/healthz").await;

@@ -71,8 +71,7 @@ async fn a_reset_too_far_away_is_an_error_not_a_hang() {
     let err = c
         .mentions(ACME_ID, None, None)
         .await
-        .err()
-        .expect("rate limited");
+        .expect_err("rate limited");
     assert!(
         matches!(err, XError::RateLimited { .. }) && err.is_retryable(),
         "{err:?}"
@@ -135,11 +134,7 @@ async fn a_dead_refresh_token_says_what_to_do() {
     let store = Store::open(dir.path()).expect("store");
     store.set_refresh_token("acme", "revoked").expect("token");
     let c = client(&x, oauth2(&x, &store));
-    let err = c
-        .mentions(ACME_ID, None, None)
-        .await
-        .err()
-        .expect("refused");
+    let err = c.mentions(ACME_ID, None, None).await.expect_err("refused");
     let message = err.to_string();
     assert!(matches!(err, XError::Refresh { .. }), "{err:?}");
     assert!(
@@ -186,8 +181,7 @@ async fn replies_x_would_refuse_are_refused_first_or_recognised() {
     // Known up front: the search hit did not mention the account.
     let err = publish::reply(&c, &hit.id, false, "Sorry!")
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(
         matches!(err, XError::ReplyNotAllowed { .. }) && err.to_string().contains("DM"),
         "{err}"
@@ -199,15 +193,13 @@ async fn replies_x_would_refuse_are_refused_first_or_recognised() {
     // If the flag were wrong, X's own 403 is recognised.
     let err = publish::reply(&c, &hit.id, true, "Sorry!")
         .await
-        .err()
-        .expect("refused by X");
+        .expect_err("refused by X");
     assert!(matches!(err, XError::ReplyNotAllowed { .. }), "{err:?}");
     // Too long: refused with the count, nothing sent.
     let before = x.requests_to("POST /2/tweets").len();
     let err = publish::reply(&c, &hit.id, true, &"x".repeat(281))
         .await
-        .err()
-        .expect("too long");
+        .expect_err("too long");
     assert!(err.to_string().contains("281"), "{err}");
     assert_eq!(x.requests_to("POST /2/tweets").len(), before);
 }

@@ -187,8 +187,7 @@ async fn an_invalid_request_answers_the_spec_problem() {
     let err = c
         .get::<Value>("/2/tweets/search/recent", &q)
         .await
-        .err()
-        .expect("400");
+        .expect_err("400");
     assert!(err.to_string().contains("400"), "{err}");
     let log = x.requests_to("GET /2/tweets/search/recent");
     assert_eq!(log[0].status, 400);

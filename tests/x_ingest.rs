@@ -282,8 +282,7 @@ async fn server_errors_are_retried_with_backoff() {
     let err = ingest(&x, &store)
         .poll_mentions(Utc::now())
         .await
-        .err()
-        .expect("fails");
+        .expect_err("fails");
     assert!(err.is_retryable(), "{err}");
 }
 
@@ -294,11 +293,7 @@ async fn a_wrong_secret_is_a_clear_error_naming_the_account() {
     let store = Store::open(dir.path()).expect("store");
     let mut ingest = ingest(&x, &store);
     ingest.client = common::x::client(&x, common::x::oauth1("not-the-secret"));
-    let err = ingest
-        .poll_mentions(Utc::now())
-        .await
-        .err()
-        .expect("refused");
+    let err = ingest.poll_mentions(Utc::now()).await.expect_err("refused");
     assert!(matches!(err, XError::Unauthorized { .. }), "{err:?}");
     assert!(!err.is_retryable());
     let message = err.to_string();

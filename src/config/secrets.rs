@@ -59,6 +59,10 @@ pub fn missing(config: &Config, lookup: &dyn Fn(&str) -> Option<String>) -> Vec<
         .collect()
 }
 
+/// Where secrets come from: the process environment in production, a map
+/// in tests.
+pub type Lookup = std::sync::Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// The process environment, as a lookup.
 pub fn from_process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()

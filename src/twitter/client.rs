@@ -27,7 +27,8 @@ pub enum Auth {
         token: Secret,
         token_secret: Secret,
     },
-    OAuth2(OAuth2Session),
+    /// Boxed: it holds a store handle and a lock, much larger than the keys.
+    OAuth2(Box<OAuth2Session>),
 }
 
 /// How patient the client is.

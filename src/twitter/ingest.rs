@@ -272,10 +272,18 @@ pub async fn run(
     let account = ingest.account.key.clone();
     loop {
         let now = Utc::now();
-        let outcome = match &task {
-            Task::Mentions => ingest.poll_mentions(now).await,
-            Task::Dms => ingest.poll_dms(now).await,
-            Task::Search(rule) => ingest.poll_search(rule, now).await,
+        let poll = async {
+            match &task {
+                Task::Mentions => ingest.poll_mentions(now).await,
+                Task::Dms => ingest.poll_dms(now).await,
+                Task::Search(rule) => ingest.poll_search(rule, now).await,
+            }
+        };
+        // Stopping mid-poll is safe: the cursor moves last, and dedupe
+        // drops what the next run reads again.
+        let outcome = tokio::select! {
+            outcome = poll => outcome,
+            _ = stop.wait_for(|s| *s) => return,
         };
         match outcome {
             Ok(report) if !report.recorded.is_empty() => {

@@ -14,6 +14,7 @@ pub mod inbound;
 pub mod ingest;
 pub mod oauth2;
 pub mod publish;
+pub mod runtime;
 pub mod webhook;
 
 pub use client::{Auth, Patience, XClient};

@@ -61,3 +61,228 @@ mod tests {
         assert!(!verify("secret", body, Some("sha256=")));
     }
 }
+
+/// The HTTP side: `GET ?crc_token=` and signed `POST` deliveries
+/// (Account Activity payloads) for one account.
+pub mod http {
+    use std::sync::Arc;
+
+    use axum::body::Bytes;
+    use axum::extract::{Query, State};
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::routing::get;
+    use axum::{Json, Router};
+    use chrono::{DateTime, Utc};
+    use serde::Deserialize;
+    use serde_json::{json, Value};
+
+    use crate::config::{Account, Secret};
+    use crate::store::Store;
+    use crate::ticket::Customer;
+    use crate::twitter::inbound::{InboundItem, InboundKind, Source};
+    use crate::twitter::ingest::dedupe_ttl;
+
+    pub struct Hook {
+        pub account: Account,
+        pub consumer_secret: Secret,
+        pub store: Store,
+    }
+
+    #[derive(Deserialize)]
+    struct Crc {
+        crc_token: Option<String>,
+    }
+
+    /// The routes for one account's webhook path.
+    pub fn routes(hook: Hook) -> Router {
+        let path = hook
+            .account
+            .ingest
+            .webhook
+            .as_ref()
+            .map_or_else(|| "/x/webhook".to_owned(), |w| w.path.clone());
+        Router::new()
+            .route(&path, get(crc).post(deliver))
+            .with_state(Arc::new(hook))
+    }
+
+    async fn crc(State(hook): State<Arc<Hook>>, Query(q): Query<Crc>) -> (StatusCode, Json<Value>) {
+        match q.crc_token {
+            Some(token) if !token.is_empty() => (
+                StatusCode::OK,
+                Json(
+                    json!({ "response_token": super::crc_response(hook.consumer_secret.expose(), &token) }),
+                ),
+            ),
+            _ => (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": "crc_token is required" })),
+            ),
+        }
+    }
+
+    async fn deliver(
+        State(hook): State<Arc<Hook>>,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> (StatusCode, Json<Value>) {
+        let signature = headers
+            .get("x-twitter-webhooks-signature")
+            .and_then(|v| v.to_str().ok());
+        if !super::verify(hook.consumer_secret.expose(), &body, signature) {
+            tracing::warn!(account = %hook.account.key, "webhook delivery with a bad or missing signature rejected");
+            return (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({ "error": "signature does not verify" })),
+            );
+        }
+        let payload: Value = match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({ "error": format!("not JSON: {e}") })),
+                )
+            }
+        };
+        let now = Utc::now();
+        let items = items(&hook.account, &payload, now);
+        let mut recorded = 0;
+        for item in &items {
+            match hook
+                .store
+                .record_inbound(&item.dedupe_key(), item, dedupe_ttl(), now)
+            {
+                Ok(true) => recorded += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    // Not acknowledged: X delivers it again.
+                    tracing::error!(account = %hook.account.key, error = %e, "cannot record a webhook item");
+                    return (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        Json(json!({ "error": "store unavailable" })),
+                    );
+                }
+            }
+        }
+        (
+            StatusCode::OK,
+            Json(json!({ "received": items.len(), "recorded": recorded })),
+        )
+    }
+
+    fn s<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+        v.get(key).and_then(Value::as_str)
+    }
+
+    /// Posts and DMs in an Account Activity payload, minus the account's own.
+    pub fn items(account: &Account, payload: &Value, now: DateTime<Utc>) -> Vec<InboundItem> {
+        let mut out = Vec::new();
+        let empty = Vec::new();
+        let tweets = payload
+            .get("tweet_create_events")
+            .and_then(Value::as_array)
+            .unwrap_or(&empty);
+        for t in tweets {
+            let (Some(id), Some(user)) = (s(t, "id_str"), t.get("user")) else {
+                continue;
+            };
+            let Some(author) = s(user, "id_str") else {
+                continue;
+            };
+            if author == account.user_id.as_str() {
+                continue;
+            }
+            let text = s(t, "full_text")
+                .or_else(|| s(t, "text"))
+                .unwrap_or_default();
+            let mentioned = t
+                .pointer("/entities/user_mentions")
+                .and_then(Value::as_array)
+                .is_some_and(|m| {
+                    m.iter().any(|u| {
+                        s(u, "screen_name").is_some_and(|n| n.eq_ignore_ascii_case(&account.handle))
+                    })
+                });
+            let quoted_us = t
+                .pointer("/quoted_status/user/id_str")
+                .and_then(Value::as_str)
+                == Some(account.user_id.as_str());
+            let in_reply_to = s(t, "in_reply_to_status_id_str").map(str::to_owned);
+            let created = s(t, "created_at")
+                .and_then(|c| DateTime::parse_from_str(c, "%a %b %d %H:%M:%S %z %Y").ok())
+                .map_or(now, |d| d.with_timezone(&Utc));
+            out.push(InboundItem {
+                account: account.key.clone(),
+                source: Source::Webhook,
+                kind: InboundKind::Post {
+                    tweet_id: id.to_owned(),
+                    // v1.1 payloads carry no conversation id; the relay
+                    // finds the ticket by the post replied to.
+                    conversation_id: in_reply_to.clone().unwrap_or_else(|| id.to_owned()),
+                    in_reply_to,
+                    mentioned_or_quoted: mentioned || quoted_us,
+                },
+                author: Customer {
+                    id: author.into(),
+                    handle: s(user, "screen_name").unwrap_or(author).to_owned(),
+                    name: s(user, "name").unwrap_or(author).to_owned(),
+                },
+                text: text.to_owned(),
+                created_at: created,
+            });
+        }
+        let dms = payload
+            .get("direct_message_events")
+            .and_then(Value::as_array)
+            .unwrap_or(&empty);
+        for d in dms {
+            if s(d, "type") != Some("message_create") {
+                continue;
+            }
+            let (Some(id), Some(sender)) = (
+                s(d, "id"),
+                d.pointer("/message_create/sender_id")
+                    .and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            if sender == account.user_id.as_str() {
+                continue;
+            }
+            let user = payload.pointer(&format!("/users/{sender}"));
+            let created = s(d, "created_timestamp")
+                .and_then(|t| t.parse::<i64>().ok())
+                .and_then(DateTime::from_timestamp_millis)
+                .unwrap_or(now);
+            let (a, b) = if sender < account.user_id.as_str() {
+                (sender, account.user_id.as_str())
+            } else {
+                (account.user_id.as_str(), sender)
+            };
+            out.push(InboundItem {
+                account: account.key.clone(),
+                source: Source::Webhook,
+                kind: InboundKind::Dm {
+                    event_id: id.to_owned(),
+                    dm_conversation_id: format!("{a}-{b}"),
+                },
+                author: Customer {
+                    id: sender.into(),
+                    handle: user
+                        .and_then(|u| s(u, "screen_name"))
+                        .unwrap_or(sender)
+                        .to_owned(),
+                    name: user.and_then(|u| s(u, "name")).unwrap_or(sender).to_owned(),
+                },
+                text: d
+                    .pointer("/message_create/message_data/text")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                created_at: created,
+            });
+        }
+        out
+    }
+}

@@ -50,6 +50,8 @@ health_addr = "{health_addr}"
 {extra}
 
 [x]
+# A closed loopback port: nothing in these tests may reach beyond 127.0.0.1.
+api_url = "http://127.0.0.1:9"
 monthly_read_budget = 1000
 
 [[accounts]]

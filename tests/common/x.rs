@@ -94,14 +94,14 @@ pub fn oauth1(secret: &str) -> Auth {
 }
 
 pub fn oauth2(fake: &FakeX, store: &Store) -> Auth {
-    Auth::OAuth2(OAuth2Session::new(
+    Auth::OAuth2(Box::new(OAuth2Session::new(
         &fake.base_url(),
         "acme".into(),
         Secret::new("client-acme"),
         None,
         Secret::new("seed-refresh"),
         store.clone(),
-    ))
+    )))
 }
 
 pub fn client(fake: &FakeX, auth: Auth) -> Arc<XClient> {

@@ -453,33 +453,26 @@ fn page_size(
     query: &BTreeMap<String, String>,
     default: usize,
     min: usize,
-) -> Result<usize, Response> {
+) -> Result<usize, String> {
     match query.get("max_results") {
         None => Ok(default),
         Some(v) => match v.parse::<usize>() {
             Ok(n) if (min..=100).contains(&n) => Ok(n),
-            _ => Err(invalid(
-                &format!(
-                    "The `max_results` query parameter value [{v}] is not between {min} and 100"
-                ),
-                "max_results",
+            _ => Err(format!(
+                "The `max_results` query parameter value [{v}] is not between {min} and 100"
             )),
         },
     }
 }
 
-fn offset(query: &BTreeMap<String, String>, param: &str) -> Result<usize, Response> {
+/// The paging token as an offset, or X's message about it.
+fn offset(query: &BTreeMap<String, String>, param: &str) -> Result<usize, String> {
     match query.get(param) {
         None => Ok(0),
         Some(t) => t
             .strip_prefix("page-")
             .and_then(|n| n.parse().ok())
-            .ok_or_else(|| {
-                invalid(
-                    &format!("The `{param}` query parameter value [{t}] is not valid"),
-                    param,
-                )
-            }),
+            .ok_or_else(|| format!("The `{param}` query parameter value [{t}] is not valid")),
     }
 }
 
@@ -502,11 +495,11 @@ fn post_page(
 ) -> Response {
     let size = match page_size(query, 10, 5) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(m) => return invalid(&m, "max_results"),
     };
     let start = match offset(query, page_param) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(m) => return invalid(&m, page_param),
     };
     if let Some(since) = query.get("since_id") {
         posts.retain(|p| numeric(&p.id) > numeric(since));
@@ -568,11 +561,11 @@ fn post_page(
 fn dm_page(s: &State, query: &BTreeMap<String, String>, me: &str) -> Response {
     let size = match page_size(query, 100, 1) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(m) => return invalid(&m, "max_results"),
     };
     let start = match offset(query, "pagination_token") {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(m) => return invalid(&m, "pagination_token"),
     };
     let mut events: Vec<_> = s
         .dms

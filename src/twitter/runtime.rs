@@ -1,0 +1,125 @@
+//! Starting the X side of `perch run`: a client per account from its
+//! secrets, a polling loop per enabled source, and the webhook routes.
+
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::ingest::{self, Ingest, Task};
+use super::oauth2::OAuth2Session;
+use super::webhook::http::{self as webhook_http, Hook};
+use super::{Auth, Patience, XClient, XError};
+use crate::config::{secrets, Account, Config, XAuth};
+use crate::store::Store;
+
+/// What the X side runs: routes to serve and loops to await on shutdown.
+pub struct Started {
+    pub routes: Router,
+    pub tasks: Vec<JoinHandle<()>>,
+}
+
+fn secret(
+    env: &crate::config::EnvVar,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<crate::config::Secret, XError> {
+    secrets::read(env, lookup).map_err(|p| XError::Invalid(p.to_string()))
+}
+
+/// A client for `account` with its secrets.
+pub fn client(
+    config: &Config,
+    account: &Account,
+    store: &Store,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<XClient, XError> {
+    let auth = match &account.auth {
+        XAuth::OAuth1 {
+            consumer_key,
+            consumer_secret,
+            access_token,
+            access_token_secret,
+        } => Auth::OAuth1 {
+            consumer_key: secret(consumer_key, lookup)?,
+            consumer_secret: secret(consumer_secret, lookup)?,
+            token: secret(access_token, lookup)?,
+            token_secret: secret(access_token_secret, lookup)?,
+        },
+        XAuth::OAuth2 {
+            client_id,
+            client_secret,
+            refresh_token,
+        } => Auth::OAuth2(Box::new(OAuth2Session::new(
+            &config.x.api_url,
+            account.key.clone(),
+            secret(client_id, lookup)?,
+            client_secret
+                .as_ref()
+                .map(|s| secret(s, lookup))
+                .transpose()?,
+            secret(refresh_token, lookup)?,
+            store.clone(),
+        ))),
+    };
+    XClient::new(
+        &config.x.api_url,
+        account.key.clone(),
+        auth,
+        Patience::default(),
+    )
+}
+
+/// Starts ingest for every account.
+pub fn start(
+    config: &Config,
+    store: &Store,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    stop: &watch::Receiver<bool>,
+) -> Result<Started, XError> {
+    let mut routes = Router::new();
+    let mut tasks = Vec::new();
+    let budget = config.x.monthly_read_budget;
+    for account in &config.accounts {
+        let ingest = Arc::new(Ingest {
+            account: account.clone(),
+            client: Arc::new(client(config, account, store, lookup)?),
+            store: store.clone(),
+        });
+        let mut loops = Vec::new();
+        if let Some(p) = &account.ingest.mentions {
+            loops.push((Task::Mentions, p.interval));
+        }
+        if let Some(p) = &account.ingest.dms {
+            loops.push((Task::Dms, p.interval));
+        }
+        for rule in &account.ingest.search {
+            loops.push((Task::Search(rule.clone()), rule.interval));
+        }
+        for (task, interval) in loops {
+            tracing::info!(account = %account.key, source = ?task, every = ?interval, "polling X");
+            tasks.push(tokio::spawn(ingest::run(
+                Arc::clone(&ingest),
+                task,
+                interval,
+                budget,
+                stop.clone(),
+            )));
+        }
+        if let (
+            Some(w),
+            XAuth::OAuth1 {
+                consumer_secret, ..
+            },
+        ) = (&account.ingest.webhook, &account.auth)
+        {
+            tracing::info!(account = %account.key, path = %w.path, "serving the X webhook");
+            routes = routes.merge(webhook_http::routes(Hook {
+                account: account.clone(),
+                consumer_secret: secret(consumer_secret, lookup)?,
+                store: store.clone(),
+            }));
+        }
+    }
+    Ok(Started { routes, tasks })
+}
