@@ -61,10 +61,13 @@ pub fn verify_oauth1(
         return fail("malformed OAuth header");
     };
     let get = |k: &str| params.get(k).map(String::as_str).unwrap_or_default();
-    if get("oauth_signature_method") != "HMAC-SHA1"
-        || get("oauth_version").is_empty() && params.contains_key("oauth_version")
-    {
+    if get("oauth_signature_method") != "HMAC-SHA1" {
         return fail("unsupported signature method");
+    }
+    // Optional in OAuth 1.0a; when sent it is signed and must be 1.0.
+    let with_version = params.contains_key("oauth_version");
+    if with_version && get("oauth_version") != "1.0" {
+        return fail("unsupported OAuth version");
     }
     let Some(account) = keys
         .iter()
@@ -93,7 +96,8 @@ pub fn verify_oauth1(
     builder
         .token(token)
         .nonce(nonce)
-        .timestamp(NonZeroU64::new(timestamp));
+        .timestamp(NonZeroU64::new(timestamp))
+        .version(with_version);
     let sorted: BTreeMap<&str, &str> = query
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -163,7 +167,8 @@ mod tests {
             "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE",
         ))
         .nonce("kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg")
-        .timestamp(NonZeroU64::new(1318622958));
+        .timestamp(NonZeroU64::new(1318622958))
+        .version(true);
         let params: BTreeMap<&str, &str> = [
             ("include_entities", "true"),
             (
@@ -213,6 +218,21 @@ mod tests {
             &mut nonces
         )
         .is_err());
+        // A client that includes oauth_version="1.0" is verified as well.
+        let mut b = oauth1_request::Builder::new(
+            oauth1_request::Credentials::new("ck", "cs"),
+            oauth1_request::HmacSha1::new(),
+        );
+        b.token(oauth1_request::Credentials::new("t", "ts"))
+            .nonce("n5")
+            .timestamp(NonZeroU64::new(1000))
+            .version(true);
+        let versioned = b.authorize("GET", url, &oauth1_request::request::AssertSorted::new(&q));
+        assert!(versioned.contains("oauth_version"));
+        assert_eq!(
+            verify_oauth1(&versioned, "GET", url, &owned, &keys(), 1000, &mut nonces),
+            Ok("t".into())
+        );
         // Stale.
         let old = signed("cs", "n4", 1000, url, &q);
         assert!(verify_oauth1(&old, "GET", url, &owned, &keys(), 2000, &mut nonces).is_err());
