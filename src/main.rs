@@ -50,6 +50,11 @@ enum Command {
         #[arg(long, env = "PERCH_CONFIG")]
         config: PathBuf,
     },
+    /// Run the fake X (and later Slack and Discord) with perch on 127.0.0.1.
+    Sandbox {
+        #[arg(long, default_value = "bot-config/sandbox.toml")]
+        config: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -75,6 +80,14 @@ fn main() -> ExitCode {
             logging::init(format(Some(config.service.log_format)));
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(cli::run(config))
+        }),
+        Command::Sandbox { config } => cli::load(&config).and_then(|config| {
+            logging::init(format(Some(config.service.log_format)));
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(perch::sandbox::run::run(
+                config,
+                perch::service::shutdown_signal(),
+            ))
         }),
         Command::Export { config } => cli::load(&config).and_then(|config| {
             logging::init(format(Some(config.service.log_format)));

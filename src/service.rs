@@ -109,6 +109,9 @@ async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) 
             "outbox": count("outbox"),
             "inbox": count("inbox"),
             "x_reads_this_month": crate::twitter::ingest::reads_this_month(&shared.store, Utc::now()).ok(),
+            "x_reads_by_source": crate::twitter::ingest::reads_by_source(&shared.store, Utc::now())
+                .map(|r| r.into_iter().collect::<std::collections::BTreeMap<_, _>>())
+                .ok(),
             "error": error,
         })
     };

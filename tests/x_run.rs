@@ -288,6 +288,17 @@ async fn the_perch_binary_ingests_what_is_injected_into_the_fake() {
             let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
             if v["inbox"] == 2 {
                 assert!(v["x_reads_this_month"].as_u64().unwrap_or(0) >= 2, "{v}");
+                assert!(
+                    v["x_reads_by_source"]["acme/mentions"]
+                        .as_u64()
+                        .unwrap_or(0)
+                        >= 1,
+                    "{v}"
+                );
+                assert!(
+                    v["x_reads_by_source"]["acme/dms"].as_u64().unwrap_or(0) >= 1,
+                    "{v}"
+                );
                 break;
             }
         }

@@ -4,5 +4,7 @@
 //!
 //! - `x`: the X API v2 (auth, rate limits, error bodies, paging) with a
 //!   control API to act as customers.
+//! - `run`: `perch sandbox`, the fakes and perch together.
 
+pub mod run;
 pub mod x;

@@ -194,6 +194,16 @@ pub fn month(now: DateTime<Utc>) -> String {
     now.format("%Y-%m").to_string()
 }
 
+/// Posts read this month per `account/source`.
+pub fn reads_by_source(store: &Store, now: DateTime<Utc>) -> Result<Vec<(String, u64)>, XError> {
+    let prefix = format!("reads/{}/", month(now));
+    Ok(store
+        .counters(&prefix)?
+        .into_iter()
+        .map(|(name, n)| (name.trim_start_matches(&prefix).to_owned(), n))
+        .collect())
+}
+
 /// Posts read so far this month, by every account and source.
 pub fn reads_this_month(store: &Store, now: DateTime<Utc>) -> Result<u64, XError> {
     Ok(store
@@ -261,6 +271,17 @@ pub enum Task {
     Search(SearchRule),
 }
 
+impl Task {
+    /// `mentions`, `dms`, `search:brand`: the name in logs and counters.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Mentions => "mentions".to_owned(),
+            Self::Dms => "dms".to_owned(),
+            Self::Search(rule) => format!("search:{}", rule.name),
+        }
+    }
+}
+
 /// Polls one source until `stop`: at its interval, paced by the budget.
 pub async fn run(
     ingest: Arc<Ingest>,
@@ -270,6 +291,7 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let account = ingest.account.key.clone();
+    let source = task.label();
     loop {
         let now = Utc::now();
         let poll = async {
@@ -287,18 +309,18 @@ pub async fn run(
         };
         match outcome {
             Ok(report) if !report.recorded.is_empty() => {
-                tracing::info!(%account, source = ?task, new = report.recorded.len(), reads = report.reads, "ingested")
+                tracing::info!(%account, source = %source, new = report.recorded.len(), reads = report.reads, "ingested")
             }
             Ok(_) => {}
             Err(e) if e.is_retryable() => {
-                tracing::warn!(%account, source = ?task, error = %e, "poll failed; retrying next round")
+                tracing::warn!(%account, source = %source, error = %e, "poll failed; retrying next round")
             }
-            Err(e) => tracing::error!(%account, source = ?task, error = %e, "poll failed"),
+            Err(e) => tracing::error!(%account, source = %source, error = %e, "poll failed"),
         }
         let used = reads_this_month(&ingest.store, now).unwrap_or(0);
         let (wait, warning) = paced_interval(base, used, budget, now);
         if let Some(w) = warning {
-            tracing::warn!(%account, source = ?task, "{w}");
+            tracing::warn!(%account, source = %source, "{w}");
         }
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}

@@ -97,7 +97,7 @@ pub fn start(
             loops.push((Task::Search(rule.clone()), rule.interval));
         }
         for (task, interval) in loops {
-            tracing::info!(account = %account.key, source = ?task, every = ?interval, "polling X");
+            tracing::info!(account = %account.key, source = %task.label(), every = %humantime::format_duration(interval), "polling X");
             tasks.push(tokio::spawn(ingest::run(
                 Arc::clone(&ingest),
                 task,
