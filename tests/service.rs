@@ -9,9 +9,8 @@ use perch::service;
 use perch::store::Store;
 use perch::testing::{actor, mention, t0};
 use perch::ticket::{self, Command, Policy, Role, State, TicketId};
-use tokio::sync::oneshot;
 
-use common::{free_addr, http_get, perch, small_config, text, SMALL_SECRETS};
+use common::{free_addr, http_get, perch, small_config, text, Running, SMALL_SECRETS};
 
 /// Every secret the small config names, with dummy values.
 fn no_secrets() -> config::secrets::Lookup {
@@ -42,14 +41,8 @@ async fn health_reports_ok_and_the_service_stops_when_told() {
     let config = load(&small_config(dir.path(), free_addr(), ""));
     let store = Store::open(dir.path()).expect("open");
     store.open_ticket(mention(1)).expect("ticket");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let running = tokio::spawn(service::run(config, store, listener, no_secrets(), async {
-        let _ = stopped.await;
-    }));
+    let service = Running::start(config, store, no_secrets()).await;
+    let addr = service.addr;
 
     let (status, body) = get(addr, "/healthz").await;
     assert_eq!(status, 200, "{body}");
@@ -57,9 +50,7 @@ async fn health_reports_ok_and_the_service_stops_when_told() {
     assert_eq!(body["tickets"], 1);
     assert_eq!(body["unclaimed"], 1);
 
-    let _ = stop.send(());
-    let result = tokio::time::timeout(Duration::from_secs(5), running).await;
-    assert!(matches!(result, Ok(Ok(Ok(())))), "{result:?}");
+    service.stop().await;
     // The store is closed and can be opened again.
     assert!(Store::open(dir.path()).is_ok());
 }
@@ -81,21 +72,14 @@ async fn health_reports_a_damaged_store_instead_of_crashing() {
     }
     let config = load(&small_config(dir.path(), free_addr(), ""));
     let store = Store::open(dir.path()).expect("open");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let running = tokio::spawn(service::run(config, store, listener, no_secrets(), async {
-        let _ = stopped.await;
-    }));
+    let service = Running::start(config, store, no_secrets()).await;
+    let addr = service.addr;
     let (status, body) = get(addr, "/healthz").await;
     assert_eq!(status, 503, "{body}");
     assert_ne!(body["status"], "ok");
     let error = body["error"].as_str().unwrap_or_default();
     assert!(error.contains("tickets/00000000000000000001"), "{body}");
-    let _ = stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(5), running).await;
+    service.stop().await;
 }
 
 #[test]

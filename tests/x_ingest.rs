@@ -6,7 +6,7 @@ use chrono::Utc;
 use perch::store::Store;
 use perch::twitter::{InboundItem, InboundKind, Source, XError};
 
-use common::x::{fake, ingest, ACME_ID};
+use common::x::{fake, ingest, setup, ACME_ID};
 
 fn inbox(store: &Store) -> Vec<InboundItem> {
     store
@@ -19,9 +19,7 @@ fn inbox(store: &Store) -> Vec<InboundItem> {
 
 #[tokio::test]
 async fn a_mention_is_recorded_once_and_the_cursor_moves() {
-    let x = fake().await;
-    let dir = tempfile::tempdir().expect("dir");
-    let store = Store::open(dir.path()).expect("store");
+    let (x, _dir, store) = setup().await;
     let ingest = ingest(&x, &store);
     let post = x.post("dana", "@AcmeSupport my order never arrived", None, None);
 
@@ -58,9 +56,7 @@ async fn a_mention_is_recorded_once_and_the_cursor_moves() {
 
 #[tokio::test]
 async fn a_follow_up_reply_carries_its_conversation_and_parent() {
-    let x = fake().await;
-    let dir = tempfile::tempdir().expect("dir");
-    let store = Store::open(dir.path()).expect("store");
+    let (x, _dir, store) = setup().await;
     let first = x.post("dana", "@AcmeSupport help", None, None);
     let ours = x.post("AcmeSupport", "@dana on it", Some(&first.id), None);
     let follow = x.post(
@@ -93,9 +89,7 @@ async fn a_follow_up_reply_carries_its_conversation_and_parent() {
 
 #[tokio::test]
 async fn search_hits_are_recorded_and_marked_not_answerable_in_public() {
-    let x = fake().await;
-    let dir = tempfile::tempdir().expect("dir");
-    let store = Store::open(dir.path()).expect("store");
+    let (x, _dir, store) = setup().await;
     let ingest = ingest(&x, &store);
     x.post("erin", "my akme blender is broken", None, None);
     x.post("frank", "nothing to see here", None, None);
@@ -135,9 +129,7 @@ async fn search_hits_are_recorded_and_marked_not_answerable_in_public() {
 
 #[tokio::test]
 async fn dms_are_recorded_once_without_a_cursor() {
-    let x = fake().await;
-    let dir = tempfile::tempdir().expect("dir");
-    let store = Store::open(dir.path()).expect("store");
+    let (x, _dir, store) = setup().await;
     let ingest = ingest(&x, &store);
     let dm = x.dm("gina", ACME_ID, "hi, my account is locked");
     let report = ingest.poll_dms(Utc::now()).await.expect("poll");
@@ -157,9 +149,7 @@ async fn dms_are_recorded_once_without_a_cursor() {
 
 #[tokio::test]
 async fn paging_follows_next_token_and_the_cursor_is_the_first_pages_newest() {
-    let x = fake().await;
-    let dir = tempfile::tempdir().expect("dir");
-    let store = Store::open(dir.path()).expect("store");
+    let (x, _dir, store) = setup().await;
     let posts: Vec<_> = (0..230)
         .map(|i| {
             x.post(
@@ -190,9 +180,7 @@ async fn paging_follows_next_token_and_the_cursor_is_the_first_pages_newest() {
 
 #[tokio::test]
 async fn one_post_found_by_two_sources_is_one_item() {
-    let x = fake().await;
-    let dir = tempfile::tempdir().expect("dir");
-    let store = Store::open(dir.path()).expect("store");
+    let (x, _dir, store) = setup().await;
     let ingest = ingest(&x, &store);
     x.post("hana", "@AcmeSupport acme app is down", None, None);
     let rule = ingest.account.ingest.search[0].clone();
@@ -251,9 +239,7 @@ async fn nothing_is_recorded_twice_across_a_restart() {
 
 #[tokio::test]
 async fn server_errors_are_retried_with_backoff() {
-    let x = fake().await;
-    let dir = tempfile::tempdir().expect("dir");
-    let store = Store::open(dir.path()).expect("store");
+    let (x, _dir, store) = setup().await;
     x.post("jon", "@AcmeSupport hi", None, None);
     x.fail_next("GET /2/users/:id/mentions", 503, 2);
     let report = ingest(&x, &store)
@@ -288,9 +274,7 @@ async fn server_errors_are_retried_with_backoff() {
 
 #[tokio::test]
 async fn a_wrong_secret_is_a_clear_error_naming_the_account() {
-    let x = fake().await;
-    let dir = tempfile::tempdir().expect("dir");
-    let store = Store::open(dir.path()).expect("store");
+    let (x, _dir, store) = setup().await;
     let mut ingest = ingest(&x, &store);
     ingest.client = common::x::client(&x, common::x::oauth1("not-the-secret"));
     let err = ingest.poll_mentions(Utc::now()).await.expect_err("refused");

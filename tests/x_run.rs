@@ -8,14 +8,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use perch::config::{self, secrets::Lookup};
-use perch::service;
 use perch::store::Store;
 use perch::twitter::webhook;
 use perch::twitter::{InboundItem, InboundKind, Source};
-use tokio::sync::oneshot;
 
 use common::x::{fake, ACME_ID};
-use common::{free_addr, http_get, perch, text};
+use common::{free_addr, http_get, perch, text, Running};
 
 const SECRETS: [(&str, &str); 4] = [
     ("CK", "ck-acme"),
@@ -90,19 +88,7 @@ async fn perch_run_ingests_mentions_search_hits_and_dms_from_the_fake() {
         Err(p) => panic!("{p:?}"),
     };
     let store = Store::open(dir.path()).expect("store");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let running = tokio::spawn(service::run(
-        config,
-        store.clone(),
-        listener,
-        lookup(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let service = Running::start(config, store.clone(), lookup()).await;
 
     x.post("dana", "@AcmeSupport my order is late", None, None);
     x.post("erin", "acme support is slow today", None, None);
@@ -126,9 +112,7 @@ async fn perch_run_ingests_mentions_search_hits_and_dms_from_the_fake() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(items(), 4);
 
-    let _ = stop.send(());
-    let result = tokio::time::timeout(Duration::from_secs(10), running).await;
-    assert!(matches!(result, Ok(Ok(Ok(())))), "{result:?}");
+    service.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,20 +124,8 @@ async fn the_webhook_answers_crc_and_accepts_only_signed_deliveries() {
         Err(p) => panic!("{p:?}"),
     };
     let store = Store::open(dir.path()).expect("store");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let running = tokio::spawn(service::run(
-        config,
-        store.clone(),
-        listener,
-        lookup(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let service = Running::start(config, store.clone(), lookup()).await;
+    let addr = service.addr;
 
     let (status, body) = tokio::task::spawn_blocking(move || {
         http_get(addr, "/x/webhook/acme?crc_token=challenge-123")
@@ -244,8 +216,7 @@ async fn the_webhook_answers_crc_and_accepts_only_signed_deliveries() {
         .iter()
         .any(|i| matches!(&i.kind, InboundKind::Dm { .. }) && i.author.handle == "lee"));
 
-    let _ = stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(10), running).await;
+    service.stop().await;
 }
 
 #[cfg(unix)]

@@ -116,3 +116,44 @@ pub fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> 
 }
 pub mod specs;
 pub mod x;
+
+/// perch's service running in this process, on a free loopback port.
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    pub async fn start(
+        config: perch::config::Config,
+        store: perch::store::Store,
+        secrets: perch::config::secrets::Lookup,
+    ) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(perch::service::run(
+            config,
+            store,
+            listener,
+            secrets,
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Self { addr, stop, task }
+    }
+
+    /// Signals shutdown and waits (at most 10 s) for a clean stop.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let result = tokio::time::timeout(Duration::from_secs(10), self.task).await;
+        assert!(
+            matches!(result, Ok(Ok(Ok(())))),
+            "the service did not stop cleanly: {result:?}"
+        );
+    }
+}

@@ -115,3 +115,11 @@ pub fn ingest(fake: &FakeX, store: &Store) -> Ingest {
         store: store.clone(),
     }
 }
+
+/// A fake X and an empty store (keep the TempDir alive as long as the store).
+pub async fn setup() -> (FakeX, tempfile::TempDir, Store) {
+    let x = fake().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open(dir.path()).expect("store");
+    (x, dir, store)
+}
