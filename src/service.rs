@@ -52,6 +52,10 @@ pub async fn run(
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
+    tasks.push(tokio::spawn(maintenance_loop(
+        store.clone(),
+        stop_rx.clone(),
+    )));
     if let Some(idle) = config.service.claim_idle_release {
         tasks.push(tokio::spawn(idle_release_loop(
             store.clone(),
@@ -142,6 +146,24 @@ async fn idle_release_loop(store: Store, idle: Duration, mut stop: watch::Receiv
         match release_idle_claims(&store, idle, Utc::now()) {
             Ok(released) => released.iter().for_each(log_effects),
             Err(e) => tracing::error!(error = %e, "idle-claim check failed; will retry"),
+        }
+    }
+}
+
+/// Hourly upkeep: forgets inbound event ids past their expiry, so the
+/// `seen` tree stays the size of the dedupe window.
+async fn maintenance_loop(store: Store, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        match store.purge_seen(Utc::now()) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "expired inbound ids forgotten"),
+            Err(e) => tracing::error!(error = %e, "purging expired inbound ids failed; will retry"),
         }
     }
 }
