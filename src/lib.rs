@@ -11,10 +11,12 @@
 //! - [`sandbox`]: fake X (and later Slack, Discord) on 127.0.0.1.
 //! - [`service`]: `perch run`: opens the store, serves the health endpoint,
 //!   and stops cleanly on a shutdown signal.
+//! - [`chat`]: the chat-platform interface and the Slack adapter.
 //! - [`cli`]: what each `perch` subcommand does (`main.rs` only parses).
 //! - [`twitter`]: the X API v2 client, ingest, read budget, publishing.
 //! - [`logging`]: tracing setup (text or JSON).
 
+pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod logging;

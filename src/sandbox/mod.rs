@@ -7,4 +7,5 @@
 //! - `run`: `perch sandbox`, the fakes and perch together.
 
 pub mod run;
+pub mod slack;
 pub mod x;

@@ -168,7 +168,11 @@ pub enum ChatThread {
         thread_ts: SlackTs,
     },
     Discord {
-        /// The thread or forum post (a channel in Discord's model).
+        /// The text or forum channel the thread lives in (where the card
+        /// of a text-channel thread is a message).
+        parent: DiscordChannelId,
+        /// The thread or forum post (a channel in Discord's model; a
+        /// thread started from a message has that message's id).
         thread: DiscordChannelId,
     },
 }
@@ -178,7 +182,7 @@ impl ChatThread {
     pub fn storage_key(&self) -> String {
         match self {
             Self::Slack { channel, thread_ts } => format!("slack/{channel}/{thread_ts}"),
-            Self::Discord { thread } => format!("discord/{thread}"),
+            Self::Discord { thread, .. } => format!("discord/{thread}"),
         }
     }
 }

@@ -1,0 +1,188 @@
+//! The chat-platform interface that Slack and Discord both implement, so
+//! the relay has one core.
+//!
+//! - Outbound, perch calls `ChatPlatform` methods: open a ticket thread with
+//!   its card, post in it, redraw the card, react, answer a command.
+//! - Inbound, each adapter turns its platform's payloads into one
+//!   `ChatEvent` enum (thread message, command, button press) and sends
+//!   them on the channel it is given at `run`.
+//! - What only some platforms can do is a `Capabilities` value, not a
+//!   trait per feature.
+//!
+//! Every method says when it is called and what it must not do. Text that
+//! came from X is always passed as `Text::FromX`, and each adapter makes it
+//! inert (no pings, no forged links) before posting.
+
+pub mod card;
+pub mod slack;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::{mpsc, watch};
+
+pub use card::{Card, CardAction};
+
+use crate::ticket::ChatThread;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Platform {
+    Slack,
+    Discord,
+}
+
+/// A person on a chat platform, as the event saw them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatUser {
+    pub platform: Platform,
+    /// Slack `U…` / Discord snowflake.
+    pub id: String,
+    pub name: Option<String>,
+    /// Discord role ids (Slack sends none; groups are looked up).
+    pub roles: Vec<String>,
+}
+
+/// A message perch posted or received, within a thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRef {
+    pub thread: ChatThread,
+    /// Slack `ts` / Discord message id.
+    pub id: String,
+}
+
+/// Words to post. `FromX` is relayed customer text and is made inert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Text {
+    Ours(String),
+    FromX(String),
+}
+
+/// Marks on an agent's message while its reply travels to X.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reaction {
+    Pending,
+    Sent,
+    Failed,
+}
+
+/// Where the answer to a command or button press goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Responder {
+    Slack {
+        channel: String,
+        user: String,
+        thread_ts: Option<String>,
+    },
+    Discord {
+        interaction_id: String,
+        token: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// Only the person who asked sees it (ephemeral), where possible.
+    Caller,
+    /// Everyone in the channel or thread.
+    Channel,
+}
+
+/// Something a person did that perch must act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatEvent {
+    /// A person (never the bot) wrote in a ticket thread.
+    ThreadMessage {
+        message: MessageRef,
+        author: ChatUser,
+        text: String,
+        /// The platform's id for this delivery, to drop redeliveries.
+        event_id: String,
+    },
+    /// `/perch <text>`, in a ticket thread (`thread`) or elsewhere.
+    Command {
+        author: ChatUser,
+        text: String,
+        thread: Option<ChatThread>,
+        responder: Responder,
+    },
+    /// A button on a ticket card.
+    Button {
+        author: ChatUser,
+        action: CardAction,
+        thread: ChatThread,
+        responder: Responder,
+    },
+}
+
+/// What a platform can do beyond the common core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Answers only the caller can see.
+    pub ephemeral: bool,
+    /// Reactions on messages (delivery marks).
+    pub reactions: bool,
+    /// Tickets as forum posts with status tags.
+    pub forum_posts: bool,
+    /// The longest message the platform takes.
+    pub max_message_chars: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    #[error("rate limited; retry after {}s", retry_after.as_secs())]
+    RateLimited { retry_after: Duration },
+    #[error("the platform refused the credentials ({0}); check the bot token")]
+    Unauthorized(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("the platform refused the request: {0}")]
+    Refused(String),
+    #[error("the platform is unreachable: {0}")]
+    Unavailable(String),
+}
+
+impl ChatError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::RateLimited { .. } | Self::Unavailable(_))
+    }
+}
+
+#[async_trait]
+pub trait ChatPlatform: Send + Sync {
+    fn platform(&self) -> Platform;
+
+    fn capabilities(&self) -> Capabilities;
+
+    /// Opens a ticket's thread in `channel` with `card` as its parent.
+    /// Called once per route per ticket, after the ticket is stored; the
+    /// returned thread is stored before anything else is posted in it.
+    /// Posts nothing but the card.
+    async fn open_thread(&self, channel: &str, card: &Card) -> Result<ChatThread, ChatError>;
+
+    /// Posts in a ticket thread as the bot. Never pings anyone.
+    async fn post(&self, thread: &ChatThread, text: &Text) -> Result<MessageRef, ChatError>;
+
+    /// Redraws the card of `thread` in place. Posts nothing new.
+    async fn update_card(&self, thread: &ChatThread, card: &Card) -> Result<(), ChatError>;
+
+    /// Marks a message. Called only when `capabilities().reactions`.
+    async fn react(&self, message: &MessageRef, reaction: Reaction) -> Result<(), ChatError>;
+
+    /// Answers a command or button press, within the platform's deadline
+    /// (the adapter has already acknowledged receipt).
+    async fn answer(
+        &self,
+        to: &Responder,
+        text: &str,
+        visibility: Visibility,
+    ) -> Result<(), ChatError>;
+
+    /// Connects and sends every inbound event on `events` until `stop`.
+    /// Acknowledges each delivery to the platform before sending it on,
+    /// and drops the bot's own messages and redeliveries.
+    async fn run(
+        &self,
+        events: mpsc::Sender<ChatEvent>,
+        stop: watch::Receiver<bool>,
+    ) -> Result<(), ChatError>;
+}

@@ -1,0 +1,90 @@
+//! The ticket card as Block Kit.
+
+use slack_morphism::prelude::*;
+
+use super::text::{escape, link};
+use crate::chat::Card;
+use crate::ticket::Priority;
+
+fn priority_mark(p: Priority) -> &'static str {
+    match p {
+        Priority::Urgent => ":red_circle: urgent",
+        Priority::High => ":large_orange_circle: high",
+        Priority::Normal => ":large_blue_circle: normal",
+        Priority::Low => ":white_circle: low",
+    }
+}
+
+fn md(text: String) -> SlackBlockText {
+    SlackBlockText::MarkDown(SlackBlockMarkDownText::new(text))
+}
+
+/// Header (who, where from), the customer's words, the facts, buttons.
+pub fn card(card: &Card) -> Vec<SlackBlock> {
+    let who = format!(
+        "*{}* {} · @{}",
+        card.ticket,
+        escape(&card.customer_name),
+        escape(&card.customer_handle)
+    );
+    let words = card
+        .text
+        .lines()
+        .map(|l| format!(">{}", escape(l)))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut facts = vec![
+        md(format!("*Origin*\n{}", escape(&card.origin))),
+        md(format!("*Priority*\n{}", priority_mark(card.priority))),
+        md(format!("*Status*\n{}", card.status)),
+        md(format!(
+            "*Holder*\n{}",
+            card.holder
+                .as_deref()
+                .map_or_else(|| "nobody".to_owned(), escape)
+        )),
+        md(format!("*Replies go out as*\n{}", card.reply_channel)),
+    ];
+    if let Some(c) = &card.category {
+        let tags = if card.tags.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", escape(&card.tags.join(", ")))
+        };
+        facts.push(md(format!("*Category*\n{}{tags}", escape(c))));
+    }
+    let mut blocks: Vec<SlackBlock> = vec![
+        SlackSectionBlock::new().with_text(md(who)).into(),
+        SlackSectionBlock::new()
+            .with_text(md(if words.is_empty() {
+                "_(no text)_".to_owned()
+            } else {
+                words
+            }))
+            .into(),
+        SlackSectionBlock::new().with_fields(facts).into(),
+    ];
+    if let Some(url) = &card.link {
+        blocks.push(
+            SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
+                SlackBlockMarkDownText::new(link(url, "View on X")),
+            )])
+            .into(),
+        );
+    }
+    let buttons: Vec<SlackActionBlockElement> = card
+        .actions
+        .iter()
+        .map(|a| {
+            SlackActionBlockElement::Button(
+                SlackBlockButtonElement::new(a.label().into())
+                    .with_action_id(a.id().into())
+                    .with_value(card.ticket.get().to_string()),
+            )
+        })
+        .collect();
+    if !buttons.is_empty() {
+        blocks.push(SlackActionsBlock::new(buttons).into());
+    }
+    blocks
+}

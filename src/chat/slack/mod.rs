@@ -1,0 +1,262 @@
+//! Slack, through slack-morphism.
+//!
+//! This is the Web API side of the adapter: opening ticket threads with
+//! their Block Kit card, posting in them, redrawing cards, reactions and
+//! ephemeral answers, paced per channel and honouring `Retry-After`.
+//! (Socket Mode, the Events API and the `ChatPlatform` impl that needs
+//! them are the next step.)
+
+pub mod blocks;
+pub mod text;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+use tokio::sync::Mutex;
+
+use super::{Card, ChatError, MessageRef, Reaction, Responder, Text, Visibility};
+use crate::config::Secret;
+use crate::ticket::ChatThread;
+
+/// Slack allows about one message per second per channel.
+pub const DEFAULT_POST_INTERVAL: Duration = Duration::from_secs(1);
+/// How many times a 429 is waited out before giving up.
+const RATE_LIMIT_ATTEMPTS: u32 = 3;
+
+type Connector = SlackClientHyperHttpsConnector;
+
+/// The Web API side of the Slack adapter.
+pub struct SlackWeb {
+    client: Arc<SlackClient<Connector>>,
+    token: SlackApiToken,
+    post_interval: Duration,
+    /// Per channel: when the next post may go.
+    next_post: Mutex<HashMap<String, Instant>>,
+}
+
+fn connector(api_url: &str) -> Result<Connector, ChatError> {
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .map_err(|e| ChatError::Unavailable(format!("no TLS root certificates: {e}")))?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    // slack-morphism joins `{base}/{method}`.
+    Ok(SlackClientHyperConnector::with_connector(https)
+        .with_slack_api_url(api_url.trim_end_matches('/')))
+}
+
+/// Classes a slack-morphism error, once, for every call.
+fn classify(e: SlackClientError) -> ChatError {
+    match e {
+        SlackClientError::RateLimitError(r) => ChatError::RateLimited {
+            retry_after: r.retry_after.unwrap_or(Duration::from_secs(1)),
+        },
+        SlackClientError::ApiError(api) => match api.code.as_str() {
+            "not_authed" | "invalid_auth" | "token_revoked" | "account_inactive" => {
+                ChatError::Unauthorized(api.code)
+            }
+            "channel_not_found" | "message_not_found" | "thread_not_found" | "user_not_found" => {
+                ChatError::NotFound(api.code)
+            }
+            "ratelimited" => ChatError::RateLimited {
+                retry_after: Duration::from_secs(1),
+            },
+            "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout" => {
+                ChatError::Unavailable(api.code)
+            }
+            _ => ChatError::Refused(api.code),
+        },
+        other => ChatError::Unavailable(other.to_string()),
+    }
+}
+
+impl SlackWeb {
+    /// `api_url` is `https://slack.com/api` in production.
+    pub fn new(
+        api_url: &str,
+        bot_token: &Secret,
+        post_interval: Duration,
+    ) -> Result<Self, ChatError> {
+        Ok(Self {
+            client: Arc::new(SlackClient::new(connector(api_url)?)),
+            token: SlackApiToken::new(SlackApiTokenValue(bot_token.expose().to_owned())),
+            post_interval,
+            next_post: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Checks the token; returns the bot's user id.
+    pub async fn whoami(&self) -> Result<String, ChatError> {
+        let session = self.client.open_session(&self.token);
+        let me = session.auth_test().await.map_err(classify)?;
+        Ok(me.user_id.to_string())
+    }
+
+    /// Waits for this channel's turn (one post per interval).
+    async fn pace(&self, channel: &str) {
+        let wait = {
+            let mut next = self.next_post.lock().await;
+            let now = Instant::now();
+            let slot = next
+                .get(channel)
+                .copied()
+                .filter(|t| *t > now)
+                .unwrap_or(now);
+            next.insert(channel.to_owned(), slot + self.post_interval);
+            slot.saturating_duration_since(now)
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Posts (paced), waiting out a 429's `Retry-After` a few times.
+    async fn post_message(
+        &self,
+        request: SlackApiChatPostMessageRequest,
+    ) -> Result<SlackApiChatPostMessageResponse, ChatError> {
+        let channel = request.channel.to_string();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.pace(&channel).await;
+            let session = self.client.open_session(&self.token);
+            match session.chat_post_message(&request).await.map_err(classify) {
+                Err(ChatError::RateLimited { retry_after }) if attempt < RATE_LIMIT_ATTEMPTS => {
+                    tracing::warn!(%channel, wait_s = retry_after.as_secs(), "Slack rate limit; waiting");
+                    tokio::time::sleep(retry_after).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Opens a ticket thread: the card is the parent message.
+    pub async fn open_thread(&self, channel: &str, card: &Card) -> Result<ChatThread, ChatError> {
+        let content = SlackMessageContent::new()
+            .with_text(text::escape(&card.summary()))
+            .with_blocks(blocks::card(card));
+        let request = SlackApiChatPostMessageRequest::new(channel.into(), content)
+            .with_unfurl_links(false)
+            .with_unfurl_media(false);
+        let posted = self.post_message(request).await?;
+        Ok(ChatThread::Slack {
+            channel: posted.channel.to_string().as_str().into(),
+            thread_ts: posted.ts.to_string().as_str().into(),
+        })
+    }
+
+    /// Posts in a ticket thread. Text from X is escaped.
+    pub async fn post(&self, thread: &ChatThread, words: &Text) -> Result<MessageRef, ChatError> {
+        let ChatThread::Slack { channel, thread_ts } = thread else {
+            return Err(ChatError::Refused("not a Slack thread".to_owned()));
+        };
+        let body = match words {
+            Text::Ours(t) => t.clone(),
+            Text::FromX(t) => text::escape(t),
+        };
+        let request = SlackApiChatPostMessageRequest::new(
+            channel.as_str().into(),
+            SlackMessageContent::new().with_text(body),
+        )
+        .with_thread_ts(thread_ts.as_str().into())
+        .with_unfurl_links(false)
+        .with_unfurl_media(false);
+        let posted = self.post_message(request).await?;
+        Ok(MessageRef {
+            thread: thread.clone(),
+            id: posted.ts.to_string(),
+        })
+    }
+
+    /// Redraws the card (the thread's parent message) in place.
+    pub async fn update_card(&self, thread: &ChatThread, card: &Card) -> Result<(), ChatError> {
+        let ChatThread::Slack { channel, thread_ts } = thread else {
+            return Err(ChatError::Refused("not a Slack thread".to_owned()));
+        };
+        let content = SlackMessageContent::new()
+            .with_text(text::escape(&card.summary()))
+            .with_blocks(blocks::card(card));
+        let request = SlackApiChatUpdateRequest::new(
+            channel.as_str().into(),
+            content,
+            thread_ts.as_str().into(),
+        );
+        let session = self.client.open_session(&self.token);
+        session.chat_update(&request).await.map_err(classify)?;
+        Ok(())
+    }
+
+    /// Marks a message with an emoji.
+    pub async fn react(&self, message: &MessageRef, reaction: Reaction) -> Result<(), ChatError> {
+        let ChatThread::Slack { channel, .. } = &message.thread else {
+            return Err(ChatError::Refused("not a Slack thread".to_owned()));
+        };
+        let name = match reaction {
+            Reaction::Pending => "hourglass_flowing_sand",
+            Reaction::Sent => "white_check_mark",
+            Reaction::Failed => "x",
+        };
+        let request = SlackApiReactionsAddRequest::new(
+            channel.as_str().into(),
+            name.into(),
+            message.id.as_str().into(),
+        );
+        let session = self.client.open_session(&self.token);
+        match session.reactions_add(&request).await.map_err(classify) {
+            Ok(_) | Err(ChatError::Refused(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Answers a command or button: ephemeral to the caller, or in the
+    /// thread (or channel) for everyone.
+    pub async fn answer(
+        &self,
+        to: &Responder,
+        words: &str,
+        visibility: Visibility,
+    ) -> Result<(), ChatError> {
+        let Responder::Slack {
+            channel,
+            user,
+            thread_ts,
+        } = to
+        else {
+            return Err(ChatError::Refused("not a Slack command".to_owned()));
+        };
+        let content = SlackMessageContent::new().with_text(words.to_owned());
+        match visibility {
+            Visibility::Caller => {
+                let mut request = SlackApiChatPostEphemeralRequest::new(
+                    channel.as_str().into(),
+                    user.as_str().into(),
+                    content,
+                );
+                if let Some(ts) = thread_ts {
+                    request = request.with_thread_ts(ts.as_str().into());
+                }
+                let session = self.client.open_session(&self.token);
+                session
+                    .chat_post_ephemeral(&request)
+                    .await
+                    .map_err(classify)?;
+            }
+            Visibility::Channel => {
+                let mut request =
+                    SlackApiChatPostMessageRequest::new(channel.as_str().into(), content)
+                        .with_unfurl_links(false)
+                        .with_unfurl_media(false);
+                if let Some(ts) = thread_ts {
+                    request = request.with_thread_ts(ts.as_str().into());
+                }
+                self.post_message(request).await?;
+            }
+        }
+        Ok(())
+    }
+}

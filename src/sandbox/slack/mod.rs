@@ -1,0 +1,288 @@
+//! A fake Slack Web API on 127.0.0.1.
+//!
+//! It checks what Slack checks: a bot token (`xoxb-…`) on every Web API
+//! call (`not_authed`, `invalid_auth`), known channels, messages and users,
+//! and it answers errors the Slack way: HTTP 200 with `{"ok": false,
+//! "error": "…"}`, except rate limits, which are HTTP 429 with
+//! `Retry-After` when a channel is posted to faster than allowed.
+//!
+//! The control API (`/_sandbox/…`, and Rust methods here) reads a channel
+//! as a person would see it. (Socket Mode and Events API push arrive with
+//! the next part of the Slack adapter.)
+
+mod web;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, State as AxumState};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+pub const TEAM_ID: &str = "T0PERCH01";
+pub const BOT_USER: &str = "U0PERCHBOT";
+pub const BOT_ID: &str = "B0PERCHBOT";
+
+/// A message in a channel, as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    pub ts: String,
+    pub thread_ts: Option<String>,
+    /// The author (the bot's user id for its own posts).
+    pub user: String,
+    pub bot_id: Option<String>,
+    pub text: String,
+    pub blocks: Option<Value>,
+    pub reactions: Vec<String>,
+    pub edited: bool,
+    pub unfurl_links: Option<bool>,
+    pub unfurl_media: Option<bool>,
+}
+
+/// An ephemeral message: only `user` sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ephemeral {
+    pub channel: String,
+    pub user: String,
+    pub thread_ts: Option<String>,
+    pub text: String,
+}
+
+/// A Web API call the fake received.
+#[derive(Debug, Clone, Serialize)]
+pub struct Call {
+    pub method: String,
+    pub body: Value,
+    /// HTTP status and the body answered.
+    pub status: u16,
+    pub response: Value,
+}
+
+pub(crate) struct State {
+    bot_token: String,
+    channels: HashMap<String, Vec<Message>>,
+    ephemerals: Vec<Ephemeral>,
+    users: HashMap<String, String>,
+    groups: HashMap<String, Vec<String>>,
+    /// Per channel: one post per `post_interval`, with bursts of up to
+    /// `BURST` (Slack: "about one per second, short bursts allowed").
+    post_interval: Duration,
+    buckets: HashMap<String, (f64, Instant)>,
+    serial: u64,
+    calls: Vec<Call>,
+}
+
+/// How many posts a channel takes at once before the rate applies.
+pub const BURST: f64 = 3.0;
+
+impl State {
+    /// Takes a post from the channel's bucket, or says how long to wait.
+    fn take_post(&mut self, channel: &str, now: Instant) -> Result<(), Duration> {
+        let interval = self.post_interval.as_secs_f64();
+        let (tokens, at) = self
+            .buckets
+            .entry(channel.to_owned())
+            .or_insert((BURST, now));
+        if interval > 0.0 {
+            *tokens = (*tokens + now.duration_since(*at).as_secs_f64() / interval).min(BURST);
+        } else {
+            *tokens = BURST;
+        }
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - *tokens) * interval))
+        }
+    }
+
+    fn ts(&mut self) -> String {
+        self.serial += 1;
+        let secs = chrono::Utc::now().timestamp();
+        format!("{secs}.{:06}", self.serial)
+    }
+}
+
+pub(crate) type Shared = Arc<Mutex<State>>;
+
+pub(crate) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A running fake Slack.
+pub struct FakeSlack {
+    addr: SocketAddr,
+    state: Shared,
+    task: JoinHandle<()>,
+}
+
+impl Drop for FakeSlack {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeSlack {
+    /// Starts on a free loopback port with `channels` and `bot_token`.
+    /// Posting is limited to one message per `post_interval` per channel
+    /// (Slack: about one per second).
+    pub async fn start(
+        bot_token: &str,
+        channels: &[&str],
+        post_interval: Duration,
+    ) -> std::io::Result<Self> {
+        Self::start_on(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            bot_token,
+            channels,
+            post_interval,
+        )
+        .await
+    }
+
+    pub async fn start_on(
+        addr: SocketAddr,
+        bot_token: &str,
+        channels: &[&str],
+        post_interval: Duration,
+    ) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let mut users = HashMap::new();
+        users.insert(BOT_USER.to_owned(), "perch".to_owned());
+        let state = Arc::new(Mutex::new(State {
+            bot_token: bot_token.to_owned(),
+            channels: channels
+                .iter()
+                .map(|c| ((*c).to_owned(), Vec::new()))
+                .collect(),
+            ephemerals: Vec::new(),
+            users,
+            groups: HashMap::new(),
+            post_interval,
+            buckets: HashMap::new(),
+            serial: 0,
+            calls: Vec::new(),
+        }));
+        let app = Router::new()
+            .route("/api/{method}", get(web::call).post(web::call))
+            .route("/_sandbox/channels/{id}", get(control_channel))
+            .with_state(Arc::clone(&state));
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "fake Slack stopped");
+            }
+        });
+        Ok(Self { addr, state, task })
+    }
+
+    /// The Web API base (`slack.api_url`), like `https://slack.com/api`.
+    pub fn api_url(&self) -> String {
+        format!("http://{}/api", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Adds a person.
+    pub fn add_user(&self, id: &str, name: &str) {
+        lock(&self.state)
+            .users
+            .insert(id.to_owned(), name.to_owned());
+    }
+
+    /// Defines a user group and its members.
+    pub fn set_group(&self, id: &str, members: &[&str]) {
+        lock(&self.state).groups.insert(
+            id.to_owned(),
+            members.iter().map(|m| (*m).to_owned()).collect(),
+        );
+    }
+
+    /// Every message of a channel, thread replies included, oldest first.
+    pub fn messages(&self, channel: &str) -> Vec<Message> {
+        lock(&self.state)
+            .channels
+            .get(channel)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Ephemeral messages shown to `user`.
+    pub fn ephemerals_for(&self, user: &str) -> Vec<Ephemeral> {
+        lock(&self.state)
+            .ephemerals
+            .iter()
+            .filter(|e| e.user == user)
+            .cloned()
+            .collect()
+    }
+
+    pub fn calls(&self, method: &str) -> Vec<Call> {
+        lock(&self.state)
+            .calls
+            .iter()
+            .filter(|c| c.method == method)
+            .cloned()
+            .collect()
+    }
+
+    /// A channel as a person reads it: each top-level message with its
+    /// replies, rendered as text.
+    pub fn render(&self, channel: &str) -> String {
+        let s = lock(&self.state);
+        render(&s, channel)
+    }
+}
+
+fn render(s: &State, channel: &str) -> String {
+    let Some(messages) = s.channels.get(channel) else {
+        return String::new();
+    };
+    let who = |m: &Message| {
+        s.users
+            .get(&m.user)
+            .cloned()
+            .unwrap_or_else(|| m.user.clone())
+    };
+    let mut out = String::new();
+    for parent in messages
+        .iter()
+        .filter(|m| m.thread_ts.as_ref().is_none_or(|t| *t == m.ts))
+    {
+        out.push_str(&format!("{}: {}\n", who(parent), web::visible_text(parent)));
+        for reply in messages
+            .iter()
+            .filter(|m| m.thread_ts.as_deref() == Some(parent.ts.as_str()) && m.ts != parent.ts)
+        {
+            let marks = if reply.reactions.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", reply.reactions.join(" "))
+            };
+            out.push_str(&format!("    ↳ {}: {}{marks}\n", who(reply), reply.text));
+        }
+    }
+    out
+}
+
+async fn control_channel(
+    AxumState(state): AxumState<Shared>,
+    Path(id): Path<String>,
+) -> Json<Value> {
+    let s = lock(&state);
+    Json(serde_json::json!({
+        "channel": id,
+        "messages": s.channels.get(&id),
+        "as_seen": render(&s, &id),
+    }))
+}
