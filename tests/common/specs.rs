@@ -73,3 +73,41 @@ pub fn schema_of(spec: &Value, path: &str, method: &str, status: Option<&str>) -
         .unwrap_or_else(|| panic!("{method} {path} {status:?} has no JSON schema in the spec"))
         .to_owned()
 }
+
+/// Violations of a Swagger 2.0 operation's 200 response schema (Slack's
+/// Web API description), found at `paths.<path>.<method>.responses.200`.
+pub fn swagger_response_violations(
+    spec: &Value,
+    path: &str,
+    method: &str,
+    instance: &Value,
+) -> Vec<String> {
+    let escaped = path.replace('~', "~0").replace('/', "~1");
+    let pointer = format!("/paths/{escaped}/{method}/responses/200/schema");
+    assert!(
+        spec.pointer(&pointer).is_some(),
+        "the spec has no 200 schema for {method} {path}"
+    );
+    let mut root = spec.clone();
+    root["$ref"] = json!(format!("#{pointer}"));
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .build(&root)
+        .unwrap_or_else(|e| panic!("cannot compile the schema of {method} {path}: {e}"));
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+/// The parameter names a Swagger 2.0 operation documents.
+pub fn swagger_parameters(spec: &Value, path: &str, method: &str) -> Vec<String> {
+    spec["paths"][path][method]["parameters"]
+        .as_array()
+        .map(|ps| {
+            ps.iter()
+                .filter_map(|p| p["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
