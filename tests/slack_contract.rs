@@ -19,7 +19,7 @@ async fn web_api_answers_and_requests_match_slacks_description() {
     let Some(spec) = load("slack/web-openapi-v2.json") else {
         return;
     };
-    let slack = FakeSlack::start("xoxb-t", &["C0SUPPORT1"], Duration::ZERO)
+    let slack = FakeSlack::start("xoxb-t", "xapp-t", &["C0SUPPORT1"], Duration::ZERO)
         .await
         .expect("fake");
     slack.add_user("U0JODOE01", "jo");

@@ -16,9 +16,14 @@ const TOKEN: &str = "xoxb-sandbox-token";
 const CHANNEL: &str = "C0SUPPORT1";
 
 async fn fake(interval_ms: u64) -> FakeSlack {
-    let slack = FakeSlack::start(TOKEN, &[CHANNEL], Duration::from_millis(interval_ms))
-        .await
-        .expect("fake Slack");
+    let slack = FakeSlack::start(
+        TOKEN,
+        "xapp-sandbox",
+        &[CHANNEL],
+        Duration::from_millis(interval_ms),
+    )
+    .await
+    .expect("fake Slack");
     slack.add_user("U0JODOE01", "jo");
     slack
 }

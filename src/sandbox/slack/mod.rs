@@ -10,6 +10,7 @@
 //! as a person would see it. (Socket Mode and Events API push arrive with
 //! the next part of the Slack adapter.)
 
+pub mod socket;
 mod web;
 
 use std::collections::HashMap;
@@ -75,6 +76,38 @@ pub(crate) struct State {
     buckets: HashMap<String, (f64, Instant)>,
     serial: u64,
     calls: Vec<Call>,
+    pub(crate) socket: socket::Socket,
+    addr: SocketAddr,
+}
+
+impl State {
+    fn socket_serial(&mut self, prefix: &str) -> String {
+        self.serial += 1;
+        format!("{prefix}{}", self.serial)
+    }
+
+    /// Delivers the Events API `message` event Slack sends for every message
+    /// in a channel the app is in, its own included.
+    fn message_event(&mut self, channel: &str, m: &Message) {
+        let mut event = serde_json::json!({
+            "type": "message", "channel": channel, "user": m.user, "text": m.text,
+            "ts": m.ts, "event_ts": m.ts, "channel_type": "channel",
+        });
+        if let Some(t) = &m.thread_ts {
+            event["thread_ts"] = serde_json::json!(t);
+        }
+        if let Some(b) = &m.bot_id {
+            event["bot_id"] = serde_json::json!(b);
+        }
+        let event_id = self.socket_serial("Ev0");
+        let payload = serde_json::json!({
+            "token": "verification-token", "team_id": TEAM_ID, "api_app_id": socket::APP_ID,
+            "event": event, "type": "event_callback", "event_id": event_id,
+            "event_time": chrono::Utc::now().timestamp(),
+            "authorizations": [{ "team_id": TEAM_ID, "user_id": BOT_USER, "is_bot": true, "is_enterprise_install": false }],
+        });
+        self.socket.deliver("events_api", payload, 0);
+    }
 }
 
 /// How many posts a channel takes at once before the rate applies.
@@ -136,12 +169,14 @@ impl FakeSlack {
     /// (Slack: about one per second).
     pub async fn start(
         bot_token: &str,
+        app_token: &str,
         channels: &[&str],
         post_interval: Duration,
     ) -> std::io::Result<Self> {
         Self::start_on(
             SocketAddr::from(([127, 0, 0, 1], 0)),
             bot_token,
+            app_token,
             channels,
             post_interval,
         )
@@ -151,6 +186,7 @@ impl FakeSlack {
     pub async fn start_on(
         addr: SocketAddr,
         bot_token: &str,
+        app_token: &str,
         channels: &[&str],
         post_interval: Duration,
     ) -> std::io::Result<Self> {
@@ -171,14 +207,30 @@ impl FakeSlack {
             buckets: HashMap::new(),
             serial: 0,
             calls: Vec::new(),
+            socket: socket::Socket::new(app_token),
+            addr,
         }));
         let app = Router::new()
             .route("/api/{method}", get(web::call).post(web::call))
+            .route("/link/", get(socket::connect))
             .route("/_sandbox/channels/{id}", get(control_channel))
             .with_state(Arc::clone(&state));
+        let ticker = Arc::clone(&state);
         let task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(error = %e, "fake Slack stopped");
+            // Redelivery of unacknowledged envelopes runs beside the server.
+            let redeliver = async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    lock(&ticker).socket.redeliver_overdue();
+                }
+            };
+            tokio::select! {
+                served = axum::serve(listener, app) => {
+                    if let Err(e) = served {
+                        tracing::error!(error = %e, "fake Slack stopped");
+                    }
+                }
+                () = redeliver => {}
             }
         });
         Ok(Self { addr, state, task })
@@ -206,6 +258,119 @@ impl FakeSlack {
             id.to_owned(),
             members.iter().map(|m| (*m).to_owned()).collect(),
         );
+    }
+
+    /// A person replies in a thread: stored, and delivered to the app as an
+    /// Events API `message` event. Returns the message ts.
+    pub fn thread_reply(&self, channel: &str, thread_ts: &str, user: &str, text: &str) -> String {
+        let mut s = lock(&self.state);
+        let ts = s.ts();
+        let message = Message {
+            ts: ts.clone(),
+            thread_ts: Some(thread_ts.to_owned()),
+            user: user.to_owned(),
+            bot_id: None,
+            text: text.to_owned(),
+            blocks: None,
+            reactions: Vec::new(),
+            edited: false,
+            unfurl_links: None,
+            unfurl_media: None,
+        };
+        s.channels
+            .entry(channel.to_owned())
+            .or_default()
+            .push(message.clone());
+        s.message_event(channel, &message);
+        ts
+    }
+
+    /// A person runs `/perch <text>` in `channel`. Returns the envelope id.
+    pub fn slash_command(&self, channel: &str, user: &str, text: &str) -> String {
+        let mut s = lock(&self.state);
+        let name = s
+            .users
+            .get(user)
+            .cloned()
+            .unwrap_or_else(|| user.to_owned());
+        let trigger = s.socket_serial("trigger-");
+        let payload = serde_json::json!({
+            "token": "verification-token", "team_id": TEAM_ID, "team_domain": "perch-sandbox",
+            "channel_id": channel, "channel_name": "support", "user_id": user, "user_name": name,
+            "command": "/perch", "text": text, "api_app_id": socket::APP_ID, "is_enterprise_install": "false",
+            "response_url": format!("http://{}/_sandbox/respond/{trigger}", s.addr), "trigger_id": trigger,
+        });
+        s.socket.deliver("slash_commands", payload, 0)
+    }
+
+    /// A person presses a button on the message `message_ts`. Returns the
+    /// envelope id, or `None` when that message has no such button.
+    pub fn press_button(
+        &self,
+        channel: &str,
+        message_ts: &str,
+        user: &str,
+        action_id: &str,
+    ) -> Option<String> {
+        let mut s = lock(&self.state);
+        let message = s
+            .channels
+            .get(channel)?
+            .iter()
+            .find(|m| m.ts == message_ts)?
+            .clone();
+        let button = message.blocks.as_ref().and_then(|b| {
+            b.as_array()?
+                .iter()
+                .filter_map(|block| block.get("elements")?.as_array())
+                .flatten()
+                .find(|e| e.get("action_id").and_then(Value::as_str) == Some(action_id))
+                .cloned()
+        })?;
+        let name = s
+            .users
+            .get(user)
+            .cloned()
+            .unwrap_or_else(|| user.to_owned());
+        let trigger = s.socket_serial("trigger-");
+        let payload = serde_json::json!({
+            "type": "block_actions",
+            "user": { "id": user, "username": name, "name": name, "team_id": TEAM_ID },
+            "api_app_id": socket::APP_ID, "token": "verification-token",
+            "container": { "type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": false },
+            "trigger_id": trigger,
+            "team": { "id": TEAM_ID, "domain": "perch-sandbox" },
+            "is_enterprise_install": false,
+            "channel": { "id": channel, "name": "support" },
+            "message": web::message_json(&message),
+            "state": { "values": {} },
+            "response_url": format!("http://{}/_sandbox/respond/{trigger}", s.addr),
+            "actions": [{
+                "action_id": action_id, "block_id": "perch-actions", "text": button["text"],
+                "value": button["value"], "type": "button", "action_ts": chrono::Utc::now().timestamp().to_string(),
+            }],
+        });
+        Some(s.socket.deliver("interactive", payload, 0))
+    }
+
+    /// Asks connected clients to reconnect (`disconnect`), then closes them.
+    pub fn disconnect(&self, reason: &str) {
+        socket::disconnect_all(&mut lock(&self.state), reason);
+    }
+
+    /// How long an envelope may wait for its ack before it is sent again.
+    pub fn set_redeliver_after(&self, after: Duration) {
+        lock(&self.state).socket.redeliver_after = after;
+    }
+
+    /// Every envelope delivered so far.
+    pub fn envelopes(&self) -> Vec<socket::Envelope> {
+        lock(&self.state).socket.envelopes.clone()
+    }
+
+    /// How many times a client connected to the socket.
+    pub fn socket_connects(&self) -> u32 {
+        lock(&self.state).socket.connects
     }
 
     /// Every message of a channel, thread replies included, oldest first.

@@ -52,7 +52,15 @@ pub async fn call(
         .map(str::to_owned)
         .or_else(|| p.get("token").and_then(Value::as_str).map(str::to_owned));
     let mut s = lock(&state);
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_owned();
     let (status, answer, retry_after) = match token {
+        Some(t) if method == "apps.connections.open" => {
+            (StatusCode::OK, super::socket::open(&mut s, &t, &host), None)
+        }
         None => (error("not_authed").0, error("not_authed").1, None),
         Some(t) if t != s.bot_token => (error("invalid_auth").0, error("invalid_auth").1, None),
         Some(_) => dispatch(&mut s, &method, &p),
@@ -130,7 +138,7 @@ pub fn visible_text(m: &Message) -> String {
     parts.join(" | ")
 }
 
-fn message_json(m: &Message) -> Value {
+pub(super) fn message_json(m: &Message) -> Value {
     let mut v = json!({
         "type": "message",
         "user": m.user,
@@ -243,7 +251,11 @@ fn post_message(s: &mut State, p: &Map<String, Value>) -> (StatusCode, Value, Op
         unfurl_media: bool_param(p, "unfurl_media"),
     };
     let json = message_json(&message);
-    s.channels.entry(channel.clone()).or_default().push(message);
+    s.channels
+        .entry(channel.clone())
+        .or_default()
+        .push(message.clone());
+    s.message_event(&channel, &message);
     (
         StatusCode::OK,
         json!({ "ok": true, "channel": channel, "ts": ts, "message": json }),
