@@ -1,13 +1,18 @@
 //! Slack, through slack-morphism.
 //!
-//! This is the Web API side of the adapter: opening ticket threads with
-//! their Block Kit card, posting in them, redrawing cards, reactions and
-//! ephemeral answers, paced per channel and honouring `Retry-After`.
-//! (Socket Mode, the Events API and the `ChatPlatform` impl that needs
-//! them are the next step.)
+//! - `SlackWeb`: the Web API side: opening ticket threads with their Block
+//!   Kit card, posting in them, redrawing cards, reactions and ephemeral
+//!   answers, paced per channel and honouring `Retry-After`.
+//! - `SlackAdapter`: `ChatPlatform` over `SlackWeb` and Socket Mode.
+//! - `events`: Slack payloads into `ChatEvent`s. `text`: escaping both
+//!   ways. `blocks`: the card.
 
 pub mod blocks;
+pub mod events;
+mod socket_mode;
 pub mod text;
+
+pub use socket_mode::SlackAdapter;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,7 +35,7 @@ type Connector = SlackClientHyperHttpsConnector;
 
 /// The Web API side of the Slack adapter.
 pub struct SlackWeb {
-    client: Arc<SlackClient<Connector>>,
+    pub(crate) client: Arc<SlackClient<Connector>>,
     token: SlackApiToken,
     post_interval: Duration,
     /// Per channel: when the next post may go.
@@ -50,7 +55,7 @@ fn connector(api_url: &str) -> Result<Connector, ChatError> {
 }
 
 /// Classes a slack-morphism error, once, for every call.
-fn classify(e: SlackClientError) -> ChatError {
+pub(crate) fn classify(e: SlackClientError) -> ChatError {
     match e {
         SlackClientError::RateLimitError(r) => ChatError::RateLimited {
             retry_after: r.retry_after.unwrap_or(Duration::from_secs(1)),

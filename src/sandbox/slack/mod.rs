@@ -353,6 +353,19 @@ impl FakeSlack {
         Some(s.socket.deliver("interactive", payload, 0))
     }
 
+    /// Sends an envelope's payload again as Slack does when it believes an
+    /// ack was lost (`retry_attempt` raised, same event and trigger ids).
+    pub fn redeliver(&self, envelope_id: &str) -> Option<String> {
+        let mut s = lock(&self.state);
+        let e = s
+            .socket
+            .envelopes
+            .iter()
+            .find(|e| e.id == envelope_id)?
+            .clone();
+        Some(s.socket.deliver(e.kind, e.payload, e.retry_attempt + 1))
+    }
+
     /// Asks connected clients to reconnect (`disconnect`), then closes them.
     pub fn disconnect(&self, reason: &str) {
         socket::disconnect_all(&mut lock(&self.state), reason);

@@ -1,0 +1,221 @@
+//! `ChatPlatform` for Slack: the Web API for what perch says, Socket Mode
+//! (no public URL needed) for what people do.
+//!
+//! slack-morphism acknowledges each envelope when our callback returns, so
+//! callbacks only check for redelivery and hand the event on: Slack gets
+//! its ack well within its 3 seconds, and the work happens after.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use slack_morphism::prelude::*;
+use tokio::sync::{mpsc, watch};
+
+use super::{classify, events, SlackWeb};
+use crate::chat::{
+    Capabilities, Card, ChatError, ChatEvent, ChatPlatform, MessageRef, Platform, Reaction,
+    Responder, Text, Visibility,
+};
+use crate::config::Secret;
+use crate::store::Store;
+use crate::ticket::ChatThread;
+
+/// How long a delivery id is remembered to drop Slack's redeliveries.
+fn dedupe_window() -> chrono::Duration {
+    chrono::Duration::hours(24)
+}
+
+pub struct SlackAdapter {
+    web: SlackWeb,
+    app_token: Secret,
+    bot_user: String,
+    store: Store,
+    reconnect_backoff: Duration,
+}
+
+/// What the callbacks need (slack-morphism callbacks are plain `fn`s).
+struct Inbound {
+    events: mpsc::Sender<ChatEvent>,
+    store: Store,
+    bot_user: String,
+}
+
+impl SlackAdapter {
+    /// Checks the bot token (auth.test) and learns the bot's user id.
+    pub async fn connect(
+        web: SlackWeb,
+        app_token: Secret,
+        store: Store,
+    ) -> Result<Self, ChatError> {
+        let bot_user = web.whoami().await?;
+        Ok(Self {
+            web,
+            app_token,
+            bot_user,
+            store,
+            reconnect_backoff: Duration::from_secs(5),
+        })
+    }
+
+    /// Seconds to wait before reconnecting after a drop (tests use 1).
+    pub fn with_reconnect_backoff(mut self, backoff: Duration) -> Self {
+        self.reconnect_backoff = backoff;
+        self
+    }
+
+    pub fn web(&self) -> &SlackWeb {
+        &self.web
+    }
+}
+
+/// Hands an event on unless this delivery id was seen already (Slack
+/// redelivers what it thinks was not acknowledged, also across restarts).
+async fn forward(inbound: &Inbound, key: &str, event: ChatEvent) {
+    match inbound
+        .store
+        .mark_seen("slack", key, dedupe_window(), Utc::now())
+    {
+        Ok(true) => {
+            if inbound.events.send(event).await.is_err() {
+                tracing::warn!("no one is listening for Slack events any more");
+            }
+        }
+        Ok(false) => tracing::debug!(key, "Slack redelivery dropped"),
+        Err(e) => {
+            tracing::error!(error = %e, key, "cannot record a Slack delivery; dropping it to be safe")
+        }
+    }
+}
+
+async fn on_push(
+    event: SlackPushEventCallback,
+    _client: Arc<SlackHyperClient>,
+    state: SlackClientEventsUserState,
+) -> UserCallbackResult<()> {
+    let guard = state.read().await;
+    if let Some(inbound) = guard.get_user_state::<Inbound>() {
+        if let Some(chat_event) = events::from_push(&event, &inbound.bot_user) {
+            forward(inbound, &format!("event/{}", event.event_id), chat_event).await;
+        }
+    }
+    Ok(())
+}
+
+async fn on_command(
+    event: SlackCommandEvent,
+    _client: Arc<SlackHyperClient>,
+    state: SlackClientEventsUserState,
+) -> UserCallbackResult<SlackCommandEventResponse> {
+    let guard = state.read().await;
+    if let Some(inbound) = guard.get_user_state::<Inbound>() {
+        forward(
+            inbound,
+            &format!("trigger/{}", event.trigger_id),
+            events::from_command(&event),
+        )
+        .await;
+    }
+    let echo = format!("`/perch {}` …", event.text.as_deref().unwrap_or_default());
+    Ok(SlackCommandEventResponse::new(
+        SlackMessageContent::new().with_text(echo),
+    ))
+}
+
+async fn on_interaction(
+    event: SlackInteractionEvent,
+    _client: Arc<SlackHyperClient>,
+    state: SlackClientEventsUserState,
+) -> UserCallbackResult<()> {
+    let guard = state.read().await;
+    if let (Some(inbound), SlackInteractionEvent::BlockActions(b)) =
+        (guard.get_user_state::<Inbound>(), &event)
+    {
+        if let Some(chat_event) = events::from_interaction(&event) {
+            forward(inbound, &format!("trigger/{}", b.trigger_id), chat_event).await;
+        }
+    }
+    Ok(())
+}
+
+fn on_error(
+    err: Box<dyn std::error::Error + Send + Sync>,
+    _client: Arc<SlackHyperClient>,
+    _state: SlackClientEventsUserState,
+) -> HttpStatusCode {
+    tracing::warn!(error = %err, "Slack event handling failed");
+    HttpStatusCode::OK
+}
+
+#[async_trait]
+impl ChatPlatform for SlackAdapter {
+    fn platform(&self) -> Platform {
+        Platform::Slack
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            ephemeral: true,
+            reactions: true,
+            forum_posts: false,
+            max_message_chars: 40_000,
+        }
+    }
+
+    async fn open_thread(&self, channel: &str, card: &Card) -> Result<ChatThread, ChatError> {
+        self.web.open_thread(channel, card).await
+    }
+
+    async fn post(&self, thread: &ChatThread, text: &Text) -> Result<MessageRef, ChatError> {
+        self.web.post(thread, text).await
+    }
+
+    async fn update_card(&self, thread: &ChatThread, card: &Card) -> Result<(), ChatError> {
+        self.web.update_card(thread, card).await
+    }
+
+    async fn react(&self, message: &MessageRef, reaction: Reaction) -> Result<(), ChatError> {
+        self.web.react(message, reaction).await
+    }
+
+    async fn answer(
+        &self,
+        to: &Responder,
+        text: &str,
+        visibility: Visibility,
+    ) -> Result<(), ChatError> {
+        self.web.answer(to, text, visibility).await
+    }
+
+    async fn run(
+        &self,
+        events: mpsc::Sender<ChatEvent>,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<(), ChatError> {
+        let environment = Arc::new(
+            SlackClientEventsListenerEnvironment::new(Arc::clone(&self.web.client))
+                .with_error_handler(on_error)
+                .with_user_state(Inbound {
+                    events,
+                    store: self.store.clone(),
+                    bot_user: self.bot_user.clone(),
+                }),
+        );
+        let callbacks = SlackSocketModeListenerCallbacks::new()
+            .with_push_events(on_push)
+            .with_command_events(on_command)
+            .with_interaction_events(on_interaction);
+        let config = SlackClientSocketModeConfig::new()
+            .with_max_connections_count(1)
+            .with_initial_backoff_in_seconds(self.reconnect_backoff.as_secs().max(1));
+        let listener = SlackClientSocketModeListener::new(&config, environment, callbacks);
+        let token = SlackApiToken::new(SlackApiTokenValue(self.app_token.expose().to_owned()));
+        listener.listen_for(&token).await.map_err(classify)?;
+        listener.start().await;
+        tracing::info!("Slack Socket Mode connected");
+        let _ = stop.wait_for(|s| *s).await;
+        listener.shutdown().await;
+        Ok(())
+    }
+}

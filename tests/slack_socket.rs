@@ -1,0 +1,234 @@
+//! The Slack adapter over Socket Mode, through slack-morphism, against the
+//! fake Slack: what people do in Slack reaches perch once, promptly.
+
+mod common;
+
+use std::time::Duration;
+
+use perch::chat::slack::{SlackAdapter, SlackWeb};
+use perch::chat::{Card, CardAction, ChatEvent, ChatPlatform, Text};
+use perch::config::Secret;
+use perch::sandbox::slack::FakeSlack;
+use perch::store::Store;
+use perch::testing::mention;
+use perch::ticket::{ChatThread, Ticket, TicketId};
+use tokio::sync::{mpsc, watch};
+
+const CHANNEL: &str = "C0SUPPORT1";
+const JO: &str = "U0JODOE01";
+
+struct Rig {
+    slack: FakeSlack,
+    adapter: std::sync::Arc<SlackAdapter>,
+    events: mpsc::Receiver<ChatEvent>,
+    stop: watch::Sender<bool>,
+    thread_ts: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn rig() -> Rig {
+    let slack = FakeSlack::start("xoxb-t", "xapp-t", &[CHANNEL], Duration::ZERO)
+        .await
+        .expect("fake");
+    slack.add_user(JO, "jo");
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open(dir.path()).expect("store");
+    let web = SlackWeb::new(&slack.api_url(), &Secret::new("xoxb-t"), Duration::ZERO).expect("web");
+    let adapter = SlackAdapter::connect(web, Secret::new("xapp-t"), store)
+        .await
+        .expect("connect");
+    let adapter = std::sync::Arc::new(adapter.with_reconnect_backoff(Duration::from_secs(1)));
+    let (tx, events) = mpsc::channel(64);
+    let (stop, stopped) = watch::channel(false);
+    let running = std::sync::Arc::clone(&adapter);
+    tokio::spawn(async move { running.run(tx, stopped).await });
+    let thread = adapter
+        .open_thread(
+            CHANNEL,
+            &Card::of(&Ticket::open(TicketId::new(7), mention(1))),
+        )
+        .await
+        .expect("card");
+    let ChatThread::Slack { thread_ts, .. } = thread else {
+        panic!()
+    };
+    // Wait for the socket to be up.
+    for _ in 0..100 {
+        if slack.socket_connects() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        slack.socket_connects() > 0,
+        "the adapter never connected to Socket Mode"
+    );
+    Rig {
+        slack,
+        adapter,
+        events,
+        stop,
+        thread_ts: thread_ts.to_string(),
+        _dir: dir,
+    }
+}
+
+async fn next(events: &mut mpsc::Receiver<ChatEvent>) -> ChatEvent {
+    match tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
+        Ok(Some(e)) => e,
+        other => panic!("no event: {other:?}"),
+    }
+}
+
+async fn nothing_more(events: &mut mpsc::Receiver<ChatEvent>) {
+    if let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(800), events.recv()).await {
+        panic!("unexpected event: {e:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persons_thread_reply_arrives_once_even_when_redelivered() {
+    let mut r = rig().await;
+    r.slack.thread_reply(
+        CHANNEL,
+        &r.thread_ts,
+        JO,
+        "Sorry to hear that! Checking now.",
+    );
+    match next(&mut r.events).await {
+        ChatEvent::ThreadMessage {
+            author,
+            text,
+            message,
+            ..
+        } => {
+            assert_eq!(author.id, JO);
+            assert_eq!(text, "Sorry to hear that! Checking now.");
+            assert!(
+                matches!(message.thread, ChatThread::Slack { ref thread_ts, .. } if thread_ts.as_str() == r.thread_ts)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let envelope = r
+        .slack
+        .envelopes()
+        .into_iter()
+        .rev()
+        .find(|e| e.payload.to_string().contains("Checking now"))
+        .expect("the envelope");
+    r.slack.redeliver(&envelope.id).expect("redelivered");
+    nothing_more(&mut r.events).await;
+    let _ = r.stop.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bots_own_posts_are_not_replies() {
+    let mut r = rig().await;
+    let thread = ChatThread::Slack {
+        channel: CHANNEL.into(),
+        thread_ts: r.thread_ts.as_str().into(),
+    };
+    r.adapter
+        .post(&thread, &Text::Ours("Reply sent to @customer1".into()))
+        .await
+        .expect("post");
+    // The fake sends the bot's own message event, like Slack.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(r
+        .slack
+        .envelopes()
+        .iter()
+        .any(|e| e.payload.to_string().contains("Reply sent to") && e.acked_after.is_some()));
+    nothing_more(&mut r.events).await;
+    let _ = r.stop.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slash_command_is_acknowledged_within_three_seconds() {
+    let mut r = rig().await;
+    let id = r.slack.slash_command(CHANNEL, JO, "claim #7");
+    match next(&mut r.events).await {
+        ChatEvent::Command {
+            text,
+            thread,
+            author,
+            ..
+        } => {
+            assert_eq!(
+                (text.as_str(), thread, author.id.as_str()),
+                ("claim #7", None, JO)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let acked = r
+        .slack
+        .envelopes()
+        .into_iter()
+        .find(|e| e.id == id)
+        .and_then(|e| e.acked_after);
+    assert!(
+        acked.is_some_and(|d| d < Duration::from_secs(3)),
+        "ack: {acked:?}"
+    );
+    let _ = r.stop.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mentioning_the_bot_in_a_thread_runs_a_command_there() {
+    let mut r = rig().await;
+    r.slack
+        .thread_reply(CHANNEL, &r.thread_ts, JO, "<@U0PERCHBOT> claim");
+    match next(&mut r.events).await {
+        ChatEvent::Command {
+            text,
+            thread: Some(ChatThread::Slack { thread_ts, .. }),
+            ..
+        } => {
+            assert_eq!(text, "claim");
+            assert_eq!(thread_ts.as_str(), r.thread_ts);
+        }
+        other => panic!("{other:?}"),
+    }
+    let _ = r.stop.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pressing_claim_on_the_card_is_a_button_event_for_that_ticket() {
+    let mut r = rig().await;
+    r.slack
+        .press_button(CHANNEL, &r.thread_ts, JO, "perch_claim")
+        .expect("the card has a Claim button");
+    match next(&mut r.events).await {
+        ChatEvent::Button {
+            action,
+            thread: ChatThread::Slack { thread_ts, .. },
+            author,
+            ..
+        } => {
+            assert_eq!(action, CardAction::Claim);
+            assert_eq!(thread_ts.as_str(), r.thread_ts);
+            assert_eq!(author.id, JO);
+        }
+        other => panic!("{other:?}"),
+    }
+    let _ = r.stop.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_mode_disconnect_loses_nothing() {
+    let mut r = rig().await;
+    r.slack.disconnect("refresh_requested");
+    // Written while the adapter reconnects.
+    r.slack
+        .thread_reply(CHANNEL, &r.thread_ts, JO, "written during the reconnect");
+    match next(&mut r.events).await {
+        ChatEvent::ThreadMessage { text, .. } => assert_eq!(text, "written during the reconnect"),
+        other => panic!("{other:?}"),
+    }
+    assert!(r.slack.socket_connects() >= 2, "it reconnected");
+    nothing_more(&mut r.events).await;
+    let _ = r.stop.send(true);
+}
