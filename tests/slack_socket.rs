@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use perch::chat::slack::{SlackAdapter, SlackWeb};
+use perch::chat::slack::{Connection, SlackAdapter, SlackWeb};
 use perch::chat::{Card, CardAction, ChatEvent, ChatPlatform, Text};
 use perch::config::Secret;
 use perch::sandbox::slack::FakeSlack;
@@ -34,9 +34,15 @@ async fn rig() -> Rig {
     let dir = tempfile::tempdir().expect("dir");
     let store = Store::open(dir.path()).expect("store");
     let web = SlackWeb::new(&slack.api_url(), &Secret::new("xoxb-t"), Duration::ZERO).expect("web");
-    let adapter = SlackAdapter::connect(web, Secret::new("xapp-t"), store)
-        .await
-        .expect("connect");
+    let adapter = SlackAdapter::connect(
+        web,
+        Connection::SocketMode {
+            app_token: Secret::new("xapp-t"),
+        },
+        store,
+    )
+    .await
+    .expect("connect");
     let adapter = std::sync::Arc::new(adapter.with_reconnect_backoff(Duration::from_secs(1)));
     let (tx, events) = mpsc::channel(64);
     let (stop, stopped) = watch::channel(false);

@@ -9,10 +9,11 @@
 
 pub mod blocks;
 pub mod events;
+mod events_api;
 mod socket_mode;
 pub mod text;
 
-pub use socket_mode::SlackAdapter;
+pub use socket_mode::{Connection, SlackAdapter};
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -27,32 +27,44 @@ fn dedupe_window() -> chrono::Duration {
     chrono::Duration::hours(24)
 }
 
+/// How Slack reaches perch.
+pub enum Connection {
+    /// perch dials out; no public URL needed (the default).
+    SocketMode { app_token: Secret },
+    /// Slack posts to `addr` (behind your public URL), signed with the
+    /// app's signing secret.
+    EventsApi {
+        signing_secret: Secret,
+        addr: std::net::SocketAddr,
+    },
+}
+
 pub struct SlackAdapter {
     web: SlackWeb,
-    app_token: Secret,
+    connection: Connection,
     bot_user: String,
     store: Store,
     reconnect_backoff: Duration,
 }
 
 /// What the callbacks need (slack-morphism callbacks are plain `fn`s).
-struct Inbound {
-    events: mpsc::Sender<ChatEvent>,
-    store: Store,
-    bot_user: String,
+pub(super) struct Inbound {
+    pub(super) events: mpsc::Sender<ChatEvent>,
+    pub(super) store: Store,
+    pub(super) bot_user: String,
 }
 
 impl SlackAdapter {
     /// Checks the bot token (auth.test) and learns the bot's user id.
     pub async fn connect(
         web: SlackWeb,
-        app_token: Secret,
+        connection: Connection,
         store: Store,
     ) -> Result<Self, ChatError> {
         let bot_user = web.whoami().await?;
         Ok(Self {
             web,
-            app_token,
+            connection,
             bot_user,
             store,
             reconnect_backoff: Duration::from_secs(5),
@@ -72,7 +84,7 @@ impl SlackAdapter {
 
 /// Hands an event on unless this delivery id was seen already (Slack
 /// redelivers what it thinks was not acknowledged, also across restarts).
-async fn forward(inbound: &Inbound, key: &str, event: ChatEvent) {
+pub(super) async fn forward(inbound: &Inbound, key: &str, event: ChatEvent) {
     match inbound
         .store
         .mark_seen("slack", key, dedupe_window(), Utc::now())
@@ -193,14 +205,31 @@ impl ChatPlatform for SlackAdapter {
         events: mpsc::Sender<ChatEvent>,
         mut stop: watch::Receiver<bool>,
     ) -> Result<(), ChatError> {
+        let inbound = Inbound {
+            events,
+            store: self.store.clone(),
+            bot_user: self.bot_user.clone(),
+        };
+        let app_token = match &self.connection {
+            Connection::SocketMode { app_token } => app_token,
+            Connection::EventsApi {
+                signing_secret,
+                addr,
+            } => {
+                return super::events_api::serve(
+                    Arc::clone(&self.web.client),
+                    signing_secret.expose(),
+                    *addr,
+                    inbound,
+                    stop,
+                )
+                .await;
+            }
+        };
         let environment = Arc::new(
             SlackClientEventsListenerEnvironment::new(Arc::clone(&self.web.client))
                 .with_error_handler(on_error)
-                .with_user_state(Inbound {
-                    events,
-                    store: self.store.clone(),
-                    bot_user: self.bot_user.clone(),
-                }),
+                .with_user_state(inbound),
         );
         let callbacks = SlackSocketModeListenerCallbacks::new()
             .with_push_events(on_push)
@@ -210,7 +239,7 @@ impl ChatPlatform for SlackAdapter {
             .with_max_connections_count(1)
             .with_initial_backoff_in_seconds(self.reconnect_backoff.as_secs().max(1));
         let listener = SlackClientSocketModeListener::new(&config, environment, callbacks);
-        let token = SlackApiToken::new(SlackApiTokenValue(self.app_token.expose().to_owned()));
+        let token = SlackApiToken::new(SlackApiTokenValue(app_token.expose().to_owned()));
         listener.listen_for(&token).await.map_err(classify)?;
         listener.start().await;
         tracing::info!("Slack Socket Mode connected");

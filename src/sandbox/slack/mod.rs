@@ -89,6 +89,12 @@ impl State {
     /// Delivers the Events API `message` event Slack sends for every message
     /// in a channel the app is in, its own included.
     fn message_event(&mut self, channel: &str, m: &Message) {
+        let payload = self.message_event_payload(channel, m);
+        self.socket.deliver("events_api", payload, 0);
+    }
+
+    /// The `event_callback` body of a `message` event.
+    fn message_event_payload(&mut self, channel: &str, m: &Message) -> Value {
         let mut event = serde_json::json!({
             "type": "message", "channel": channel, "user": m.user, "text": m.text,
             "ts": m.ts, "event_ts": m.ts, "channel_type": "channel",
@@ -104,9 +110,9 @@ impl State {
             "token": "verification-token", "team_id": TEAM_ID, "api_app_id": socket::APP_ID,
             "event": event, "type": "event_callback", "event_id": event_id,
             "event_time": chrono::Utc::now().timestamp(),
-            "authorizations": [{ "team_id": TEAM_ID, "user_id": BOT_USER, "is_bot": true, "is_enterprise_install": false }],
+                        "authorizations": [{ "team_id": TEAM_ID, "user_id": BOT_USER, "is_bot": true, "is_enterprise_install": false }],
         });
-        self.socket.deliver("events_api", payload, 0);
+        payload
     }
 }
 
@@ -285,8 +291,47 @@ impl FakeSlack {
         ts
     }
 
+    /// A person replies in a thread of an app on the Events API: stored, and
+    /// the signed-request body Slack would POST is returned.
+    pub fn thread_reply_event(
+        &self,
+        channel: &str,
+        thread_ts: &str,
+        user: &str,
+        text: &str,
+    ) -> String {
+        let mut s = lock(&self.state);
+        let ts = s.ts();
+        let message = Message {
+            ts,
+            thread_ts: Some(thread_ts.to_owned()),
+            user: user.to_owned(),
+            bot_id: None,
+            text: text.to_owned(),
+            blocks: None,
+            reactions: Vec::new(),
+            edited: false,
+            unfurl_links: None,
+            unfurl_media: None,
+        };
+        s.channels
+            .entry(channel.to_owned())
+            .or_default()
+            .push(message.clone());
+        s.message_event_payload(channel, &message).to_string()
+    }
+
     /// A person runs `/perch <text>` in `channel`. Returns the envelope id.
     pub fn slash_command(&self, channel: &str, user: &str, text: &str) -> String {
+        let payload = self.slash_command_payload(channel, user, text);
+        lock(&self.state)
+            .socket
+            .deliver("slash_commands", payload, 0)
+    }
+
+    /// The payload of `/perch <text>` (its fields; the Events API sends them
+    /// form-encoded).
+    pub fn slash_command_payload(&self, channel: &str, user: &str, text: &str) -> Value {
         let mut s = lock(&self.state);
         let name = s
             .users
@@ -298,9 +343,9 @@ impl FakeSlack {
             "token": "verification-token", "team_id": TEAM_ID, "team_domain": "perch-sandbox",
             "channel_id": channel, "channel_name": "support", "user_id": user, "user_name": name,
             "command": "/perch", "text": text, "api_app_id": socket::APP_ID, "is_enterprise_install": "false",
-            "response_url": format!("http://{}/_sandbox/respond/{trigger}", s.addr), "trigger_id": trigger,
+                        "response_url": format!("http://{}/_sandbox/respond/{trigger}", s.addr), "trigger_id": trigger,
         });
-        s.socket.deliver("slash_commands", payload, 0)
+        payload
     }
 
     /// A person presses a button on the message `message_ts`. Returns the
@@ -312,6 +357,18 @@ impl FakeSlack {
         user: &str,
         action_id: &str,
     ) -> Option<String> {
+        let payload = self.button_payload(channel, message_ts, user, action_id)?;
+        Some(lock(&self.state).socket.deliver("interactive", payload, 0))
+    }
+
+    /// The `block_actions` payload of pressing a button on `message_ts`.
+    pub fn button_payload(
+        &self,
+        channel: &str,
+        message_ts: &str,
+        user: &str,
+        action_id: &str,
+    ) -> Option<Value> {
         let mut s = lock(&self.state);
         let message = s
             .channels
@@ -347,10 +404,10 @@ impl FakeSlack {
             "response_url": format!("http://{}/_sandbox/respond/{trigger}", s.addr),
             "actions": [{
                 "action_id": action_id, "block_id": "perch-actions", "text": button["text"],
-                "value": button["value"], "type": "button", "action_ts": chrono::Utc::now().timestamp().to_string(),
+                                "value": button["value"], "type": "button", "action_ts": chrono::Utc::now().timestamp().to_string(),
             }],
         });
-        Some(s.socket.deliver("interactive", payload, 0))
+        Some(payload)
     }
 
     /// Sends an envelope's payload again as Slack does when it believes an
@@ -463,4 +520,52 @@ async fn control_channel(
         "messages": s.channels.get(&id),
         "as_seen": render(&s, &id),
     }))
+}
+
+/// Slack's request signature: `v0=` + hex HMAC-SHA256 of
+/// `v0:{timestamp}:{body}` with the app's signing secret.
+pub fn sign(signing_secret: &str, timestamp: i64, body: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(signing_secret.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(format!("v0:{timestamp}:{body}").as_bytes());
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("v0={hex}")
+}
+
+/// POSTs `body` to an app's Events API URL as Slack does: signed with
+/// `signature` (from `sign`, or a wrong one in tests) and `timestamp`,
+/// with `X-Slack-Retry-Num` on retries. Returns status and body.
+pub async fn post_signed(
+    url: &str,
+    content_type: &str,
+    body: String,
+    timestamp: Option<i64>,
+    signature: Option<String>,
+    retry_num: Option<u32>,
+) -> Result<(u16, String), String> {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("content-type", content_type)
+        .body(body);
+    if let Some(ts) = timestamp {
+        request = request.header("x-slack-request-timestamp", ts.to_string());
+    }
+    if let Some(sig) = signature {
+        request = request.header("x-slack-signature", sig);
+    }
+    if let Some(n) = retry_num {
+        request = request
+            .header("x-slack-retry-num", n.to_string())
+            .header("x-slack-retry-reason", "http_timeout");
+    }
+    let response = request.send().await.map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    Ok((status, response.text().await.unwrap_or_default()))
 }
