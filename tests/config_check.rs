@@ -114,3 +114,37 @@ fn check_explains_a_missing_file() {
         "{err}"
     );
 }
+
+#[test]
+fn the_slack_app_manifest_asks_for_what_perch_uses() {
+    let text =
+        std::fs::read_to_string(repo_path("bot-config/slack-app-manifest.json")).expect("manifest");
+    let m: serde_json::Value = serde_json::from_str(&text).expect("the manifest is JSON");
+    let scopes: Vec<&str> = m["oauth_config"]["scopes"]["bot"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|s| s.as_str()).collect())
+        .unwrap_or_default();
+    // chat.postMessage/update/postEphemeral, /perch, reactions.add, thread
+    // messages in public and private channels, users.info, usergroups.users.list.
+    for needed in [
+        "chat:write",
+        "commands",
+        "reactions:write",
+        "channels:history",
+        "groups:history",
+        "users:read",
+        "usergroups:read",
+    ] {
+        assert!(scopes.contains(&needed), "missing scope {needed}");
+    }
+    assert_eq!(m["settings"]["socket_mode_enabled"], true);
+    assert_eq!(m["settings"]["interactivity"]["is_enabled"], true);
+    let events = m["settings"]["event_subscriptions"]["bot_events"].to_string();
+    assert!(
+        events.contains("message.channels") && events.contains("message.groups"),
+        "{events}"
+    );
+    assert_eq!(m["features"]["slash_commands"][0]["command"], "/perch");
+    // Mentions in command text arrive as <@U…|name>, which the grammar reads.
+    assert_eq!(m["features"]["slash_commands"][0]["should_escape"], true);
+}

@@ -238,3 +238,43 @@ async fn a_socket_mode_disconnect_loses_nothing() {
     nothing_more(&mut r.events).await;
     let _ = r.stop.send(true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_can_drive_slack_through_the_shared_interface() {
+    let mut r = rig().await;
+    let platform: std::sync::Arc<dyn ChatPlatform> = r.adapter.clone();
+    assert!(platform.capabilities().ephemeral && platform.capabilities().reactions);
+    let thread = platform
+        .open_thread(
+            CHANNEL,
+            &Card::of(&Ticket::open(TicketId::new(8), mention(2))),
+        )
+        .await
+        .expect("a ticket card");
+    assert!(
+        r.slack.render(CHANNEL).contains("#8"),
+        "{}",
+        r.slack.render(CHANNEL)
+    );
+    let ChatThread::Slack { thread_ts, .. } = &thread else {
+        panic!()
+    };
+    r.slack
+        .thread_reply(CHANNEL, thread_ts.as_str(), JO, "on it");
+    match next(&mut r.events).await {
+        ChatEvent::ThreadMessage { message, .. } => assert_eq!(message.thread, thread),
+        other => panic!("{other:?}"),
+    }
+    // Who is who, for roles and names.
+    r.slack.set_group("S0AGENTS1", &[JO]);
+    assert_eq!(
+        r.adapter
+            .web()
+            .group_members("S0AGENTS1")
+            .await
+            .expect("group"),
+        [JO]
+    );
+    assert_eq!(r.adapter.web().user_name(JO).await.expect("name"), "jo");
+    let _ = r.stop.send(true);
+}

@@ -102,6 +102,32 @@ impl SlackWeb {
         Ok(me.user_id.to_string())
     }
 
+    /// Members of a user group (agents or leads, per `[permissions]`).
+    pub async fn group_members(&self, group: &str) -> Result<Vec<String>, ChatError> {
+        let session = self.client.open_session(&self.token);
+        let request = SlackApiUserGroupsUsersListRequest::new(group.into());
+        let list = session
+            .usergroups_users_list(&request)
+            .await
+            .map_err(classify)?;
+        Ok(list.users.into_iter().map(|u| u.to_string()).collect())
+    }
+
+    /// A person's display name (falling back to real name, then handle).
+    pub async fn user_name(&self, user: &str) -> Result<String, ChatError> {
+        let session = self.client.open_session(&self.token);
+        let info = session
+            .users_info(&SlackApiUsersInfoRequest::new(user.into()))
+            .await
+            .map_err(classify)?;
+        let profile = info.user.profile.as_ref();
+        Ok(profile
+            .and_then(|p| p.display_name.clone().filter(|n| !n.is_empty()))
+            .or_else(|| profile.and_then(|p| p.real_name.clone()))
+            .or(info.user.name)
+            .unwrap_or_else(|| user.to_owned()))
+    }
+
     /// Waits for this channel's turn (one post per interval).
     async fn pace(&self, channel: &str) {
         let wait = {
