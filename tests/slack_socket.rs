@@ -278,3 +278,129 @@ async fn the_relay_can_drive_slack_through_the_shared_interface() {
     assert_eq!(r.adapter.web().user_name(JO).await.expect("name"), "jo");
     let _ = r.stop.send(true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_can_be_played_over_the_fakes_http_control_api() {
+    let mut r = rig().await;
+    let base = format!("http://{}", r.slack.addr());
+    let http = reqwest::Client::new();
+    let reply = http
+        .post(format!("{base}/_sandbox/reply"))
+        .json(&serde_json::json!({"channel": CHANNEL, "thread_ts": r.thread_ts, "user": JO, "text": "via HTTP"}))
+        .send()
+        .await
+        .expect("reply");
+    assert!(reply.status().is_success());
+    assert!(
+        matches!(next(&mut r.events).await, ChatEvent::ThreadMessage { text, .. } if text == "via HTTP")
+    );
+    let pressed = http
+        .post(format!("{base}/_sandbox/button"))
+        .json(&serde_json::json!({"channel": CHANNEL, "message_ts": r.thread_ts, "user": JO, "action_id": "perch_claim"}))
+        .send()
+        .await
+        .expect("button");
+    assert!(pressed.status().is_success());
+    assert!(matches!(
+        next(&mut r.events).await,
+        ChatEvent::Button {
+            action: CardAction::Claim,
+            ..
+        }
+    ));
+    let missing = http
+        .post(format!("{base}/_sandbox/button"))
+        .json(&serde_json::json!({"channel": CHANNEL, "message_ts": "0.0", "user": JO, "action_id": "perch_claim"}))
+        .send()
+        .await
+        .expect("button");
+    assert_eq!(missing.status().as_u16(), 404);
+    let seen: serde_json::Value = http
+        .get(format!("{base}/_sandbox/channels/{CHANNEL}"))
+        .send()
+        .await
+        .expect("channel")
+        .json()
+        .await
+        .expect("JSON");
+    assert!(
+        seen["as_seen"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("↳ jo: via HTTP"),
+        "{seen}"
+    );
+    let _ = r.stop.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivery_to_a_restarted_adapter_is_still_dropped() {
+    // The dedupe lives in the store, not in the adapter: a new adapter
+    // (new connection, nothing in memory) still drops it. (The store's own
+    // durability across a killed process is tests/store_crash.rs.)
+    let slack = FakeSlack::start("xoxb-t", "xapp-t", &[CHANNEL], Duration::ZERO)
+        .await
+        .expect("fake");
+    slack.add_user(JO, "jo");
+    let dir = tempfile::tempdir().expect("dir");
+    let start = |store: Store| async {
+        let web =
+            SlackWeb::new(&slack.api_url(), &Secret::new("xoxb-t"), Duration::ZERO).expect("web");
+        let connection = Connection::SocketMode {
+            app_token: Secret::new("xapp-t"),
+        };
+        let adapter = std::sync::Arc::new(
+            SlackAdapter::connect(web, connection, store)
+                .await
+                .expect("connect")
+                .with_reconnect_backoff(Duration::from_secs(1)),
+        );
+        let (tx, rx) = mpsc::channel(16);
+        let (stop, stopped) = watch::channel(false);
+        let running = std::sync::Arc::clone(&adapter);
+        tokio::spawn(async move { running.run(tx, stopped).await });
+        (rx, stop)
+    };
+    let first = slack.socket_connects();
+    let store = Store::open(dir.path()).expect("store");
+    let (mut events, stop) = start(store.clone()).await;
+    while slack.socket_connects() == first {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let web = SlackWeb::new(&slack.api_url(), &Secret::new("xoxb-t"), Duration::ZERO).expect("web");
+    let card = web
+        .open_thread(
+            CHANNEL,
+            &Card::of(&Ticket::open(TicketId::new(9), mention(3))),
+        )
+        .await
+        .expect("card");
+    let ChatThread::Slack { thread_ts, .. } = card else {
+        panic!()
+    };
+    let parent = thread_ts.to_string();
+    slack.thread_reply(CHANNEL, &parent, JO, "before the restart");
+    assert!(matches!(
+        next(&mut events).await,
+        ChatEvent::ThreadMessage { .. }
+    ));
+    let _ = stop.send(true);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(events);
+
+    // A new adapter connects; Slack redelivers the old event to it.
+    let envelope = slack
+        .envelopes()
+        .into_iter()
+        .rev()
+        .find(|e| e.payload.to_string().contains("before the restart"))
+        .expect("envelope");
+    let connects = slack.socket_connects();
+    let (mut events, stop) = start(store.clone()).await;
+    while slack.socket_connects() == connects {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    slack.redeliver(&envelope.id).expect("redelivered");
+    nothing_more(&mut events).await;
+    let _ = stop.send(true);
+}

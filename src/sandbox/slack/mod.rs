@@ -159,7 +159,7 @@ pub(crate) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 /// A running fake Slack.
 pub struct FakeSlack {
     addr: SocketAddr,
-    state: Shared,
+    control: Control,
     task: JoinHandle<()>,
 }
 
@@ -220,6 +220,9 @@ impl FakeSlack {
             .route("/api/{method}", get(web::call).post(web::call))
             .route("/link/", get(socket::connect))
             .route("/_sandbox/channels/{id}", get(control_channel))
+            .route("/_sandbox/reply", axum::routing::post(control_reply))
+            .route("/_sandbox/command", axum::routing::post(control_command))
+            .route("/_sandbox/button", axum::routing::post(control_button))
             .with_state(Arc::clone(&state));
         let ticker = Arc::clone(&state);
         let task = tokio::spawn(async move {
@@ -239,7 +242,11 @@ impl FakeSlack {
                 () = redeliver => {}
             }
         });
-        Ok(Self { addr, state, task })
+        Ok(Self {
+            addr,
+            control: Control(state),
+            task,
+        })
     }
 
     /// The Web API base (`slack.api_url`), like `https://slack.com/api`.
@@ -250,17 +257,30 @@ impl FakeSlack {
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
+}
 
+/// Acting as people and reading what they would see; the same is served
+/// over HTTP under `/_sandbox/` for the demo.
+#[derive(Clone)]
+pub struct Control(Shared);
+
+impl std::ops::Deref for FakeSlack {
+    type Target = Control;
+
+    fn deref(&self) -> &Control {
+        &self.control
+    }
+}
+
+impl Control {
     /// Adds a person.
     pub fn add_user(&self, id: &str, name: &str) {
-        lock(&self.state)
-            .users
-            .insert(id.to_owned(), name.to_owned());
+        lock(&self.0).users.insert(id.to_owned(), name.to_owned());
     }
 
     /// Defines a user group and its members.
     pub fn set_group(&self, id: &str, members: &[&str]) {
-        lock(&self.state).groups.insert(
+        lock(&self.0).groups.insert(
             id.to_owned(),
             members.iter().map(|m| (*m).to_owned()).collect(),
         );
@@ -269,7 +289,7 @@ impl FakeSlack {
     /// A person replies in a thread: stored, and delivered to the app as an
     /// Events API `message` event. Returns the message ts.
     pub fn thread_reply(&self, channel: &str, thread_ts: &str, user: &str, text: &str) -> String {
-        let mut s = lock(&self.state);
+        let mut s = lock(&self.0);
         let ts = s.ts();
         let message = Message {
             ts: ts.clone(),
@@ -300,7 +320,7 @@ impl FakeSlack {
         user: &str,
         text: &str,
     ) -> String {
-        let mut s = lock(&self.state);
+        let mut s = lock(&self.0);
         let ts = s.ts();
         let message = Message {
             ts,
@@ -324,15 +344,13 @@ impl FakeSlack {
     /// A person runs `/perch <text>` in `channel`. Returns the envelope id.
     pub fn slash_command(&self, channel: &str, user: &str, text: &str) -> String {
         let payload = self.slash_command_payload(channel, user, text);
-        lock(&self.state)
-            .socket
-            .deliver("slash_commands", payload, 0)
+        lock(&self.0).socket.deliver("slash_commands", payload, 0)
     }
 
     /// The payload of `/perch <text>` (its fields; the Events API sends them
     /// form-encoded).
     pub fn slash_command_payload(&self, channel: &str, user: &str, text: &str) -> Value {
-        let mut s = lock(&self.state);
+        let mut s = lock(&self.0);
         let name = s
             .users
             .get(user)
@@ -358,7 +376,7 @@ impl FakeSlack {
         action_id: &str,
     ) -> Option<String> {
         let payload = self.button_payload(channel, message_ts, user, action_id)?;
-        Some(lock(&self.state).socket.deliver("interactive", payload, 0))
+        Some(lock(&self.0).socket.deliver("interactive", payload, 0))
     }
 
     /// The `block_actions` payload of pressing a button on `message_ts`.
@@ -369,7 +387,7 @@ impl FakeSlack {
         user: &str,
         action_id: &str,
     ) -> Option<Value> {
-        let mut s = lock(&self.state);
+        let mut s = lock(&self.0);
         let message = s
             .channels
             .get(channel)?
@@ -413,7 +431,7 @@ impl FakeSlack {
     /// Sends an envelope's payload again as Slack does when it believes an
     /// ack was lost (`retry_attempt` raised, same event and trigger ids).
     pub fn redeliver(&self, envelope_id: &str) -> Option<String> {
-        let mut s = lock(&self.state);
+        let mut s = lock(&self.0);
         let e = s
             .socket
             .envelopes
@@ -425,27 +443,27 @@ impl FakeSlack {
 
     /// Asks connected clients to reconnect (`disconnect`), then closes them.
     pub fn disconnect(&self, reason: &str) {
-        socket::disconnect_all(&mut lock(&self.state), reason);
+        socket::disconnect_all(&mut lock(&self.0), reason);
     }
 
     /// How long an envelope may wait for its ack before it is sent again.
     pub fn set_redeliver_after(&self, after: Duration) {
-        lock(&self.state).socket.redeliver_after = after;
+        lock(&self.0).socket.redeliver_after = after;
     }
 
     /// Every envelope delivered so far.
     pub fn envelopes(&self) -> Vec<socket::Envelope> {
-        lock(&self.state).socket.envelopes.clone()
+        lock(&self.0).socket.envelopes.clone()
     }
 
     /// How many times a client connected to the socket.
     pub fn socket_connects(&self) -> u32 {
-        lock(&self.state).socket.connects
+        lock(&self.0).socket.connects
     }
 
     /// Every message of a channel, thread replies included, oldest first.
     pub fn messages(&self, channel: &str) -> Vec<Message> {
-        lock(&self.state)
+        lock(&self.0)
             .channels
             .get(channel)
             .cloned()
@@ -454,7 +472,7 @@ impl FakeSlack {
 
     /// Ephemeral messages shown to `user`.
     pub fn ephemerals_for(&self, user: &str) -> Vec<Ephemeral> {
-        lock(&self.state)
+        lock(&self.0)
             .ephemerals
             .iter()
             .filter(|e| e.user == user)
@@ -463,7 +481,7 @@ impl FakeSlack {
     }
 
     pub fn calls(&self, method: &str) -> Vec<Call> {
-        lock(&self.state)
+        lock(&self.0)
             .calls
             .iter()
             .filter(|c| c.method == method)
@@ -474,7 +492,7 @@ impl FakeSlack {
     /// A channel as a person reads it: each top-level message with its
     /// replies, rendered as text.
     pub fn render(&self, channel: &str) -> String {
-        let s = lock(&self.state);
+        let s = lock(&self.0);
         render(&s, channel)
     }
 }
@@ -568,4 +586,59 @@ pub async fn post_signed(
     let response = request.send().await.map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
     Ok((status, response.text().await.unwrap_or_default()))
+}
+
+#[derive(serde::Deserialize)]
+struct ReplyIn {
+    channel: String,
+    thread_ts: String,
+    user: String,
+    text: String,
+}
+
+#[derive(serde::Deserialize)]
+struct CommandIn {
+    channel: String,
+    user: String,
+    text: String,
+}
+
+#[derive(serde::Deserialize)]
+struct ButtonIn {
+    channel: String,
+    message_ts: String,
+    user: String,
+    action_id: String,
+}
+
+/// `POST /_sandbox/reply`: a person replies in a thread.
+async fn control_reply(AxumState(state): AxumState<Shared>, Json(r): Json<ReplyIn>) -> Json<Value> {
+    let ts = Control(state).thread_reply(&r.channel, &r.thread_ts, &r.user, &r.text);
+    Json(serde_json::json!({ "ok": true, "ts": ts }))
+}
+
+/// `POST /_sandbox/command`: a person runs `/perch <text>`.
+async fn control_command(
+    AxumState(state): AxumState<Shared>,
+    Json(c): Json<CommandIn>,
+) -> Json<Value> {
+    let envelope = Control(state).slash_command(&c.channel, &c.user, &c.text);
+    Json(serde_json::json!({ "ok": true, "envelope_id": envelope }))
+}
+
+/// `POST /_sandbox/button`: a person presses a card button.
+async fn control_button(
+    AxumState(state): AxumState<Shared>,
+    Json(b): Json<ButtonIn>,
+) -> (axum::http::StatusCode, Json<Value>) {
+    match Control(state).press_button(&b.channel, &b.message_ts, &b.user, &b.action_id) {
+        Some(envelope) => (
+            axum::http::StatusCode::OK,
+            Json(serde_json::json!({ "ok": true, "envelope_id": envelope })),
+        ),
+        None => (
+            axum::http::StatusCode::NOT_FOUND,
+            Json(serde_json::json!({ "ok": false, "error": "no such message or button" })),
+        ),
+    }
 }
