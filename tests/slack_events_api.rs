@@ -15,7 +15,7 @@ use perch::testing::mention;
 use perch::ticket::{ChatThread, Ticket, TicketId};
 use tokio::sync::{mpsc, watch};
 
-use common::free_addr;
+use common::{free_addr, next_event, no_more_events};
 
 const SECRET: &str = "signing-secret-123";
 const CHANNEL: &str = "C0SUPPORT1";
@@ -103,19 +103,6 @@ async fn send(
     .expect("request")
 }
 
-async fn next(events: &mut mpsc::Receiver<ChatEvent>) -> ChatEvent {
-    match tokio::time::timeout(Duration::from_secs(5), events.recv()).await {
-        Ok(Some(e)) => e,
-        other => panic!("no event: {other:?}"),
-    }
-}
-
-async fn nothing_more(events: &mut mpsc::Receiver<ChatEvent>) {
-    if let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(500), events.recv()).await {
-        panic!("unexpected event: {e:?}");
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn url_verification_echoes_the_challenge() {
     let r = rig().await;
@@ -146,7 +133,7 @@ async fn a_signed_thread_reply_arrives_once_and_a_retry_is_dropped() {
         "answered in {:?}",
         started.elapsed()
     );
-    match next(&mut r.events).await {
+    match next_event(&mut r.events).await {
         ChatEvent::ThreadMessage { text, author, .. } => assert_eq!(
             (text.as_str(), author.id.as_str()),
             ("Checking your order now", JO)
@@ -156,7 +143,7 @@ async fn a_signed_thread_reply_arrives_once_and_a_retry_is_dropped() {
     // Slack retries the same event (X-Slack-Retry-Num): acknowledged, dropped.
     let (status, _) = send(&r, "/slack/events", JSON, &body, Some(1)).await;
     assert_eq!(status, 200);
-    nothing_more(&mut r.events).await;
+    no_more_events(&mut r.events, Duration::from_millis(500)).await;
     let _ = r.stop.send(true);
 }
 
@@ -203,7 +190,7 @@ async fn bad_stale_missing_and_altered_signatures_are_refused() {
             .expect("request");
         assert_eq!(status, 401, "{what} was not refused");
     }
-    nothing_more(&mut r.events).await;
+    no_more_events(&mut r.events, Duration::from_millis(500)).await;
     let _ = r.stop.send(true);
 }
 
@@ -224,7 +211,7 @@ async fn slash_commands_and_buttons_arrive_over_http() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("ephemeral"), "{body}");
     assert!(
-        matches!(next(&mut r.events).await, ChatEvent::Command { text, thread: None, .. } if text == "queue")
+        matches!(next_event(&mut r.events).await, ChatEvent::Command { text, thread: None, .. } if text == "queue")
     );
 
     let payload = r
@@ -237,7 +224,7 @@ async fn slash_commands_and_buttons_arrive_over_http() {
     let (status, _) = send(&r, "/slack/interactions", FORM, &form, None).await;
     assert_eq!(status, 200);
     assert!(matches!(
-        next(&mut r.events).await,
+        next_event(&mut r.events).await,
         ChatEvent::Button {
             action: CardAction::Resolve,
             ..

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::{next_event, no_more_events};
+
 use std::time::Duration;
 
 use perch::chat::slack::{Connection, SlackAdapter, SlackWeb};
@@ -79,19 +81,6 @@ async fn rig() -> Rig {
     }
 }
 
-async fn next(events: &mut mpsc::Receiver<ChatEvent>) -> ChatEvent {
-    match tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
-        Ok(Some(e)) => e,
-        other => panic!("no event: {other:?}"),
-    }
-}
-
-async fn nothing_more(events: &mut mpsc::Receiver<ChatEvent>) {
-    if let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(800), events.recv()).await {
-        panic!("unexpected event: {e:?}");
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_persons_thread_reply_arrives_once_even_when_redelivered() {
     let mut r = rig().await;
@@ -101,7 +90,7 @@ async fn a_persons_thread_reply_arrives_once_even_when_redelivered() {
         JO,
         "Sorry to hear that! Checking now.",
     );
-    match next(&mut r.events).await {
+    match next_event(&mut r.events).await {
         ChatEvent::ThreadMessage {
             author,
             text,
@@ -124,7 +113,7 @@ async fn a_persons_thread_reply_arrives_once_even_when_redelivered() {
         .find(|e| e.payload.to_string().contains("Checking now"))
         .expect("the envelope");
     r.slack.redeliver(&envelope.id).expect("redelivered");
-    nothing_more(&mut r.events).await;
+    no_more_events(&mut r.events, Duration::from_millis(800)).await;
     let _ = r.stop.send(true);
 }
 
@@ -146,7 +135,7 @@ async fn the_bots_own_posts_are_not_replies() {
         .envelopes()
         .iter()
         .any(|e| e.payload.to_string().contains("Reply sent to") && e.acked_after.is_some()));
-    nothing_more(&mut r.events).await;
+    no_more_events(&mut r.events, Duration::from_millis(800)).await;
     let _ = r.stop.send(true);
 }
 
@@ -154,7 +143,7 @@ async fn the_bots_own_posts_are_not_replies() {
 async fn a_slash_command_is_acknowledged_within_three_seconds() {
     let mut r = rig().await;
     let id = r.slack.slash_command(CHANNEL, JO, "claim #7");
-    match next(&mut r.events).await {
+    match next_event(&mut r.events).await {
         ChatEvent::Command {
             text,
             thread,
@@ -187,7 +176,7 @@ async fn mentioning_the_bot_in_a_thread_runs_a_command_there() {
     let mut r = rig().await;
     r.slack
         .thread_reply(CHANNEL, &r.thread_ts, JO, "<@U0PERCHBOT> claim");
-    match next(&mut r.events).await {
+    match next_event(&mut r.events).await {
         ChatEvent::Command {
             text,
             thread: Some(ChatThread::Slack { thread_ts, .. }),
@@ -207,7 +196,7 @@ async fn pressing_claim_on_the_card_is_a_button_event_for_that_ticket() {
     r.slack
         .press_button(CHANNEL, &r.thread_ts, JO, "perch_claim")
         .expect("the card has a Claim button");
-    match next(&mut r.events).await {
+    match next_event(&mut r.events).await {
         ChatEvent::Button {
             action,
             thread: ChatThread::Slack { thread_ts, .. },
@@ -230,12 +219,12 @@ async fn a_socket_mode_disconnect_loses_nothing() {
     // Written while the adapter reconnects.
     r.slack
         .thread_reply(CHANNEL, &r.thread_ts, JO, "written during the reconnect");
-    match next(&mut r.events).await {
+    match next_event(&mut r.events).await {
         ChatEvent::ThreadMessage { text, .. } => assert_eq!(text, "written during the reconnect"),
         other => panic!("{other:?}"),
     }
     assert!(r.slack.socket_connects() >= 2, "it reconnected");
-    nothing_more(&mut r.events).await;
+    no_more_events(&mut r.events, Duration::from_millis(800)).await;
     let _ = r.stop.send(true);
 }
 
@@ -261,7 +250,7 @@ async fn the_relay_can_drive_slack_through_the_shared_interface() {
     };
     r.slack
         .thread_reply(CHANNEL, thread_ts.as_str(), JO, "on it");
-    match next(&mut r.events).await {
+    match next_event(&mut r.events).await {
         ChatEvent::ThreadMessage { message, .. } => assert_eq!(message.thread, thread),
         other => panic!("{other:?}"),
     }
@@ -292,7 +281,7 @@ async fn people_can_be_played_over_the_fakes_http_control_api() {
         .expect("reply");
     assert!(reply.status().is_success());
     assert!(
-        matches!(next(&mut r.events).await, ChatEvent::ThreadMessage { text, .. } if text == "via HTTP")
+        matches!(next_event(&mut r.events).await, ChatEvent::ThreadMessage { text, .. } if text == "via HTTP")
     );
     let pressed = http
         .post(format!("{base}/_sandbox/button"))
@@ -302,7 +291,7 @@ async fn people_can_be_played_over_the_fakes_http_control_api() {
         .expect("button");
     assert!(pressed.status().is_success());
     assert!(matches!(
-        next(&mut r.events).await,
+        next_event(&mut r.events).await,
         ChatEvent::Button {
             action: CardAction::Claim,
             ..
@@ -381,7 +370,7 @@ async fn a_redelivery_to_a_restarted_adapter_is_still_dropped() {
     let parent = thread_ts.to_string();
     slack.thread_reply(CHANNEL, &parent, JO, "before the restart");
     assert!(matches!(
-        next(&mut events).await,
+        next_event(&mut events).await,
         ChatEvent::ThreadMessage { .. }
     ));
     let _ = stop.send(true);
@@ -401,6 +390,6 @@ async fn a_redelivery_to_a_restarted_adapter_is_still_dropped() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     slack.redeliver(&envelope.id).expect("redelivered");
-    nothing_more(&mut events).await;
+    no_more_events(&mut events, Duration::from_millis(800)).await;
     let _ = stop.send(true);
 }

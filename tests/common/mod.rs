@@ -157,3 +157,23 @@ impl Running {
         );
     }
 }
+
+/// The next chat event, or a failure after 10 s.
+pub async fn next_event(
+    events: &mut tokio::sync::mpsc::Receiver<perch::chat::ChatEvent>,
+) -> perch::chat::ChatEvent {
+    match tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
+        Ok(Some(e)) => e,
+        other => panic!("no event: {other:?}"),
+    }
+}
+
+/// Fails if another chat event arrives within `quiet`.
+pub async fn no_more_events(
+    events: &mut tokio::sync::mpsc::Receiver<perch::chat::ChatEvent>,
+    quiet: Duration,
+) {
+    if let Ok(Some(e)) = tokio::time::timeout(quiet, events.recv()).await {
+        panic!("unexpected event: {e:?}");
+    }
+}

@@ -81,6 +81,33 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// Stores a person's reply in a thread.
+    fn person_replies(
+        &mut self,
+        channel: &str,
+        thread_ts: &str,
+        user: &str,
+        text: &str,
+    ) -> Message {
+        let message = Message {
+            ts: self.ts(),
+            thread_ts: Some(thread_ts.to_owned()),
+            user: user.to_owned(),
+            bot_id: None,
+            text: text.to_owned(),
+            blocks: None,
+            reactions: Vec::new(),
+            edited: false,
+            unfurl_links: None,
+            unfurl_media: None,
+        };
+        self.channels
+            .entry(channel.to_owned())
+            .or_default()
+            .push(message.clone());
+        message
+    }
+
     fn socket_serial(&mut self, prefix: &str) -> String {
         self.serial += 1;
         format!("{prefix}{}", self.serial)
@@ -287,32 +314,16 @@ impl Control {
     }
 
     /// A person replies in a thread: stored, and delivered to the app as an
-    /// Events API `message` event. Returns the message ts.
+    /// Events API `message` event over Socket Mode. Returns the message ts.
     pub fn thread_reply(&self, channel: &str, thread_ts: &str, user: &str, text: &str) -> String {
         let mut s = lock(&self.0);
-        let ts = s.ts();
-        let message = Message {
-            ts: ts.clone(),
-            thread_ts: Some(thread_ts.to_owned()),
-            user: user.to_owned(),
-            bot_id: None,
-            text: text.to_owned(),
-            blocks: None,
-            reactions: Vec::new(),
-            edited: false,
-            unfurl_links: None,
-            unfurl_media: None,
-        };
-        s.channels
-            .entry(channel.to_owned())
-            .or_default()
-            .push(message.clone());
+        let message = s.person_replies(channel, thread_ts, user, text);
         s.message_event(channel, &message);
-        ts
+        message.ts
     }
 
     /// A person replies in a thread of an app on the Events API: stored, and
-    /// the signed-request body Slack would POST is returned.
+    /// the body Slack would POST (signed) is returned.
     pub fn thread_reply_event(
         &self,
         channel: &str,
@@ -321,23 +332,7 @@ impl Control {
         text: &str,
     ) -> String {
         let mut s = lock(&self.0);
-        let ts = s.ts();
-        let message = Message {
-            ts,
-            thread_ts: Some(thread_ts.to_owned()),
-            user: user.to_owned(),
-            bot_id: None,
-            text: text.to_owned(),
-            blocks: None,
-            reactions: Vec::new(),
-            edited: false,
-            unfurl_links: None,
-            unfurl_media: None,
-        };
-        s.channels
-            .entry(channel.to_owned())
-            .or_default()
-            .push(message.clone());
+        let message = s.person_replies(channel, thread_ts, user, text);
         s.message_event_payload(channel, &message).to_string()
     }
 
