@@ -14,6 +14,7 @@
 //! inert (no pings, no forged links) before posting.
 
 pub mod card;
+pub mod discord;
 pub mod slack;
 
 use std::time::Duration;

@@ -6,6 +6,7 @@
 //!   control API to act as customers.
 //! - `run`: `perch sandbox`, the fakes and perch together.
 
+pub mod discord;
 pub mod run;
 pub mod slack;
 pub mod x;

@@ -1,0 +1,268 @@
+//! Discord, through serenity.
+//!
+//! This is the REST side of the adapter: opening a ticket as a thread from
+//! its card message (text channels) or as a forum post whose status shows
+//! as a forum tag, posting in it with no mention parsed, redrawing the card
+//! and tags, reactions. (The gateway, slash commands and the
+//! `ChatPlatform` impl that needs them are the next step.)
+//!
+//! Against the sandbox, serenity's proxy setting points it at the fake and
+//! its rate limiter must be off (its own requests ignore the proxy); the
+//! adapter then paces itself per channel. In production: no proxy, limiter
+//! on, and the pacing only adds a floor.
+
+pub mod card;
+pub mod text;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serenity::all::{
+    ChannelId, ChannelType, CreateAllowedMentions, CreateForumPost, CreateMessage, CreateThread,
+    EditMessage, EditThread, ForumTagId, GuildChannel, Http, HttpBuilder, MessageId, ReactionType,
+};
+use tokio::sync::Mutex;
+
+use super::{Card, ChatError, MessageRef, Reaction, Text};
+use crate::config::Secret;
+use crate::ticket::ChatThread;
+
+/// Discord allows about 5 messages per 5 s per channel.
+pub const DEFAULT_POST_INTERVAL: Duration = Duration::from_secs(1);
+const RATE_LIMIT_ATTEMPTS: u32 = 3;
+
+pub struct DiscordRest {
+    pub(crate) http: Arc<Http>,
+    post_interval: Duration,
+    next_post: Mutex<HashMap<u64, Instant>>,
+    /// Route channels: text or forum, and a forum's tags by name.
+    kinds: Mutex<HashMap<u64, GuildChannel>>,
+}
+
+/// Classes serenity's errors once, for every call.
+fn classify(e: serenity::Error) -> ChatError {
+    use serenity::http::HttpError;
+    match e {
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => match r.status_code.as_u16() {
+            429 => ChatError::RateLimited {
+                retry_after: Duration::from_secs(1),
+            },
+            401 | 403 => ChatError::Unauthorized(r.error.message),
+            404 => ChatError::NotFound(r.error.message),
+            s if s >= 500 => ChatError::Unavailable(r.error.message),
+            _ => ChatError::Refused(r.error.message),
+        },
+        other => ChatError::Unavailable(other.to_string()),
+    }
+}
+
+fn no_pings() -> CreateAllowedMentions {
+    CreateAllowedMentions::new()
+}
+
+fn id(s: &str) -> Result<u64, ChatError> {
+    s.parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ChatError::Refused(format!("`{s}` is not a Discord id")))
+}
+
+impl DiscordRest {
+    /// `api_url` is only for the sandbox (the fake's address); `None` is
+    /// Discord itself with serenity's rate limiter.
+    pub fn new(bot_token: &Secret, api_url: Option<&str>, post_interval: Duration) -> Self {
+        let mut builder = HttpBuilder::new(bot_token.expose());
+        if let Some(url) = api_url {
+            builder = builder.proxy(url).ratelimiter_disabled(true);
+        }
+        Self {
+            http: Arc::new(builder.build()),
+            post_interval,
+            next_post: Mutex::new(HashMap::new()),
+            kinds: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn pace(&self, channel: u64) {
+        let wait = {
+            let mut next = self.next_post.lock().await;
+            let now = Instant::now();
+            let slot = next
+                .get(&channel)
+                .copied()
+                .filter(|t| *t > now)
+                .unwrap_or(now);
+            next.insert(channel, slot + self.post_interval);
+            slot.saturating_duration_since(now)
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Runs a post paced for `channel`, waiting out 429s a few times.
+    async fn paced<T, F, Fut>(&self, channel: u64, call: F) -> Result<T, ChatError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = serenity::Result<T>>,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.pace(channel).await;
+            match call().await.map_err(classify) {
+                Err(ChatError::RateLimited { retry_after }) if attempt < RATE_LIMIT_ATTEMPTS => {
+                    tracing::warn!(
+                        channel,
+                        wait_ms = retry_after.as_millis() as u64,
+                        "Discord rate limit; waiting"
+                    );
+                    tokio::time::sleep(retry_after).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn channel(&self, channel: u64) -> Result<GuildChannel, ChatError> {
+        if let Some(c) = self.kinds.lock().await.get(&channel) {
+            return Ok(c.clone());
+        }
+        let fetched = ChannelId::new(channel)
+            .to_channel(&*self.http)
+            .await
+            .map_err(classify)?;
+        let guild = fetched.guild().ok_or_else(|| {
+            ChatError::Refused(format!("channel {channel} is not a server channel"))
+        })?;
+        self.kinds.lock().await.insert(channel, guild.clone());
+        Ok(guild)
+    }
+
+    /// The forum tag for a status (`open`, `claimed`, `resolved`), if the
+    /// forum has one by that name.
+    fn status_tag(forum: &GuildChannel, status: &str) -> Option<ForumTagId> {
+        forum
+            .available_tags
+            .iter()
+            .find(|t| t.name.eq_ignore_ascii_case(status))
+            .map(|t| t.id)
+    }
+
+    /// Opens a ticket in a route channel: a card message and a thread from
+    /// it (text channel), or a forum post tagged with the status.
+    pub async fn open_thread(&self, channel: &str, card: &Card) -> Result<ChatThread, ChatError> {
+        let channel_id = id(channel)?;
+        let route = self.channel(channel_id).await?;
+        let message = CreateMessage::new()
+            .embed(card::embed(card))
+            .components(card::buttons(card))
+            .allowed_mentions(no_pings());
+        let thread = if route.kind == ChannelType::Forum {
+            let mut post = CreateForumPost::new(card::thread_name(card), message);
+            if let Some(tag) = Self::status_tag(&route, card.status) {
+                post = post.add_applied_tag(tag);
+            }
+            let post = &post;
+            self.paced(channel_id, || {
+                ChannelId::new(channel_id).create_forum_post(&*self.http, post.clone())
+            })
+            .await?
+        } else {
+            let message = &message;
+            let card_message = self
+                .paced(channel_id, || {
+                    ChannelId::new(channel_id).send_message(&*self.http, message.clone())
+                })
+                .await?;
+            let name = card::thread_name(card);
+            ChannelId::new(channel_id)
+                .create_thread_from_message(&*self.http, card_message.id, CreateThread::new(name))
+                .await
+                .map_err(classify)?
+        };
+        Ok(ChatThread::Discord {
+            parent: channel.into(),
+            thread: thread.id.get().to_string().as_str().into(),
+        })
+    }
+
+    /// Posts in a ticket thread; text from X has its markdown escaped, and
+    /// nothing is ever pinged.
+    pub async fn post(&self, thread: &ChatThread, words: &Text) -> Result<MessageRef, ChatError> {
+        let ChatThread::Discord { thread: t, .. } = thread else {
+            return Err(ChatError::Refused("not a Discord thread".to_owned()));
+        };
+        let thread_id = id(t.as_str())?;
+        let content = match words {
+            Text::Ours(s) => s.clone(),
+            Text::FromX(s) => text::escape(s),
+        };
+        let message = CreateMessage::new()
+            .content(content)
+            .allowed_mentions(no_pings());
+        let message = &message;
+        let sent = self
+            .paced(thread_id, || {
+                ChannelId::new(thread_id).send_message(&*self.http, message.clone())
+            })
+            .await?;
+        Ok(MessageRef {
+            thread: thread.clone(),
+            id: sent.id.get().to_string(),
+        })
+    }
+
+    /// Redraws the card, and a forum post's status tag.
+    pub async fn update_card(&self, thread: &ChatThread, card: &Card) -> Result<(), ChatError> {
+        let ChatThread::Discord { parent, thread: t } = thread else {
+            return Err(ChatError::Refused("not a Discord thread".to_owned()));
+        };
+        let (parent_id, thread_id) = (id(parent.as_str())?, id(t.as_str())?);
+        let route = self.channel(parent_id).await?;
+        // The card is the thread's starter message: in the forum post itself,
+        // or in the text channel with the thread's id.
+        let card_channel = if route.kind == ChannelType::Forum {
+            thread_id
+        } else {
+            parent_id
+        };
+        let edit = EditMessage::new()
+            .embed(card::embed(card))
+            .components(card::buttons(card))
+            .allowed_mentions(no_pings());
+        ChannelId::new(card_channel)
+            .edit_message(&*self.http, MessageId::new(thread_id), edit)
+            .await
+            .map_err(classify)?;
+        if route.kind == ChannelType::Forum {
+            if let Some(tag) = Self::status_tag(&route, card.status) {
+                ChannelId::new(thread_id)
+                    .edit_thread(&*self.http, EditThread::new().applied_tags([tag]))
+                    .await
+                    .map_err(classify)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn react(&self, message: &MessageRef, reaction: Reaction) -> Result<(), ChatError> {
+        let ChatThread::Discord { thread, .. } = &message.thread else {
+            return Err(ChatError::Refused("not a Discord thread".to_owned()));
+        };
+        let emoji = match reaction {
+            Reaction::Pending => "⏳",
+            Reaction::Sent => "✅",
+            Reaction::Failed => "❌",
+        };
+        ChannelId::new(id(thread.as_str())?)
+            .create_reaction(
+                &*self.http,
+                MessageId::new(id(&message.id)?),
+                ReactionType::Unicode(emoji.to_owned()),
+            )
+            .await
+            .map_err(classify)
+    }
+}

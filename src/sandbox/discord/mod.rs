@@ -1,0 +1,579 @@
+//! A fake Discord REST API (v10) on 127.0.0.1.
+//!
+//! It checks the `Bot` token, answers Discord's error bodies (`{"message",
+//! "code"}`: 401 Unauthorized, 404 Unknown Channel/Message, 400 Invalid
+//! Form Body) and per-channel rate limits with the real `X-RateLimit-*`
+//! and `Retry-After` headers and the JSON `retry_after`. It works out who
+//! a message would ping under its `allowed_mentions` (Discord's default,
+//! with none sent, is to parse every mention), so a leak shows.
+//! (The gateway arrives with the next part of the Discord adapter.)
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State as AxumState;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde_json::{json, Value};
+use tokio::task::JoinHandle;
+
+pub const GUILD_ID: u64 = 1_300_000_000_000_000_001;
+pub const BOT_ID: u64 = 1_200_000_000_000_000_001;
+
+/// A channel: 0 text, 11 public thread, 15 forum.
+#[derive(Debug, Clone)]
+pub struct Channel {
+    pub id: u64,
+    pub kind: u8,
+    pub name: String,
+    pub parent_id: Option<u64>,
+    /// Forum tags (id, name).
+    pub available_tags: Vec<(u64, String)>,
+    pub applied_tags: Vec<u64>,
+}
+
+/// A message as stored, with who it would have pinged.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub id: u64,
+    pub channel_id: u64,
+    pub author_id: u64,
+    pub content: String,
+    pub embeds: Value,
+    pub components: Value,
+    pub reactions: Vec<String>,
+    pub edited: bool,
+    pub pinged: Vec<String>,
+}
+
+pub(crate) struct State {
+    token: String,
+    channels: HashMap<u64, Channel>,
+    messages: Vec<Message>,
+    next_id: u64,
+    /// Per channel: (remaining, window start).
+    windows: HashMap<u64, (u32, Instant)>,
+    per_window: u32,
+    window: Duration,
+    pub requests: Vec<(String, String, u16)>,
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+type Shared = Arc<Mutex<State>>;
+
+pub struct FakeDiscord {
+    addr: SocketAddr,
+    state: Shared,
+    task: JoinHandle<()>,
+}
+
+impl Drop for FakeDiscord {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A route channel to create: (id, name, forum tags; empty = text).
+pub struct ChannelSpec<'a> {
+    pub id: u64,
+    pub name: &'a str,
+    pub forum_tags: &'a [&'a str],
+}
+
+impl FakeDiscord {
+    /// Messages per channel allowed per `window` (Discord: about 5 per 5 s).
+    pub async fn start(
+        token: &str,
+        channels: &[ChannelSpec<'_>],
+        per_window: u32,
+        window: Duration,
+    ) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let addr = listener.local_addr()?;
+        let mut map = HashMap::new();
+        let mut next_id = 1_250_000_000_000_000_000;
+        for c in channels {
+            let tags = c
+                .forum_tags
+                .iter()
+                .map(|t| {
+                    next_id += 1;
+                    (next_id, (*t).to_owned())
+                })
+                .collect::<Vec<_>>();
+            map.insert(
+                c.id,
+                Channel {
+                    id: c.id,
+                    kind: if c.forum_tags.is_empty() { 0 } else { 15 },
+                    name: c.name.to_owned(),
+                    parent_id: None,
+                    available_tags: tags,
+                    applied_tags: Vec::new(),
+                },
+            );
+        }
+        let state = Arc::new(Mutex::new(State {
+            token: token.to_owned(),
+            channels: map,
+            messages: Vec::new(),
+            next_id,
+            windows: HashMap::new(),
+            per_window,
+            window,
+            requests: Vec::new(),
+        }));
+        let app = Router::new()
+            .fallback(handle)
+            .with_state(Arc::clone(&state));
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "fake Discord stopped");
+            }
+        });
+        Ok(Self { addr, state, task })
+    }
+
+    /// What serenity's `proxy` setting takes.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn channel(&self, id: u64) -> Option<Channel> {
+        lock(&self.state).channels.get(&id).cloned()
+    }
+
+    pub fn messages(&self, channel: u64) -> Vec<Message> {
+        lock(&self.state)
+            .messages
+            .iter()
+            .filter(|m| m.channel_id == channel)
+            .cloned()
+            .collect()
+    }
+
+    /// (method, path, status) of every request.
+    pub fn requests(&self) -> Vec<(String, String, u16)> {
+        lock(&self.state).requests.clone()
+    }
+
+    /// A forum tag's name.
+    pub fn tag_name(&self, forum: u64, tag: u64) -> Option<String> {
+        let s = lock(&self.state);
+        s.channels
+            .get(&forum)?
+            .available_tags
+            .iter()
+            .find(|(id, _)| *id == tag)
+            .map(|(_, n)| n.clone())
+    }
+}
+
+fn error(status: StatusCode, code: u32, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({ "message": message, "code": code })),
+    )
+        .into_response()
+}
+
+fn user_json(id: u64, name: &str, bot: bool) -> Value {
+    json!({ "id": id.to_string(), "username": name, "discriminator": "0", "global_name": name, "avatar": null, "bot": bot, "public_flags": 0 })
+}
+
+fn channel_json(c: &Channel) -> Value {
+    let mut v = json!({
+        "id": c.id.to_string(), "type": c.kind, "guild_id": GUILD_ID.to_string(), "name": c.name,
+        "position": 0, "permission_overwrites": [], "nsfw": false, "flags": 0,
+        "parent_id": c.parent_id.map(|p| p.to_string()),
+    });
+    if c.kind == 15 {
+        v["available_tags"] = json!(c
+            .available_tags
+            .iter()
+            .map(|(id, name)| json!({ "id": id.to_string(), "name": name, "moderated": false, "emoji_id": null, "emoji_name": null }))
+            .collect::<Vec<_>>());
+    }
+    if c.kind == 11 {
+        v["owner_id"] = json!(BOT_ID.to_string());
+        v["message_count"] = json!(0);
+        v["member_count"] = json!(1);
+        v["rate_limit_per_user"] = json!(0);
+        v["applied_tags"] = json!(c
+            .applied_tags
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>());
+        v["thread_metadata"] = json!({
+            "archived": false, "auto_archive_duration": 4320, "archive_timestamp": chrono::Utc::now().to_rfc3339(), "locked": false,
+        });
+    }
+    v
+}
+
+fn message_json(m: &Message) -> Value {
+    json!({
+        "id": m.id.to_string(), "channel_id": m.channel_id.to_string(), "guild_id": GUILD_ID.to_string(),
+        "author": user_json(m.author_id, "perch", m.author_id == BOT_ID),
+        "content": m.content, "timestamp": chrono::Utc::now().to_rfc3339(),
+        "edited_timestamp": if m.edited { json!(chrono::Utc::now().to_rfc3339()) } else { Value::Null },
+        "tts": false, "mention_everyone": m.pinged.iter().any(|p| p == "everyone"),
+        "mentions": [], "mention_roles": [], "attachments": [], "embeds": m.embeds, "components": m.components,
+        "reactions": m.reactions.iter().map(|r| json!({ "count": 1, "me": true, "emoji": { "id": null, "name": r } })).collect::<Vec<_>>(),
+        "pinned": false, "type": 0, "flags": 0,
+    })
+}
+
+/// Who a message pings: Discord parses every mention unless
+/// `allowed_mentions` says otherwise.
+fn pings(content: &str, allowed: Option<&Value>) -> Vec<String> {
+    let parse: Vec<String> = match allowed {
+        None => vec!["everyone".into(), "users".into(), "roles".into()],
+        Some(a) => a
+            .get("parse")
+            .and_then(Value::as_array)
+            .map(|p| {
+                p.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    let mut out = Vec::new();
+    if parse.iter().any(|p| p == "everyone")
+        && (content.contains("@everyone") || content.contains("@here"))
+    {
+        out.push("everyone".to_owned());
+    }
+    for (i, _) in content.match_indices("<@") {
+        let rest = &content[i + 2..];
+        let (kind, rest) = match rest.strip_prefix('&') {
+            Some(r) => ("roles", r),
+            None => ("users", rest.strip_prefix('!').unwrap_or(rest)),
+        };
+        let id: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        if !id.is_empty() && rest[id.len()..].starts_with('>') && parse.iter().any(|p| p == kind) {
+            out.push(format!("{kind}:{id}"));
+        }
+    }
+    out
+}
+
+/// The JSON of a request: the body itself, or the `payload_json` part of a
+/// `multipart/form-data` body (as Discord takes when files may come along).
+async fn payload(headers: &HeaderMap, body: Bytes) -> Value {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if let Ok(boundary) = multer::parse_boundary(content_type) {
+        let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
+        let mut parts = multer::Multipart::new(stream, boundary);
+        while let Ok(Some(field)) = parts.next_field().await {
+            if field.name() == Some("payload_json") {
+                let bytes = field.bytes().await.unwrap_or_default();
+                return serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            }
+        }
+        return Value::Null;
+    }
+    serde_json::from_slice(&body).unwrap_or(Value::Null)
+}
+
+async fn handle(
+    AxumState(state): AxumState<Shared>,
+    method: Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_owned();
+    let json_body = payload(&headers, body).await;
+    let mut s = lock(&state);
+    let response = route(&mut s, &method, &path, &headers, &json_body);
+    let status = response.status().as_u16();
+    s.requests.push((method.to_string(), path, status));
+    response
+}
+
+fn route(
+    s: &mut State,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    json_body: &Value,
+) -> Response {
+    let authorized = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        == Some(&format!("Bot {}", s.token));
+    if !authorized {
+        return error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized");
+    }
+    let parts: Vec<&str> = path
+        .trim_start_matches("/api/v10")
+        .trim_matches('/')
+        .split('/')
+        .collect();
+    let num = |i: usize| parts.get(i).and_then(|p| p.parse::<u64>().ok());
+    match (method.as_str(), parts.as_slice()) {
+        ("GET", ["channels", _]) => match num(1).and_then(|id| s.channels.get(&id)) {
+            Some(c) => axum::Json(channel_json(c)).into_response(),
+            None => error(StatusCode::NOT_FOUND, 10003, "Unknown Channel"),
+        },
+        ("POST", ["channels", _, "messages"]) => {
+            let Some(channel) = num(1).filter(|id| s.channels.contains_key(id)) else {
+                return error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
+            };
+            create_message(s, channel, json_body)
+        }
+        ("PATCH", ["channels", _, "messages", _]) => {
+            let (Some(channel), Some(mid)) = (num(1), num(3)) else {
+                return error(StatusCode::NOT_FOUND, 10008, "Unknown Message");
+            };
+            let Some(m) = s
+                .messages
+                .iter_mut()
+                .find(|m| m.id == mid && m.channel_id == channel)
+            else {
+                return error(StatusCode::NOT_FOUND, 10008, "Unknown Message");
+            };
+            if let Some(e) = json_body.get("embeds") {
+                m.embeds = e.clone();
+            }
+            if let Some(c) = json_body.get("components") {
+                m.components = c.clone();
+            }
+            if let Some(c) = json_body.get("content").and_then(Value::as_str) {
+                m.content = c.to_owned();
+            }
+            m.edited = true;
+            axum::Json(message_json(m)).into_response()
+        }
+        ("POST", ["channels", _, "messages", _, "threads"]) => {
+            let (Some(parent), Some(mid)) = (num(1), num(3)) else {
+                return error(StatusCode::NOT_FOUND, 10008, "Unknown Message");
+            };
+            if !s
+                .messages
+                .iter()
+                .any(|m| m.id == mid && m.channel_id == parent)
+            {
+                return error(StatusCode::NOT_FOUND, 10008, "Unknown Message");
+            }
+            let name = json_body
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            if name.is_empty() || name.chars().count() > 100 {
+                return error(StatusCode::BAD_REQUEST, 50035, "Invalid Form Body");
+            }
+            // A thread started from a message takes the message's id.
+            let thread = Channel {
+                id: mid,
+                kind: 11,
+                name,
+                parent_id: Some(parent),
+                available_tags: Vec::new(),
+                applied_tags: Vec::new(),
+            };
+            let v = channel_json(&thread);
+            s.channels.insert(mid, thread);
+            (StatusCode::CREATED, axum::Json(v)).into_response()
+        }
+        ("POST", ["channels", _, "threads"]) => {
+            let Some(forum) = num(1)
+                .and_then(|id| s.channels.get(&id))
+                .filter(|c| c.kind == 15)
+                .cloned()
+            else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    50024,
+                    "Cannot execute action on this channel type",
+                );
+            };
+            let name = json_body
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let applied: Vec<u64> = json_body
+                .get("applied_tags")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(snowflake).collect())
+                .unwrap_or_default();
+            if applied
+                .iter()
+                .any(|t| !forum.available_tags.iter().any(|(id, _)| id == t))
+            {
+                return error(StatusCode::BAD_REQUEST, 50035, "Invalid Form Body");
+            }
+            s.next_id += 1;
+            let id = s.next_id;
+            let thread = Channel {
+                id,
+                kind: 11,
+                name,
+                parent_id: Some(forum.id),
+                available_tags: Vec::new(),
+                applied_tags: applied,
+            };
+            s.channels.insert(id, thread.clone());
+            let message = json_body.get("message").cloned().unwrap_or(Value::Null);
+            // The starter message lives in the post and has the post's id.
+            let starter = store_message(s, id, id, &message);
+            let mut v = channel_json(&thread);
+            v["message"] = message_json(&starter);
+            (StatusCode::CREATED, axum::Json(v)).into_response()
+        }
+        ("PATCH", ["channels", _]) => {
+            let Some(c) = num(1).and_then(|id| s.channels.get_mut(&id)) else {
+                return error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
+            };
+            if let Some(tags) = json_body.get("applied_tags").and_then(Value::as_array) {
+                c.applied_tags = tags.iter().filter_map(snowflake).collect();
+            }
+            let v = channel_json(c);
+            axum::Json(v).into_response()
+        }
+        ("PUT", ["channels", _, "messages", _, "reactions", emoji, "@me"]) => {
+            let emoji = url::form_urlencoded::parse(format!("e={emoji}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+            let (Some(channel), Some(mid)) = (num(1), num(3)) else {
+                return error(StatusCode::NOT_FOUND, 10008, "Unknown Message");
+            };
+            match s
+                .messages
+                .iter_mut()
+                .find(|m| m.id == mid && m.channel_id == channel)
+            {
+                Some(m) => {
+                    if !m.reactions.contains(&emoji) {
+                        m.reactions.push(emoji);
+                    }
+                    StatusCode::NO_CONTENT.into_response()
+                }
+                None => error(StatusCode::NOT_FOUND, 10008, "Unknown Message"),
+            }
+        }
+        _ => error(StatusCode::NOT_FOUND, 0, "404: Not Found"),
+    }
+}
+
+/// A snowflake as Discord accepts it: a string or a number.
+fn snowflake(v: &Value) -> Option<u64> {
+    v.as_u64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+}
+
+fn store_message(s: &mut State, channel: u64, id: u64, body: &Value) -> Message {
+    let content = body
+        .get("content")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let message = Message {
+        id,
+        channel_id: channel,
+        author_id: BOT_ID,
+        pinged: pings(&content, body.get("allowed_mentions")),
+        content,
+        embeds: body.get("embeds").cloned().unwrap_or_else(|| json!([])),
+        components: body.get("components").cloned().unwrap_or_else(|| json!([])),
+        reactions: Vec::new(),
+        edited: false,
+    };
+    s.messages.push(message.clone());
+    message
+}
+
+fn create_message(s: &mut State, channel: u64, body: &Value) -> Response {
+    let empty = body
+        .get("content")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+        && body
+            .get("embeds")
+            .and_then(Value::as_array)
+            .is_none_or(Vec::is_empty);
+    if empty {
+        return error(
+            StatusCode::BAD_REQUEST,
+            50006,
+            "Cannot send an empty message",
+        );
+    }
+    let (per, window) = (s.per_window, s.window);
+    let now = Instant::now();
+    let (remaining, start) = s.windows.entry(channel).or_insert((per, now));
+    if now.duration_since(*start) >= window {
+        *remaining = per;
+        *start = now;
+    }
+    let reset_after = window
+        .saturating_sub(now.duration_since(*start))
+        .as_secs_f64();
+    let headers = |remaining: u32| {
+        let mut h = HeaderMap::new();
+        let reset = chrono::Utc::now().timestamp() as f64 + reset_after;
+        for (k, v) in [
+            ("x-ratelimit-limit", per.to_string()),
+            ("x-ratelimit-remaining", remaining.to_string()),
+            ("x-ratelimit-reset", format!("{reset:.3}")),
+            ("x-ratelimit-reset-after", format!("{reset_after:.3}")),
+            ("x-ratelimit-bucket", format!("channel-{channel}")),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(&v) {
+                h.insert(k, v);
+            }
+        }
+        h
+    };
+    if *remaining == 0 {
+        let mut h = headers(0);
+        if let Ok(v) = HeaderValue::from_str(&format!("{}", reset_after.ceil().max(1.0) as u64)) {
+            h.insert(header::RETRY_AFTER, v);
+        }
+        let body = json!({ "message": "You are being rate limited.", "retry_after": reset_after, "global": false });
+        return (StatusCode::TOO_MANY_REQUESTS, h, axum::Json(body)).into_response();
+    }
+    *remaining -= 1;
+    let left = *remaining;
+    s.next_id += 1;
+    let id = s.next_id;
+    let m = store_message(s, channel, id, body);
+    (headers(left), axum::Json(message_json(&m))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_allowed_mentions_discord_would_ping_everyone_named() {
+        let text = "@everyone hi <@&15> and <@!42> and <@7>";
+        assert_eq!(
+            pings(text, None),
+            ["everyone", "roles:15", "users:42", "users:7"]
+        );
+        assert!(pings(text, Some(&json!({ "parse": [] }))).is_empty());
+        assert_eq!(
+            pings(text, Some(&json!({ "parse": ["users"] }))),
+            ["users:42", "users:7"]
+        );
+        assert!(pings("<@notanid>", None).is_empty());
+    }
+}
