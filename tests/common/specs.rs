@@ -111,3 +111,39 @@ pub fn swagger_parameters(spec: &Value, path: &str, method: &str) -> Vec<String>
         })
         .unwrap_or_default()
 }
+
+/// Violations of an OpenAPI 3.1 operation's schema: its `status` response
+/// (`Some("200")`) or its JSON request body (`None`).
+pub fn openapi_violations(
+    spec: &Value,
+    template: &str,
+    method: &str,
+    status: Option<&str>,
+    instance: &Value,
+) -> Vec<String> {
+    let escaped = template.replace('~', "~0").replace('/', "~1");
+    let pointer = match status {
+        Some(code) => {
+            format!("/paths/{escaped}/{method}/responses/{code}/content/application~1json/schema")
+        }
+        None => format!("/paths/{escaped}/{method}/requestBody/content/application~1json/schema"),
+    };
+    assert!(
+        spec.pointer(&pointer).is_some(),
+        "the spec has no schema at {pointer}"
+    );
+    let mut root = spec.clone();
+    // In a URI fragment, `{` and `}` must be percent-encoded.
+    root["$ref"] = json!(format!(
+        "#{}",
+        pointer.replace('{', "%7B").replace('}', "%7D")
+    ));
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(&root)
+        .unwrap_or_else(|e| panic!("cannot compile {method} {template}: {e}"));
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}

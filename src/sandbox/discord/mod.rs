@@ -60,6 +60,17 @@ pub(crate) struct State {
     per_window: u32,
     window: Duration,
     pub requests: Vec<(String, String, u16)>,
+    calls: Vec<Call>,
+}
+
+/// A request with its JSON payload and the answer, for contract tests.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub body: Value,
+    pub response: Value,
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -131,6 +142,7 @@ impl FakeDiscord {
             per_window,
             window,
             requests: Vec::new(),
+            calls: Vec::new(),
         }));
         let app = Router::new()
             .fallback(handle)
@@ -161,6 +173,11 @@ impl FakeDiscord {
             .collect()
     }
 
+    /// Every request with its payload and answer.
+    pub fn calls(&self) -> Vec<Call> {
+        lock(&self.state).calls.clone()
+    }
+
     /// (method, path, status) of every request.
     pub fn requests(&self) -> Vec<(String, String, u16)> {
         lock(&self.state).requests.clone()
@@ -187,7 +204,10 @@ fn error(status: StatusCode, code: u32, message: &str) -> Response {
 }
 
 fn user_json(id: u64, name: &str, bot: bool) -> Value {
-    json!({ "id": id.to_string(), "username": name, "discriminator": "0", "global_name": name, "avatar": null, "bot": bot, "public_flags": 0 })
+    json!({
+        "id": id.to_string(), "username": name, "discriminator": "0", "global_name": name, "avatar": null,
+        "bot": bot, "public_flags": 0, "flags": 0, "primary_guild": null,
+    })
 }
 
 fn channel_json(c: &Channel) -> Value {
@@ -204,6 +224,7 @@ fn channel_json(c: &Channel) -> Value {
             .collect::<Vec<_>>());
     }
     if c.kind == 11 {
+        v["total_message_sent"] = json!(0);
         v["owner_id"] = json!(BOT_ID.to_string());
         v["message_count"] = json!(0);
         v["member_count"] = json!(1);
@@ -298,11 +319,22 @@ async fn handle(
 ) -> Response {
     let path = uri.path().to_owned();
     let json_body = payload(&headers, body).await;
+    let response = route(&mut lock(&state), &method, &path, &headers, &json_body);
+    let (parts, answer) = response.into_parts();
+    let answer = axum::body::to_bytes(answer, 1 << 24)
+        .await
+        .unwrap_or_default();
+    let status = parts.status.as_u16();
     let mut s = lock(&state);
-    let response = route(&mut s, &method, &path, &headers, &json_body);
-    let status = response.status().as_u16();
-    s.requests.push((method.to_string(), path, status));
-    response
+    s.requests.push((method.to_string(), path.clone(), status));
+    s.calls.push(Call {
+        method: method.to_string(),
+        path,
+        status,
+        body: json_body,
+        response: serde_json::from_slice(&answer).unwrap_or(Value::Null),
+    });
+    Response::from_parts(parts, axum::body::Body::from(answer))
 }
 
 fn route(
@@ -351,7 +383,7 @@ fn route(
                 m.embeds = e.clone();
             }
             if let Some(c) = json_body.get("components") {
-                m.components = c.clone();
+                m.components = response_components(Some(c));
             }
             if let Some(c) = json_body.get("content").and_then(Value::as_str) {
                 m.content = c.to_owned();
@@ -473,6 +505,40 @@ fn route(
     }
 }
 
+/// Components as Discord answers them: each with a numeric `id` in the
+/// message, buttons keeping their `custom_id`, `style` and `label`.
+fn response_components(sent: Option<&Value>) -> Value {
+    let mut next = 0;
+    let mut id = || {
+        next += 1;
+        next
+    };
+    let rows = sent.and_then(Value::as_array).cloned().unwrap_or_default();
+    Value::Array(
+        rows.iter()
+            .map(|row| {
+                let row_id = id();
+                let children: Vec<Value> = row
+                    .get("components")
+                    .and_then(Value::as_array)
+                    .map(|c| {
+                        c.iter()
+                            .map(|b| {
+                                json!({
+                                    "type": b.get("type").cloned().unwrap_or(json!(2)), "id": id(),
+                                    "custom_id": b.get("custom_id"), "style": b.get("style").cloned().unwrap_or(json!(1)),
+                                    "label": b.get("label"), "disabled": b.get("disabled").cloned().unwrap_or(json!(false)),
+                                })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                json!({ "type": 1, "id": row_id, "components": children })
+            })
+            .collect(),
+    )
+}
+
 /// A snowflake as Discord accepts it: a string or a number.
 fn snowflake(v: &Value) -> Option<u64> {
     v.as_u64()
@@ -492,7 +558,7 @@ fn store_message(s: &mut State, channel: u64, id: u64, body: &Value) -> Message 
         pinged: pings(&content, body.get("allowed_mentions")),
         content,
         embeds: body.get("embeds").cloned().unwrap_or_else(|| json!([])),
-        components: body.get("components").cloned().unwrap_or_else(|| json!([])),
+        components: response_components(body.get("components")),
         reactions: Vec::new(),
         edited: false,
     };
