@@ -21,6 +21,8 @@ use axum::Router;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
+pub mod gateway;
+
 pub const GUILD_ID: u64 = 1_300_000_000_000_000_001;
 pub const BOT_ID: u64 = 1_200_000_000_000_000_001;
 
@@ -61,6 +63,8 @@ pub(crate) struct State {
     window: Duration,
     pub requests: Vec<(String, String, u16)>,
     calls: Vec<Call>,
+    gateway: gateway::Gateway,
+    addr: SocketAddr,
 }
 
 /// A request with its JSON payload and the answer, for contract tests.
@@ -73,13 +77,13 @@ pub struct Call {
     pub response: Value,
 }
 
-fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+pub(crate) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-type Shared = Arc<Mutex<State>>;
+pub(crate) type Shared = Arc<Mutex<State>>;
 
 pub struct FakeDiscord {
     addr: SocketAddr,
@@ -143,8 +147,11 @@ impl FakeDiscord {
             window,
             requests: Vec::new(),
             calls: Vec::new(),
+            gateway: gateway::Gateway::new(),
+            addr,
         }));
         let app = Router::new()
+            .route("/gateway", axum::routing::get(gateway::connect))
             .fallback(handle)
             .with_state(Arc::clone(&state));
         let task = tokio::spawn(async move {
@@ -183,6 +190,48 @@ impl FakeDiscord {
         lock(&self.state).requests.clone()
     }
 
+    /// A person (`user`, with `roles`) writes in a channel or thread: stored
+    /// and dispatched as MESSAGE_CREATE. Returns the message id.
+    pub fn user_message(
+        &self,
+        channel: u64,
+        user: u64,
+        name: &str,
+        roles: &[u64],
+        content: &str,
+    ) -> u64 {
+        let mut s = lock(&self.state);
+        s.next_id += 1;
+        let id = s.next_id;
+        s.messages.push(Message {
+            id,
+            channel_id: channel,
+            author_id: user,
+            content: content.to_owned(),
+            embeds: json!([]),
+            components: json!([]),
+            reactions: Vec::new(),
+            edited: false,
+            pinged: Vec::new(),
+        });
+        let data = json!({
+            "id": id.to_string(), "channel_id": channel.to_string(), "guild_id": GUILD_ID.to_string(),
+            "author": user_json(user, name, false),
+            "member": { "roles": roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(), "joined_at": chrono::Utc::now().to_rfc3339(),
+                        "deaf": false, "mute": false, "flags": 0, "nick": null, "avatar": null, "premium_since": null, "pending": false },
+            "content": content, "timestamp": chrono::Utc::now().to_rfc3339(), "edited_timestamp": null, "tts": false,
+            "mention_everyone": false, "mentions": [], "mention_roles": [], "attachments": [], "embeds": [], "components": [],
+            "pinned": false, "type": 0, "flags": 0,
+        });
+        s.gateway.dispatch("MESSAGE_CREATE", data);
+        id
+    }
+
+    /// How many sessions identified so far.
+    pub fn identified(&self) -> u32 {
+        lock(&self.state).gateway.identified
+    }
+
     /// A forum tag's name.
     pub fn tag_name(&self, forum: u64, tag: u64) -> Option<String> {
         let s = lock(&self.state);
@@ -203,14 +252,14 @@ fn error(status: StatusCode, code: u32, message: &str) -> Response {
         .into_response()
 }
 
-fn user_json(id: u64, name: &str, bot: bool) -> Value {
+pub(crate) fn user_json(id: u64, name: &str, bot: bool) -> Value {
     json!({
         "id": id.to_string(), "username": name, "discriminator": "0", "global_name": name, "avatar": null,
         "bot": bot, "public_flags": 0, "flags": 0, "primary_guild": null,
     })
 }
 
-fn channel_json(c: &Channel) -> Value {
+pub(crate) fn channel_json(c: &Channel) -> Value {
     let mut v = json!({
         "id": c.id.to_string(), "type": c.kind, "guild_id": GUILD_ID.to_string(), "name": c.name,
         "position": 0, "permission_overwrites": [], "nsfw": false, "flags": 0,
@@ -358,6 +407,9 @@ fn route(
         .collect();
     let num = |i: usize| parts.get(i).and_then(|p| p.parse::<u64>().ok());
     match (method.as_str(), parts.as_slice()) {
+        ("GET", ["gateway"]) => {
+            axum::Json(json!({ "url": format!("ws://{}/gateway", s.addr) })).into_response()
+        }
         ("GET", ["channels", _]) => match num(1).and_then(|id| s.channels.get(&id)) {
             Some(c) => axum::Json(channel_json(c)).into_response(),
             None => error(StatusCode::NOT_FOUND, 10003, "Unknown Channel"),
