@@ -3,8 +3,8 @@
 //! This is the REST side of the adapter: opening a ticket as a thread from
 //! its card message (text channels) or as a forum post whose status shows
 //! as a forum tag, posting in it with no mention parsed, redrawing the card
-//! and tags, reactions. (The gateway, slash commands and the
-//! `ChatPlatform` impl that needs them are the next step.)
+//! and tags, reactions. `DiscordAdapter` (in `gateway`) adds the gateway:
+//! `/perch`, buttons and thread messages, and implements `ChatPlatform`.
 //!
 //! Against the sandbox, serenity's proxy setting points it at the fake and
 //! its rate limiter must be off (its own requests ignore the proxy); the
@@ -12,7 +12,10 @@
 //! on, and the pacing only adds a floor.
 
 pub mod card;
+mod gateway;
 pub mod text;
+
+pub use gateway::{intents, perch_command, DiscordAdapter};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,6 +37,8 @@ const RATE_LIMIT_ATTEMPTS: u32 = 3;
 
 pub struct DiscordRest {
     pub(crate) http: Arc<Http>,
+    token: Secret,
+    api_url: Option<String>,
     post_interval: Duration,
     next_post: Mutex<HashMap<u64, Instant>>,
     /// Route channels: text or forum, and a forum's tags by name.
@@ -41,7 +46,7 @@ pub struct DiscordRest {
 }
 
 /// Classes serenity's errors once, for every call.
-fn classify(e: serenity::Error) -> ChatError {
+pub(crate) fn classify(e: serenity::Error) -> ChatError {
     use serenity::http::HttpError;
     match e {
         serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => match r.status_code.as_u16() {
@@ -78,10 +83,21 @@ impl DiscordRest {
         }
         Self {
             http: Arc::new(builder.build()),
+            token: bot_token.clone(),
+            api_url: api_url.map(str::to_owned),
             post_interval,
             next_post: Mutex::new(HashMap::new()),
             kinds: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Another `Http` with the same settings, for the gateway client.
+    pub(crate) fn client_http(&self) -> Http {
+        let mut builder = HttpBuilder::new(self.token.expose());
+        if let Some(url) = &self.api_url {
+            builder = builder.proxy(url.as_str()).ratelimiter_disabled(true);
+        }
+        builder.build()
     }
 
     async fn pace(&self, channel: u64) {

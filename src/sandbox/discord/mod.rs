@@ -65,6 +65,19 @@ pub(crate) struct State {
     calls: Vec<Call>,
     gateway: gateway::Gateway,
     addr: SocketAddr,
+    interactions: HashMap<u64, Pending>,
+    /// Registered guild commands.
+    pub commands: Value,
+    followups: Vec<(String, Value)>,
+}
+
+/// An interaction sent to the app and what it answered.
+struct Pending {
+    token: String,
+    channel: u64,
+    dispatched: Instant,
+    /// How long the first response took, and its type.
+    first: Option<(Duration, u64)>,
 }
 
 /// A request with its JSON payload and the answer, for contract tests.
@@ -149,6 +162,9 @@ impl FakeDiscord {
             calls: Vec::new(),
             gateway: gateway::Gateway::new(),
             addr,
+            interactions: HashMap::new(),
+            commands: json!([]),
+            followups: Vec::new(),
         }));
         let app = Router::new()
             .route("/gateway", axum::routing::get(gateway::connect))
@@ -225,6 +241,104 @@ impl FakeDiscord {
         });
         s.gateway.dispatch("MESSAGE_CREATE", data);
         id
+    }
+
+    fn interaction_base(
+        s: &mut State,
+        kind: u8,
+        channel: u64,
+        user: u64,
+        name: &str,
+        roles: &[u64],
+    ) -> (u64, Value) {
+        s.next_id += 1;
+        let id = s.next_id;
+        let token = format!("interaction-token-{id}");
+        s.interactions.insert(
+            id,
+            Pending {
+                token: token.clone(),
+                channel,
+                dispatched: Instant::now(),
+                first: None,
+            },
+        );
+        let channel_kind = s.channels.get(&channel).map_or(0, |c| c.kind);
+        let parent = s.channels.get(&channel).and_then(|c| c.parent_id);
+        let v = json!({
+            "id": id.to_string(), "application_id": gateway::APPLICATION_ID.to_string(), "type": kind,
+            "guild_id": GUILD_ID.to_string(), "channel_id": channel.to_string(),
+            "channel": { "id": channel.to_string(), "type": channel_kind, "guild_id": GUILD_ID.to_string(),
+                         "parent_id": parent.map(|p| p.to_string()), "flags": 0, "name": "ticket" },
+            "member": { "user": user_json(user, name, false), "roles": roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+                        "permissions": "0", "joined_at": chrono::Utc::now().to_rfc3339(), "deaf": false, "mute": false, "flags": 0,
+                        "nick": null, "avatar": null, "premium_since": null, "pending": false },
+            "token": token, "version": 1, "app_permissions": "0", "locale": "en-US", "guild_locale": "en-US",
+            "entitlements": [], "authorizing_integration_owners": { "0": GUILD_ID.to_string() }, "context": 0,
+            "attachment_size_limit": 10_485_760,
+        });
+        (id, v)
+    }
+
+    /// A person runs `/perch <sub> [text]` in a channel or thread. Returns
+    /// the interaction id.
+    pub fn slash_command(
+        &self,
+        channel: u64,
+        user: u64,
+        name: &str,
+        roles: &[u64],
+        sub: &str,
+        text: Option<&str>,
+    ) -> u64 {
+        let mut s = lock(&self.state);
+        let (id, mut v) = Self::interaction_base(&mut s, 2, channel, user, name, roles);
+        let options = match text {
+            Some(t) => json!([{ "name": "text", "type": 3, "value": t }]),
+            None => json!([]),
+        };
+        v["data"] = json!({ "id": "1600000000000000001", "name": "perch", "type": 1, "guild_id": GUILD_ID.to_string(),
+                            "options": [{ "name": sub, "type": 1, "options": options }] });
+        s.gateway.dispatch("INTERACTION_CREATE", v);
+        id
+    }
+
+    /// A person presses a button on a message. Returns the interaction id.
+    pub fn press_button(
+        &self,
+        channel: u64,
+        message: u64,
+        user: u64,
+        name: &str,
+        custom_id: &str,
+    ) -> Option<u64> {
+        let mut s = lock(&self.state);
+        let card = s
+            .messages
+            .iter()
+            .find(|m| m.id == message && m.channel_id == channel)?
+            .clone();
+        let (id, mut v) = Self::interaction_base(&mut s, 3, channel, user, name, &[]);
+        v["data"] = json!({ "custom_id": custom_id, "component_type": 2 });
+        v["message"] = message_json(&card);
+        s.gateway.dispatch("INTERACTION_CREATE", v);
+        Some(id)
+    }
+
+    /// How long the first response to an interaction took, and its type.
+    pub fn interaction_response(&self, id: u64) -> Option<(Duration, u64)> {
+        let s = lock(&self.state);
+        s.interactions.get(&id)?.first
+    }
+
+    /// Follow-up messages sent with an interaction's token.
+    pub fn followups(&self) -> Vec<(String, Value)> {
+        lock(&self.state).followups.clone()
+    }
+
+    /// The guild commands registered.
+    pub fn registered_commands(&self) -> Value {
+        lock(&self.state).commands.clone()
     }
 
     /// How many sessions identified so far.
@@ -397,16 +511,80 @@ fn route(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         == Some(&format!("Bot {}", s.token));
-    if !authorized {
-        return error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized");
-    }
     let parts: Vec<&str> = path
         .trim_start_matches("/api/v10")
         .trim_matches('/')
         .split('/')
         .collect();
     let num = |i: usize| parts.get(i).and_then(|p| p.parse::<u64>().ok());
+    // Interaction callbacks and follow-ups authenticate by their token.
     match (method.as_str(), parts.as_slice()) {
+        ("POST", ["interactions", id, token, "callback"]) => {
+            let id: u64 = id.parse().unwrap_or(0);
+            return match s.interactions.get_mut(&id) {
+                Some(p) if p.token == *token => {
+                    if p.first.is_some() {
+                        return error(
+                            StatusCode::BAD_REQUEST,
+                            40060,
+                            "Interaction has already been acknowledged.",
+                        );
+                    }
+                    let kind = json_body.get("type").and_then(Value::as_u64).unwrap_or(0);
+                    p.first = Some((p.dispatched.elapsed(), kind));
+                    StatusCode::NO_CONTENT.into_response()
+                }
+                _ => error(StatusCode::NOT_FOUND, 10062, "Unknown interaction"),
+            };
+        }
+        ("POST", ["webhooks", _, token]) => {
+            let Some(channel) = s
+                .interactions
+                .values()
+                .find(|p| p.token == *token && p.first.is_some())
+                .map(|p| p.channel)
+            else {
+                return error(StatusCode::NOT_FOUND, 10015, "Unknown Webhook");
+            };
+            s.followups.push(((*token).to_owned(), json_body.clone()));
+            s.next_id += 1;
+            let m = Message {
+                id: s.next_id,
+                channel_id: channel,
+                author_id: BOT_ID,
+                content: json_body
+                    .get("content")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                embeds: json!([]),
+                components: json!([]),
+                reactions: Vec::new(),
+                edited: false,
+                pinged: Vec::new(),
+            };
+            return axum::Json(message_json(&m)).into_response();
+        }
+        _ => {}
+    }
+    if !authorized {
+        return error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized");
+    }
+    match (method.as_str(), parts.as_slice()) {
+        ("PUT", ["applications", _, "guilds", _, "commands"]) => {
+            let mut commands = json_body.as_array().cloned().unwrap_or_default();
+            for (i, c) in commands.iter_mut().enumerate() {
+                c["id"] = json!((1_600_000_000_000_000_001_u64 + i as u64).to_string());
+                c["application_id"] = json!(gateway::APPLICATION_ID.to_string());
+                c["guild_id"] = json!(GUILD_ID.to_string());
+                c["version"] = json!("1");
+                c["type"] = c.get("type").cloned().unwrap_or(json!(1));
+                c["default_member_permissions"] = Value::Null;
+                c["nsfw"] = json!(false);
+            }
+            s.commands = Value::Array(commands.clone());
+            axum::Json(Value::Array(commands)).into_response()
+        }
         ("GET", ["gateway"]) => {
             axum::Json(json!({ "url": format!("ws://{}/gateway", s.addr) })).into_response()
         }
@@ -673,6 +851,8 @@ fn create_message(s: &mut State, channel: u64, body: &Value) -> Response {
     s.next_id += 1;
     let id = s.next_id;
     let m = store_message(s, channel, id, body);
+    // Discord tells the gateway about the bot's own messages too.
+    s.gateway.dispatch("MESSAGE_CREATE", message_json(&m));
     (headers(left), axum::Json(message_json(&m))).into_response()
 }
 
