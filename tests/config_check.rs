@@ -38,6 +38,7 @@ fn check_passes_with_every_secret_set_and_prints_a_summary() {
         "{out}"
     );
     assert!(out.contains("mentions every 1m"), "{out}");
+    assert!(out.contains("Message Content intent"), "{out}");
     assert!(
         !out.contains("dummy-value") && !err.contains("dummy-value"),
         "a secret was printed"

@@ -226,3 +226,23 @@ async fn assign_carries_its_arguments_and_a_button_claims_the_cards_ticket() {
     );
     let _ = r.stop.send(true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_drop_mid_conversation_loses_no_message() {
+    let mut r = rig().await;
+    let thread = thread_id(&r.thread);
+    r.d.user_message(thread, JO, "jo", &[AGENTS], "first, before the drop");
+    assert!(
+        matches!(next_event(&mut r.events).await, ChatEvent::ThreadMessage { text, .. } if text == "first, before the drop")
+    );
+    r.d.drop_gateway();
+    // Written while perch is disconnected.
+    r.d.user_message(thread, JO, "jo", &[AGENTS], "second, during the drop");
+    match next_event(&mut r.events).await {
+        ChatEvent::ThreadMessage { text, .. } => assert_eq!(text, "second, during the drop"),
+        other => panic!("{other:?}"),
+    }
+    assert!(r.d.resumed() >= 1, "serenity resumed the session");
+    no_more_events(&mut r.events, Duration::from_millis(800)).await;
+    let _ = r.stop.send(true);
+}

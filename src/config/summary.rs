@@ -82,6 +82,10 @@ fn write_summary(out: &mut String, config: &Config) -> std::fmt::Result {
             d.application_id,
             d.guild_ids.join(", ")
         )?;
+        writeln!(
+            out,
+            "    the bot needs the Message Content intent (Developer Portal → Bot → Privileged Gateway Intents), or thread replies arrive empty"
+        )?;
     }
     let leads = config.agents.iter().filter(|a| a.lead).count();
     writeln!(

@@ -14,20 +14,60 @@ use super::{lock, user_json, Shared, BOT_ID, GUILD_ID};
 pub const APPLICATION_ID: u64 = 1_200_000_000_000_000_001;
 pub const MESSAGE_CONTENT: u64 = 1 << 15;
 
+/// A gateway session: it outlives its connection, so it can be resumed.
+pub(crate) struct Session {
+    pub id: String,
+    pub intents: u64,
+    /// The live connection, if any.
+    pub tx: Option<mpsc::UnboundedSender<WsMessage>>,
+}
+
 pub(crate) struct Gateway {
-    pub sessions: Vec<(u64, mpsc::UnboundedSender<WsMessage>, u64)>,
+    pub sessions: Vec<Session>,
+    /// Every dispatch, for replay on RESUME: (seq, event, data).
+    pub log: Vec<(u64, String, Value)>,
     pub seq: u64,
     pub serial: u64,
     pub identified: u32,
+    pub resumed: u32,
+}
+
+fn dispatch_frame(event: &str, seq: u64, data: &Value, intents: u64) -> WsMessage {
+    let mut d = data.clone();
+    if event == "MESSAGE_CREATE" && intents & MESSAGE_CONTENT == 0 {
+        d["content"] = json!("");
+        d["embeds"] = json!([]);
+        d["components"] = json!([]);
+    }
+    WsMessage::Text(
+        json!({ "op": 0, "t": event, "s": seq, "d": d })
+            .to_string()
+            .into(),
+    )
 }
 
 impl Gateway {
     pub fn new() -> Self {
         Self {
             sessions: Vec::new(),
+            log: Vec::new(),
             seq: 0,
             serial: 0,
             identified: 0,
+            resumed: 0,
+        }
+    }
+
+    /// Closes every connection abruptly (as a network drop would); the
+    /// sessions stay resumable.
+    pub fn drop_connections(&mut self) {
+        for session in &mut self.sessions {
+            if let Some(tx) = session.tx.take() {
+                let _ = tx.send(WsMessage::Close(Some(axum::extract::ws::CloseFrame {
+                    code: 4000,
+                    reason: "Unknown error.".into(),
+                })));
+            }
         }
     }
 
@@ -35,16 +75,12 @@ impl Gateway {
     /// which fields need the MESSAGE_CONTENT intent.
     pub fn dispatch(&mut self, event: &str, data: Value) {
         self.seq += 1;
-        for (_, tx, intents) in &self.sessions {
-            let mut d = data.clone();
-            if event == "MESSAGE_CREATE" && intents & MESSAGE_CONTENT == 0 {
-                d["content"] = json!("");
-                d["embeds"] = json!([]);
-                d["components"] = json!([]);
+        for session in &self.sessions {
+            if let Some(tx) = &session.tx {
+                let _ = tx.send(dispatch_frame(event, self.seq, &data, session.intents));
             }
-            let frame = json!({ "op": 0, "t": event, "s": self.seq, "d": d });
-            let _ = tx.send(WsMessage::Text(frame.to_string().into()));
         }
+        self.log.push((self.seq, event.to_owned(), data));
     }
 }
 
@@ -103,7 +139,7 @@ async fn session(state: Shared, socket: WebSocket) {
             }
         }
     });
-    let mut conn = None;
+    let mut session_id: Option<String> = None;
     while let Some(Ok(frame)) = stream.next().await {
         let WsMessage::Text(text) = frame else {
             continue;
@@ -130,8 +166,13 @@ async fn session(state: Shared, socket: WebSocket) {
                 s.gateway.serial += 1;
                 s.gateway.identified += 1;
                 let id = s.gateway.serial;
-                s.gateway.sessions.push((id, tx.clone(), intents));
-                conn = Some(id);
+                let sid = format!("session-{id}");
+                s.gateway.sessions.push(Session {
+                    id: sid.clone(),
+                    intents,
+                    tx: Some(tx.clone()),
+                });
+                session_id = Some(sid);
                 let ready = json!({
                     "v": 10, "user": user_json(BOT_ID, "perch", true), "guilds": [{ "id": GUILD_ID.to_string(), "unavailable": true }],
                     "session_id": format!("session-{id}"), "resume_gateway_url": format!("ws://{}/gateway", s.addr),
@@ -141,11 +182,37 @@ async fn session(state: Shared, socket: WebSocket) {
                 let guild = guild_json(&s);
                 s.gateway.dispatch("GUILD_CREATE", guild);
             }
+            Some(6) => {
+                // RESUME: replay what the session missed, then RESUMED.
+                let mut s = lock(&state);
+                let sid = v["d"]["session_id"].as_str().unwrap_or_default().to_owned();
+                let after = v["d"]["seq"].as_u64().unwrap_or(0);
+                let Some(session) = s.gateway.sessions.iter_mut().find(|x| x.id == sid) else {
+                    // Invalid session, not resumable: identify again.
+                    let _ = tx.send(WsMessage::Text(
+                        json!({ "op": 9, "d": false }).to_string().into(),
+                    ));
+                    continue;
+                };
+                session.tx = Some(tx.clone());
+                let intents = session.intents;
+                s.gateway.resumed += 1;
+                for (seq, event, data) in s.gateway.log.iter().filter(|(seq, _, _)| *seq > after) {
+                    let _ = tx.send(dispatch_frame(event, *seq, data, intents));
+                }
+                s.gateway.seq += 1;
+                let resumed = json!({ "op": 0, "t": "RESUMED", "s": s.gateway.seq, "d": {} });
+                let _ = tx.send(WsMessage::Text(resumed.to_string().into()));
+                session_id = Some(sid);
+            }
             _ => {}
         }
     }
-    if let Some(id) = conn {
-        lock(&state).gateway.sessions.retain(|(c, _, _)| *c != id);
+    if let Some(sid) = session_id {
+        let mut s = lock(&state);
+        if let Some(session) = s.gateway.sessions.iter_mut().find(|x| x.id == sid) {
+            session.tx = None;
+        }
     }
     writer.abort();
 }

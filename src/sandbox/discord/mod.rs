@@ -341,6 +341,16 @@ impl FakeDiscord {
         lock(&self.state).commands.clone()
     }
 
+    /// Drops every gateway connection abruptly; sessions stay resumable.
+    pub fn drop_gateway(&self) {
+        lock(&self.state).gateway.drop_connections();
+    }
+
+    /// How many times a session was resumed.
+    pub fn resumed(&self) -> u32 {
+        lock(&self.state).gateway.resumed
+    }
+
     /// How many sessions identified so far.
     pub fn identified(&self) -> u32 {
         lock(&self.state).gateway.identified
