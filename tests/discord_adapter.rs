@@ -30,6 +30,7 @@ struct Rig {
     events: mpsc::Receiver<ChatEvent>,
     stop: watch::Sender<bool>,
     thread: ChatThread,
+    store: Store,
     _dir: tempfile::TempDir,
 }
 
@@ -60,7 +61,7 @@ async fn rig() -> Rig {
         rest,
         APPLICATION_ID,
         vec![GUILD_ID],
-        store,
+        store.clone(),
     ));
     let (tx, events) = mpsc::channel(64);
     let (stop, stopped) = watch::channel(false);
@@ -93,6 +94,7 @@ async fn rig() -> Rig {
         events,
         stop,
         thread,
+        store,
         _dir: dir,
     }
 }
@@ -243,6 +245,34 @@ async fn a_gateway_drop_mid_conversation_loses_no_message() {
         other => panic!("{other:?}"),
     }
     assert!(r.d.resumed() >= 1, "serenity resumed the session");
+    no_more_events(&mut r.events, Duration::from_millis(800)).await;
+    let _ = r.stop.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_an_invalid_session_the_gap_is_read_back_over_rest() {
+    let mut r = rig().await;
+    // The thread belongs to an open ticket.
+    let id = r.store.open_ticket(mention(1)).expect("ticket").ticket().id;
+    r.store.link_thread(id, r.thread.clone()).expect("link");
+    let thread = thread_id(&r.thread);
+    r.d.user_message(thread, JO, "jo", &[AGENTS], "before the gap");
+    assert!(
+        matches!(next_event(&mut r.events).await, ChatEvent::ThreadMessage { text, .. } if text == "before the gap")
+    );
+
+    r.d.invalidate_sessions();
+    // Nobody is connected: the gateway will not replay this.
+    r.d.user_message(thread, JO, "jo", &[AGENTS], "during the gap");
+    match next_event(&mut r.events).await {
+        ChatEvent::ThreadMessage { text, author, .. } => {
+            assert_eq!(text, "during the gap");
+            assert_eq!(author.name.as_deref(), Some("jo"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(r.d.identified() >= 2, "it identified again");
+    // What was seen before the gap is not delivered twice.
     no_more_events(&mut r.events, Duration::from_millis(800)).await;
     let _ = r.stop.send(true);
 }

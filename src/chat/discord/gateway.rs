@@ -107,6 +107,15 @@ struct Handler {
     events: mpsc::Sender<ChatEvent>,
     store: Store,
     guilds: Vec<u64>,
+    /// READYs seen: after the first, the session was new (invalid session
+    /// or restart) and the gateway replays nothing.
+    readies: std::sync::atomic::AtomicU32,
+}
+
+/// The snowflake of a moment: messages after it are newer.
+fn snowflake_at(at: chrono::DateTime<Utc>) -> u64 {
+    const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
+    u64::try_from(at.timestamp_millis() - DISCORD_EPOCH_MS).map_or(1, |ms| (ms << 22).max(1))
 }
 
 fn author(id: u64, name: &str, roles: Vec<String>) -> ChatUser {
@@ -135,6 +144,71 @@ async fn thread_of(http: &Http, channel: ChannelId) -> Option<ChatThread> {
 }
 
 impl Handler {
+    /// Reads back what people wrote in open ticket threads within the
+    /// dedupe window; what was seen already is dropped by `forward`.
+    async fn catch_up(&self, ctx: &Context) {
+        let tickets = match self.store.tickets() {
+            Ok(t) => t,
+            Err(e) => {
+                return tracing::error!(error = %e, "cannot list tickets to catch up on Discord")
+            }
+        };
+        let since =
+            serenity::all::MessageId::new(snowflake_at(Utc::now() - chrono::Duration::hours(24)));
+        for ticket in tickets
+            .iter()
+            .filter(|t| !matches!(t.state, crate::ticket::State::Resolved(_)))
+        {
+            for thread in ticket
+                .threads
+                .iter()
+                .filter(|t| matches!(t, ChatThread::Discord { .. }))
+            {
+                let ChatThread::Discord { thread: id, .. } = thread else {
+                    continue;
+                };
+                let Ok(channel) = id.as_str().parse::<u64>() else {
+                    continue;
+                };
+                let builder = serenity::all::GetMessages::new().after(since).limit(100);
+                match ChannelId::new(channel).messages(&ctx.http, builder).await {
+                    Ok(mut messages) => {
+                        messages.sort_by_key(|m| m.id);
+                        for m in messages {
+                            self.person_message(thread.clone(), &m).await;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(thread = channel, error = %e, "cannot catch up on a Discord thread")
+                    }
+                }
+            }
+        }
+    }
+
+    /// A person's message in a ticket thread becomes an event.
+    async fn person_message(&self, thread: ChatThread, message: &Message) {
+        if message.author.bot {
+            return;
+        }
+        let roles = message
+            .member
+            .as_ref()
+            .map(|m| m.roles.iter().map(|r| r.get().to_string()).collect())
+            .unwrap_or_default();
+        let event = ChatEvent::ThreadMessage {
+            message: MessageRef {
+                thread,
+                id: message.id.get().to_string(),
+            },
+            author: author(message.author.id.get(), &message.author.name, roles),
+            text: message.content.clone(),
+            event_id: message.id.get().to_string(),
+        };
+        self.forward(&format!("message/{}", message.id), event)
+            .await;
+    }
+
     async fn forward(&self, key: &str, event: ChatEvent) {
         match self
             .store
@@ -156,6 +230,13 @@ impl Handler {
 #[serenity::async_trait]
 impl EventHandler for Handler {
     async fn ready(&self, ctx: Context, _ready: Ready) {
+        if self
+            .readies
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            > 0
+        {
+            self.catch_up(&ctx).await;
+        }
         for guild in &self.guilds {
             match GuildId::new(*guild)
                 .set_commands(&ctx.http, vec![perch_command()])
@@ -176,22 +257,7 @@ impl EventHandler for Handler {
         let Some(thread) = thread_of(&ctx.http, message.channel_id).await else {
             return;
         };
-        let roles = message
-            .member
-            .as_ref()
-            .map(|m| m.roles.iter().map(|r| r.get().to_string()).collect())
-            .unwrap_or_default();
-        let event = ChatEvent::ThreadMessage {
-            message: MessageRef {
-                thread,
-                id: message.id.get().to_string(),
-            },
-            author: author(message.author.id.get(), &message.author.name, roles),
-            text: message.content.clone(),
-            event_id: message.id.get().to_string(),
-        };
-        self.forward(&format!("message/{}", message.id), event)
-            .await;
+        self.person_message(thread, &message).await;
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
@@ -334,6 +400,7 @@ impl ChatPlatform for DiscordAdapter {
             events,
             store: self.store.clone(),
             guilds: self.guilds.clone(),
+            readies: std::sync::atomic::AtomicU32::new(0),
         };
         let mut client: Client = ClientBuilder::new_with_http(self.rest.client_http(), intents())
             .event_handler(handler)

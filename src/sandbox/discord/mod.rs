@@ -44,6 +44,7 @@ pub struct Message {
     pub id: u64,
     pub channel_id: u64,
     pub author_id: u64,
+    pub author_name: String,
     pub content: String,
     pub embeds: Value,
     pub components: Value,
@@ -128,7 +129,10 @@ impl FakeDiscord {
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let addr = listener.local_addr()?;
         let mut map = HashMap::new();
-        let mut next_id = 1_250_000_000_000_000_000;
+        // Ids are snowflakes: milliseconds since Discord's epoch in the high
+        // bits, so "after this id" means "after this moment", as on Discord.
+        let since_epoch = chrono::Utc::now().timestamp_millis() - 1_420_070_400_000;
+        let mut next_id = u64::try_from(since_epoch).unwrap_or(0) << 22;
         for c in channels {
             let tags = c
                 .forum_tags
@@ -223,6 +227,7 @@ impl FakeDiscord {
             id,
             channel_id: channel,
             author_id: user,
+            author_name: name.to_owned(),
             content: content.to_owned(),
             embeds: json!([]),
             components: json!([]),
@@ -346,6 +351,19 @@ impl FakeDiscord {
         lock(&self.state).gateway.drop_connections();
     }
 
+    /// Invalidates every session (op 9, not resumable): clients identify
+    /// again, and nothing from the gap is replayed on the gateway.
+    pub fn invalidate_sessions(&self) {
+        let mut s = lock(&self.state);
+        for session in s.gateway.sessions.drain(..) {
+            if let Some(tx) = session.tx {
+                let _ = tx.send(axum::extract::ws::Message::Text(
+                    json!({ "op": 9, "d": false }).to_string().into(),
+                ));
+            }
+        }
+    }
+
     /// How many times a session was resumed.
     pub fn resumed(&self) -> u32 {
         lock(&self.state).gateway.resumed
@@ -417,7 +435,7 @@ pub(crate) fn channel_json(c: &Channel) -> Value {
 fn message_json(m: &Message) -> Value {
     json!({
         "id": m.id.to_string(), "channel_id": m.channel_id.to_string(), "guild_id": GUILD_ID.to_string(),
-        "author": user_json(m.author_id, "perch", m.author_id == BOT_ID),
+                "author": user_json(m.author_id, &m.author_name, m.author_id == BOT_ID),
         "content": m.content, "timestamp": chrono::Utc::now().to_rfc3339(),
         "edited_timestamp": if m.edited { json!(chrono::Utc::now().to_rfc3339()) } else { Value::Null },
         "tts": false, "mention_everyone": m.pinged.iter().any(|p| p == "everyone"),
@@ -492,7 +510,18 @@ async fn handle(
 ) -> Response {
     let path = uri.path().to_owned();
     let json_body = payload(&headers, body).await;
-    let response = route(&mut lock(&state), &method, &path, &headers, &json_body);
+    let query: HashMap<String, String> =
+        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let response = route(
+        &mut lock(&state),
+        &method,
+        &path,
+        &query,
+        &headers,
+        &json_body,
+    );
     let (parts, answer) = response.into_parts();
     let answer = axum::body::to_bytes(answer, 1 << 24)
         .await
@@ -514,6 +543,7 @@ fn route(
     s: &mut State,
     method: &Method,
     path: &str,
+    query: &HashMap<String, String>,
     headers: &HeaderMap,
     json_body: &Value,
 ) -> Response {
@@ -562,6 +592,7 @@ fn route(
                 id: s.next_id,
                 channel_id: channel,
                 author_id: BOT_ID,
+                author_name: "perch".to_owned(),
                 content: json_body
                     .get("content")
                     .and_then(Value::as_str)
@@ -602,6 +633,30 @@ fn route(
             Some(c) => axum::Json(channel_json(c)).into_response(),
             None => error(StatusCode::NOT_FOUND, 10003, "Unknown Channel"),
         },
+        ("GET", ["channels", _, "messages"]) => {
+            let Some(channel) = num(1).filter(|id| s.channels.contains_key(id)) else {
+                return error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
+            };
+            let after = query
+                .get("after")
+                .and_then(|a| a.parse::<u64>().ok())
+                .unwrap_or(0);
+            let limit = query
+                .get("limit")
+                .and_then(|l| l.parse::<usize>().ok())
+                .unwrap_or(50)
+                .clamp(1, 100);
+            // Newest first, as Discord answers.
+            let mut found: Vec<Value> = s
+                .messages
+                .iter()
+                .filter(|m| m.channel_id == channel && m.id > after)
+                .map(message_json)
+                .collect();
+            found.reverse();
+            found.truncate(limit);
+            axum::Json(Value::Array(found)).into_response()
+        }
         ("POST", ["channels", _, "messages"]) => {
             let Some(channel) = num(1).filter(|id| s.channels.contains_key(id)) else {
                 return error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
@@ -795,6 +850,7 @@ fn store_message(s: &mut State, channel: u64, id: u64, body: &Value) -> Message 
         id,
         channel_id: channel,
         author_id: BOT_ID,
+        author_name: "perch".to_owned(),
         pinged: pings(&content, body.get("allowed_mentions")),
         content,
         embeds: body.get("embeds").cloned().unwrap_or_else(|| json!([])),
