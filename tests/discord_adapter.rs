@@ -276,3 +276,55 @@ async fn after_an_invalid_session_the_gap_is_read_back_over_rest() {
     no_more_events(&mut r.events, Duration::from_millis(800)).await;
     let _ = r.stop.send(true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_can_be_played_over_the_fakes_http_control_api() {
+    let mut r = rig().await;
+    let base = r.d.url();
+    let http = reqwest::Client::new();
+    let thread = thread_id(&r.thread);
+    let sent = http
+        .post(format!("{base}/_sandbox/message"))
+        .json(&serde_json::json!({ "channel": thread, "user": JO, "name": "jo", "roles": [AGENTS], "text": "via HTTP" }))
+        .send()
+        .await
+        .expect("message");
+    assert!(sent.status().is_success());
+    assert!(
+        matches!(next_event(&mut r.events).await, ChatEvent::ThreadMessage { text, .. } if text == "via HTTP")
+    );
+    let ran = http
+        .post(format!("{base}/_sandbox/command"))
+        .json(&serde_json::json!({ "channel": thread, "user": JO, "name": "jo", "subcommand": "resolve", "text": "refunded" }))
+        .send()
+        .await
+        .expect("command");
+    assert!(ran.status().is_success());
+    assert!(
+        matches!(next_event(&mut r.events).await, ChatEvent::Command { text, .. } if text == "resolve refunded")
+    );
+    let pressed = http
+        .post(format!("{base}/_sandbox/button"))
+        .json(&serde_json::json!({ "channel": TEXT, "message": thread, "user": JO, "name": "jo", "custom_id": "perch_claim:7" }))
+        .send()
+        .await
+        .expect("button");
+    assert!(pressed.status().is_success());
+    assert!(matches!(
+        next_event(&mut r.events).await,
+        ChatEvent::Button {
+            action: CardAction::Claim,
+            ..
+        }
+    ));
+    let seen: serde_json::Value = http
+        .get(format!("{base}/_sandbox/channels/{thread}"))
+        .send()
+        .await
+        .expect("read")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(seen["messages"][0]["content"], "via HTTP");
+    let _ = r.stop.send(true);
+}

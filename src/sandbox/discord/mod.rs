@@ -101,7 +101,7 @@ pub(crate) type Shared = Arc<Mutex<State>>;
 
 pub struct FakeDiscord {
     addr: SocketAddr,
-    state: Shared,
+    control: Control,
     task: JoinHandle<()>,
 }
 
@@ -172,6 +172,13 @@ impl FakeDiscord {
         }));
         let app = Router::new()
             .route("/gateway", axum::routing::get(gateway::connect))
+            .route("/_sandbox/message", axum::routing::post(control_message))
+            .route("/_sandbox/command", axum::routing::post(control_command))
+            .route("/_sandbox/button", axum::routing::post(control_button))
+            .route(
+                "/_sandbox/channels/{id}",
+                axum::routing::get(control_channel),
+            )
             .fallback(handle)
             .with_state(Arc::clone(&state));
         let task = tokio::spawn(async move {
@@ -179,20 +186,39 @@ impl FakeDiscord {
                 tracing::error!(error = %e, "fake Discord stopped");
             }
         });
-        Ok(Self { addr, state, task })
+        Ok(Self {
+            addr,
+            control: Control(state),
+            task,
+        })
     }
 
     /// What serenity's `proxy` setting takes.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
+}
 
+/// Acting as people and reading channels; also served over HTTP under
+/// `/_sandbox/` for the demo.
+#[derive(Clone)]
+pub struct Control(Shared);
+
+impl std::ops::Deref for FakeDiscord {
+    type Target = Control;
+
+    fn deref(&self) -> &Control {
+        &self.control
+    }
+}
+
+impl Control {
     pub fn channel(&self, id: u64) -> Option<Channel> {
-        lock(&self.state).channels.get(&id).cloned()
+        lock(&self.0).channels.get(&id).cloned()
     }
 
     pub fn messages(&self, channel: u64) -> Vec<Message> {
-        lock(&self.state)
+        lock(&self.0)
             .messages
             .iter()
             .filter(|m| m.channel_id == channel)
@@ -202,12 +228,12 @@ impl FakeDiscord {
 
     /// Every request with its payload and answer.
     pub fn calls(&self) -> Vec<Call> {
-        lock(&self.state).calls.clone()
+        lock(&self.0).calls.clone()
     }
 
     /// (method, path, status) of every request.
     pub fn requests(&self) -> Vec<(String, String, u16)> {
-        lock(&self.state).requests.clone()
+        lock(&self.0).requests.clone()
     }
 
     /// A person (`user`, with `roles`) writes in a channel or thread: stored
@@ -220,7 +246,7 @@ impl FakeDiscord {
         roles: &[u64],
         content: &str,
     ) -> u64 {
-        let mut s = lock(&self.state);
+        let mut s = lock(&self.0);
         s.next_id += 1;
         let id = s.next_id;
         s.messages.push(Message {
@@ -296,7 +322,7 @@ impl FakeDiscord {
         sub: &str,
         text: Option<&str>,
     ) -> u64 {
-        let mut s = lock(&self.state);
+        let mut s = lock(&self.0);
         let (id, mut v) = Self::interaction_base(&mut s, 2, channel, user, name, roles);
         let options = match text {
             Some(t) => json!([{ "name": "text", "type": 3, "value": t }]),
@@ -317,7 +343,7 @@ impl FakeDiscord {
         name: &str,
         custom_id: &str,
     ) -> Option<u64> {
-        let mut s = lock(&self.state);
+        let mut s = lock(&self.0);
         let card = s
             .messages
             .iter()
@@ -332,29 +358,29 @@ impl FakeDiscord {
 
     /// How long the first response to an interaction took, and its type.
     pub fn interaction_response(&self, id: u64) -> Option<(Duration, u64)> {
-        let s = lock(&self.state);
+        let s = lock(&self.0);
         s.interactions.get(&id)?.first
     }
 
     /// Follow-up messages sent with an interaction's token.
     pub fn followups(&self) -> Vec<(String, Value)> {
-        lock(&self.state).followups.clone()
+        lock(&self.0).followups.clone()
     }
 
     /// The guild commands registered.
     pub fn registered_commands(&self) -> Value {
-        lock(&self.state).commands.clone()
+        lock(&self.0).commands.clone()
     }
 
     /// Drops every gateway connection abruptly; sessions stay resumable.
     pub fn drop_gateway(&self) {
-        lock(&self.state).gateway.drop_connections();
+        lock(&self.0).gateway.drop_connections();
     }
 
     /// Invalidates every session (op 9, not resumable): clients identify
     /// again, and nothing from the gap is replayed on the gateway.
     pub fn invalidate_sessions(&self) {
-        let mut s = lock(&self.state);
+        let mut s = lock(&self.0);
         for session in s.gateway.sessions.drain(..) {
             if let Some(tx) = session.tx {
                 let _ = tx.send(axum::extract::ws::Message::Text(
@@ -366,17 +392,17 @@ impl FakeDiscord {
 
     /// How many times a session was resumed.
     pub fn resumed(&self) -> u32 {
-        lock(&self.state).gateway.resumed
+        lock(&self.0).gateway.resumed
     }
 
     /// How many sessions identified so far.
     pub fn identified(&self) -> u32 {
-        lock(&self.state).gateway.identified
+        lock(&self.0).gateway.identified
     }
 
     /// A forum tag's name.
     pub fn tag_name(&self, forum: u64, tag: u64) -> Option<String> {
-        let s = lock(&self.state);
+        let s = lock(&self.0);
         s.channels
             .get(&forum)?
             .available_tags
@@ -940,4 +966,88 @@ mod tests {
         );
         assert!(pings("<@notanid>", None).is_empty());
     }
+}
+
+#[derive(serde::Deserialize)]
+struct MessageIn {
+    channel: u64,
+    user: u64,
+    name: String,
+    #[serde(default)]
+    roles: Vec<u64>,
+    text: String,
+}
+
+#[derive(serde::Deserialize)]
+struct CommandIn {
+    channel: u64,
+    user: u64,
+    name: String,
+    #[serde(default)]
+    roles: Vec<u64>,
+    subcommand: String,
+    text: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct ButtonIn {
+    channel: u64,
+    message: u64,
+    user: u64,
+    name: String,
+    custom_id: String,
+}
+
+/// `POST /_sandbox/message`: a person writes in a channel or thread.
+async fn control_message(
+    AxumState(state): AxumState<Shared>,
+    axum::Json(m): axum::Json<MessageIn>,
+) -> axum::Json<Value> {
+    let id = Control(state).user_message(m.channel, m.user, &m.name, &m.roles, &m.text);
+    axum::Json(json!({ "id": id.to_string() }))
+}
+
+/// `POST /_sandbox/command`: a person runs `/perch <subcommand> [text]`.
+async fn control_command(
+    AxumState(state): AxumState<Shared>,
+    axum::Json(c): axum::Json<CommandIn>,
+) -> axum::Json<Value> {
+    let id = Control(state).slash_command(
+        c.channel,
+        c.user,
+        &c.name,
+        &c.roles,
+        &c.subcommand,
+        c.text.as_deref(),
+    );
+    axum::Json(json!({ "interaction_id": id.to_string() }))
+}
+
+/// `POST /_sandbox/button`: a person presses a button on a message.
+async fn control_button(
+    AxumState(state): AxumState<Shared>,
+    axum::Json(b): axum::Json<ButtonIn>,
+) -> Response {
+    match Control(state).press_button(b.channel, b.message, b.user, &b.name, &b.custom_id) {
+        Some(id) => axum::Json(json!({ "interaction_id": id.to_string() })).into_response(),
+        None => error(StatusCode::NOT_FOUND, 10008, "Unknown Message"),
+    }
+}
+
+/// `GET /_sandbox/channels/{id}`: a channel's messages as people see them.
+async fn control_channel(
+    AxumState(state): AxumState<Shared>,
+    axum::extract::Path(id): axum::extract::Path<u64>,
+) -> axum::Json<Value> {
+    let messages: Vec<Value> = Control(state)
+        .messages(id)
+        .iter()
+        .map(|m| {
+            json!({
+                "id": m.id.to_string(), "author": m.author_name, "content": m.content,
+                "card": m.embeds.get(0).map(|e| e["title"].clone()), "pinged": m.pinged, "reactions": m.reactions,
+            })
+        })
+        .collect();
+    axum::Json(json!({ "channel": id.to_string(), "messages": messages }))
 }
