@@ -148,6 +148,38 @@ impl ChatError {
     }
 }
 
+/// How long a delivery id is remembered, to drop a platform's
+/// redeliveries and replays (also across restarts: it is in the store).
+pub fn dedupe_window() -> chrono::Duration {
+    chrono::Duration::hours(24)
+}
+
+/// Hands `event` on unless the delivery `key` was seen in the window. Used
+/// by every adapter, so "once" means the same everywhere.
+pub(crate) async fn deliver_once(
+    store: &crate::store::Store,
+    platform: Platform,
+    key: &str,
+    events: &mpsc::Sender<ChatEvent>,
+    event: ChatEvent,
+) {
+    let namespace = match platform {
+        Platform::Slack => "slack",
+        Platform::Discord => "discord",
+    };
+    match store.mark_seen(namespace, key, dedupe_window(), chrono::Utc::now()) {
+        Ok(true) => {
+            if events.send(event).await.is_err() {
+                tracing::warn!(namespace, "no one is listening for chat events any more");
+            }
+        }
+        Ok(false) => tracing::debug!(namespace, key, "redelivery dropped"),
+        Err(e) => {
+            tracing::error!(namespace, error = %e, key, "cannot record a chat delivery; dropping it to be safe")
+        }
+    }
+}
+
 #[async_trait]
 pub trait ChatPlatform: Send + Sync {
     fn platform(&self) -> Platform;

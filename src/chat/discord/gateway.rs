@@ -154,7 +154,7 @@ impl Handler {
             }
         };
         let since =
-            serenity::all::MessageId::new(snowflake_at(Utc::now() - chrono::Duration::hours(24)));
+            serenity::all::MessageId::new(snowflake_at(Utc::now() - crate::chat::dedupe_window()));
         for ticket in tickets
             .iter()
             .filter(|t| !matches!(t.state, crate::ticket::State::Resolved(_)))
@@ -210,20 +210,7 @@ impl Handler {
     }
 
     async fn forward(&self, key: &str, event: ChatEvent) {
-        match self
-            .store
-            .mark_seen("discord", key, chrono::Duration::hours(24), Utc::now())
-        {
-            Ok(true) => {
-                if self.events.send(event).await.is_err() {
-                    tracing::warn!("no one is listening for Discord events any more");
-                }
-            }
-            Ok(false) => tracing::debug!(key, "Discord replay dropped"),
-            Err(e) => {
-                tracing::error!(error = %e, key, "cannot record a Discord event; dropping it to be safe")
-            }
-        }
+        crate::chat::deliver_once(&self.store, Platform::Discord, key, &self.events, event).await;
     }
 }
 

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::Utc;
 use slack_morphism::prelude::*;
 use tokio::sync::{mpsc, watch};
 
@@ -21,11 +20,6 @@ use crate::chat::{
 use crate::config::Secret;
 use crate::store::Store;
 use crate::ticket::ChatThread;
-
-/// How long a delivery id is remembered to drop Slack's redeliveries.
-fn dedupe_window() -> chrono::Duration {
-    chrono::Duration::hours(24)
-}
 
 /// How Slack reaches perch.
 pub enum Connection {
@@ -85,20 +79,7 @@ impl SlackAdapter {
 /// Hands an event on unless this delivery id was seen already (Slack
 /// redelivers what it thinks was not acknowledged, also across restarts).
 pub(super) async fn forward(inbound: &Inbound, key: &str, event: ChatEvent) {
-    match inbound
-        .store
-        .mark_seen("slack", key, dedupe_window(), Utc::now())
-    {
-        Ok(true) => {
-            if inbound.events.send(event).await.is_err() {
-                tracing::warn!("no one is listening for Slack events any more");
-            }
-        }
-        Ok(false) => tracing::debug!(key, "Slack redelivery dropped"),
-        Err(e) => {
-            tracing::error!(error = %e, key, "cannot record a Slack delivery; dropping it to be safe")
-        }
-    }
+    crate::chat::deliver_once(&inbound.store, Platform::Slack, key, &inbound.events, event).await;
 }
 
 async fn on_push(
