@@ -33,15 +33,4 @@ impl Store {
         }
         Ok(out)
     }
-
-    /// Appends an entry that belongs to no ticket transition (imports,
-    /// config changes). Never call inside a transaction.
-    pub fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        let seq = self.db.generate_id()?;
-        self.put(
-            &self.audit,
-            &format!("~perch/{}", codec::number_key(seq)),
-            entry,
-        )
-    }
 }
