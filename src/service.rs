@@ -1,6 +1,6 @@
 //! `perch run`: the long-running service. It opens the store, serves the
-//! health endpoint (and X webhooks), polls X, and releases idle claims;
-//! the chat adapters and the relay plug in here as they land.
+//! health endpoint (and X webhooks), polls X, connects the chat platforms,
+//! runs the relay between them, and releases idle claims.
 //!
 //! `run` takes its listener and its shutdown signal as arguments (as
 //! mini-redis does), so tests start it on 127.0.0.1:0 and stop it at will.
@@ -16,10 +16,14 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::config::secrets::Lookup;
-use crate::config::Config;
+use crate::chat::discord::{DiscordAdapter, DiscordRest};
+use crate::chat::slack::{Connection, SlackAdapter, SlackWeb};
+use crate::chat::ChatPlatform;
+use crate::config::{Config, SlackMode};
+use crate::relay::Relay;
 use crate::store::{Store, StoreError};
 use crate::ticket::{self, Effect, State as TicketState, Transition};
 
@@ -66,6 +70,22 @@ pub async fn run(
 
     let x = crate::twitter::runtime::start(&config, &store, &*secrets, &stop_rx)?;
     tasks.extend(x.tasks);
+
+    let (events_tx, events_rx) = mpsc::channel(256);
+    let platforms = chat_platforms(&config, &store, &*secrets).await?;
+    for platform in &platforms {
+        let platform = Arc::clone(platform);
+        let (events, stop) = (events_tx.clone(), stop_rx.clone());
+        tasks.push(tokio::spawn(async move {
+            let name = platform.platform().name();
+            if let Err(e) = platform.run(events, stop).await {
+                tracing::error!(platform = name, error = %e, "chat connection ended");
+            }
+        }));
+    }
+    drop(events_tx);
+    let relay = Relay::new(config.clone(), store.clone(), platforms, x.clients);
+    tasks.extend(relay.start(events_rx, stop_rx.clone()));
 
     let shared = Arc::new(Shared {
         store: store.clone(),
@@ -191,7 +211,60 @@ pub fn release_idle_claims(
     Ok(released)
 }
 
-/// Until the chat adapters land, effects that need them are logged.
+/// Connects the chat platforms the config names: checks each bot token,
+/// so a wrong one stops perch at start with the platform's answer.
+async fn chat_platforms(
+    config: &Config,
+    store: &Store,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Vec<Arc<dyn ChatPlatform>>> {
+    let secret = |env: &crate::config::EnvVar| {
+        crate::config::secrets::read(env, lookup).map_err(|p| anyhow::anyhow!("{p}"))
+    };
+    let mut platforms: Vec<Arc<dyn ChatPlatform>> = Vec::new();
+    if let Some(slack) = &config.slack {
+        let web = SlackWeb::new(
+            &slack.api_url,
+            &secret(&slack.bot_token)?,
+            crate::chat::slack::DEFAULT_POST_INTERVAL,
+        )?;
+        let connection = match &slack.mode {
+            SlackMode::Socket { app_token } => Connection::SocketMode {
+                app_token: secret(app_token)?,
+            },
+            SlackMode::Events {
+                signing_secret,
+                addr,
+            } => Connection::EventsApi {
+                signing_secret: secret(signing_secret)?,
+                addr: *addr,
+            },
+        };
+        let adapter = SlackAdapter::connect(web, connection, store.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot start the Slack adapter: {e}"))?;
+        tracing::info!("Slack connected");
+        platforms.push(Arc::new(adapter));
+    }
+    if let Some(discord) = &config.discord {
+        let rest = DiscordRest::new(
+            &secret(&discord.bot_token)?,
+            discord.api_url.as_deref(),
+            crate::chat::discord::DEFAULT_POST_INTERVAL,
+        );
+        let number = |s: &str| s.parse::<u64>().unwrap_or(0);
+        let guilds = discord.guild_ids.iter().map(|g| number(g)).collect();
+        platforms.push(Arc::new(DiscordAdapter::new(
+            rest,
+            number(&discord.application_id),
+            guilds,
+            store.clone(),
+        )));
+    }
+    Ok(platforms)
+}
+
+/// Idle releases redraw cards through the relay; what remains is logged.
 fn log_effects(transition: &Transition) {
     for effect in &transition.effects {
         if let Effect::NotifyAgent { agent, text } = effect {

@@ -54,6 +54,9 @@ fn populated(dir: &std::path::Path) -> Store {
             channel: ReplyChannel::Public,
             created_at: t0(),
             delivery: Delivery::Pending,
+            in_reply_to: None,
+            recipient: None,
+            origin: None,
         })
         .expect("outbox");
     store

@@ -3,7 +3,8 @@
 use crate::ticket::{Origin, Priority, ReplyChannel, State, Ticket, TicketId, XRef};
 
 /// A button on the card.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CardAction {
     Claim,
     Release,

@@ -20,20 +20,22 @@ pub mod slack;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
 pub use card::{Card, CardAction};
 
-use crate::ticket::ChatThread;
+use crate::ticket::{ChatThread, TicketId};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Platform {
     Slack,
     Discord,
 }
 
 /// A person on a chat platform, as the event saw them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatUser {
     pub platform: Platform,
     /// Slack `U…` / Discord snowflake.
@@ -44,7 +46,7 @@ pub struct ChatUser {
 }
 
 /// A message perch posted or received, within a thread.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageRef {
     pub thread: ChatThread,
     /// Slack `ts` / Discord message id.
@@ -67,7 +69,8 @@ pub enum Reaction {
 }
 
 /// Where the answer to a command or button press goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "platform", rename_all = "snake_case")]
 pub enum Responder {
     Slack {
         channel: String,
@@ -89,7 +92,8 @@ pub enum Visibility {
 }
 
 /// Something a person did that perch must act on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ChatEvent {
     /// A person (never the bot) wrote in a ticket thread.
     ThreadMessage {
@@ -154,8 +158,10 @@ pub fn dedupe_window() -> chrono::Duration {
     chrono::Duration::hours(24)
 }
 
-/// Hands `event` on unless the delivery `key` was seen in the window. Used
-/// by every adapter, so "once" means the same everywhere.
+/// Records `event` in the store's chat journal unless the delivery `key`
+/// was seen in the window, then hands it on. Used by every adapter, so
+/// "once" means the same everywhere, and an acknowledged delivery survives
+/// a crash: the relay acts on the journal, the channel only wakes it.
 pub(crate) async fn deliver_once(
     store: &crate::store::Store,
     platform: Platform,
@@ -163,11 +169,8 @@ pub(crate) async fn deliver_once(
     events: &mpsc::Sender<ChatEvent>,
     event: ChatEvent,
 ) {
-    let namespace = match platform {
-        Platform::Slack => "slack",
-        Platform::Discord => "discord",
-    };
-    match store.mark_seen(namespace, key, dedupe_window(), chrono::Utc::now()) {
+    let namespace = platform.name();
+    match store.record_chat_event(namespace, key, &event, dedupe_window(), chrono::Utc::now()) {
         Ok(true) => {
             if events.send(event).await.is_err() {
                 tracing::warn!(namespace, "no one is listening for chat events any more");
@@ -176,6 +179,15 @@ pub(crate) async fn deliver_once(
         Ok(false) => tracing::debug!(namespace, key, "redelivery dropped"),
         Err(e) => {
             tracing::error!(namespace, error = %e, key, "cannot record a chat delivery; dropping it to be safe")
+        }
+    }
+}
+
+impl Platform {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Slack => "slack",
+            Self::Discord => "discord",
         }
     }
 }
@@ -209,6 +221,22 @@ pub trait ChatPlatform: Send + Sync {
         text: &str,
         visibility: Visibility,
     ) -> Result<(), ChatError>;
+
+    /// Finds the card of `ticket` that perch posted in `channel`, when a
+    /// restart left its fate unknown; its thread, or `None` when there is
+    /// no such card. Reads recent history only; posts nothing, except to
+    /// finish a thread whose card was posted but not yet threaded.
+    async fn find_card(
+        &self,
+        channel: &str,
+        ticket: TicketId,
+    ) -> Result<Option<ChatThread>, ChatError>;
+
+    /// The members of a user group (Slack); platforms whose roles arrive
+    /// with each event have none to look up.
+    async fn group_members(&self, _group: &str) -> Result<Vec<String>, ChatError> {
+        Ok(Vec::new())
+    }
 
     /// Connects and sends every inbound event on `events` until `stop`.
     /// Acknowledges each delivery to the platform before sending it on,

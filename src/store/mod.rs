@@ -25,6 +25,7 @@
 
 mod agents;
 mod audit;
+mod chat;
 pub mod codec;
 mod dump;
 mod error;
@@ -38,13 +39,14 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 pub use agents::AgentRecord;
 pub use audit::AuditEntry;
+pub use chat::RouteView;
 pub use dump::ImportSummary;
 pub use error::StoreError;
 pub use outbox::{Delivery, OutboxEntry, OutboxId};
-pub use tickets::{Opened, Updated};
+pub use tickets::{Also, Opened, Updated};
 
 /// Every tree, in export order.
-pub const TREES: [&str; 12] = [
+pub const TREES: [&str; 15] = [
     "meta",
     "tickets",
     "tweets",
@@ -57,6 +59,9 @@ pub const TREES: [&str; 12] = [
     "audit",
     "tokens",
     "inbox",
+    "chat_inbox",
+    "chat_views",
+    "chat_sync",
 ];
 
 /// A handle on the store. Cheap to clone; every clone sees the same data.
@@ -75,6 +80,9 @@ pub struct Store {
     audit: sled::Tree,
     tokens: sled::Tree,
     inbox: sled::Tree,
+    chat_inbox: sled::Tree,
+    chat_views: sled::Tree,
+    chat_sync: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -105,6 +113,9 @@ impl Store {
             audit: tree("audit")?,
             tokens: tree("tokens")?,
             inbox: tree("inbox")?,
+            chat_inbox: tree("chat_inbox")?,
+            chat_views: tree("chat_views")?,
+            chat_sync: tree("chat_sync")?,
             db,
         };
         Ok(store)
@@ -124,6 +135,9 @@ impl Store {
             "audit" => &self.audit,
             "tokens" => &self.tokens,
             "inbox" => &self.inbox,
+            "chat_inbox" => &self.chat_inbox,
+            "chat_views" => &self.chat_views,
+            "chat_sync" => &self.chat_sync,
             _ => return None,
         })
     }

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{codec, Store, StoreError};
-use crate::ticket::{AccountKey, Agent, ReplyChannel, TicketId, XRef};
+use crate::chat::MessageRef;
+use crate::ticket::{AccountKey, Agent, ReplyChannel, TicketId, TweetId, XRef, XUserId};
 
 /// An outbox entry's number.
 pub type OutboxId = u64;
@@ -44,14 +45,29 @@ pub struct OutboxEntry {
     pub channel: ReplyChannel,
     pub created_at: DateTime<Utc>,
     pub delivery: Delivery,
+    /// The customer's post a public reply answers.
+    #[serde(default)]
+    pub in_reply_to: Option<TweetId>,
+    /// Whom a DM goes to.
+    #[serde(default)]
+    pub recipient: Option<XUserId>,
+    /// The agent's chat message it came from (marked as it travels).
+    #[serde(default)]
+    pub origin: Option<MessageRef>,
 }
 
 impl Store {
     /// Adds a reply to send; returns its number.
     pub fn enqueue(&self, entry: &OutboxEntry) -> Result<OutboxId, StoreError> {
-        let id = self.db.generate_id()?;
+        let id = self.next_outbox_id()?;
         self.put(&self.outbox, &codec::number_key(id), entry)?;
         Ok(id)
+    }
+
+    /// A number for an entry written inside a ticket transaction (sled's
+    /// id generator must not run in one).
+    pub fn next_outbox_id(&self) -> Result<OutboxId, StoreError> {
+        Ok(self.db.generate_id()?)
     }
 
     pub fn outbox_entry(&self, id: OutboxId) -> Result<Option<OutboxEntry>, StoreError> {

@@ -266,6 +266,9 @@ fn an_outbox_entry_moves_forward_once() {
         channel: ReplyChannel::Public,
         created_at: t0(),
         delivery: Delivery::Pending,
+        in_reply_to: None,
+        recipient: None,
+        origin: None,
     };
     let id = store.enqueue(&entry).expect("enqueue");
     let sending = Delivery::Sending {

@@ -9,6 +9,7 @@ use sled::Transactional;
 
 use super::audit::AuditEntry;
 use super::codec::{self, number_key};
+use super::outbox::{OutboxEntry, OutboxId};
 use super::{abort, finish, Abort, Store, StoreError, TxResult};
 use crate::ticket::{
     Agent, ChatThread, ConversationKey, Effect, NewTicket, Refusal, State, Ticket, TicketId,
@@ -34,6 +35,18 @@ impl Opened {
 
 /// The result of an update: the transition that was stored.
 pub type Updated = Transition;
+
+/// What else a ticket change consumes or produces, in its transaction, so
+/// that a crash leaves either all of it or none.
+#[derive(Default)]
+pub struct Also<'a> {
+    /// A chat-journal entry the change acts on.
+    pub chat_event: Option<&'a str>,
+    /// An X inbox item the change records.
+    pub inbound: Option<&'a str>,
+    /// An outbox entry the change makes (a reply), under this number.
+    pub outbox: Option<(OutboxId, &'a dyn Fn(&Transition) -> Option<OutboxEntry>)>,
+}
 
 fn read_ticket<R>(tickets: &TransactionalTree, id: TicketId) -> TxResult<Ticket, R> {
     let key = number_key(id.get());
@@ -101,6 +114,18 @@ impl Store {
     /// has. Ticket number, ticket, conversation and tweet indexes and the
     /// audit entry are written together or not at all.
     pub fn open_ticket(&self, new: NewTicket) -> Result<Opened, StoreError> {
+        self.open_ticket_from(new, None)
+    }
+
+    /// Opens a ticket for a conversation not seen before; when it is known,
+    /// returns its ticket and changes nothing (the caller adds the message).
+    /// A new ticket takes the inbox item `inbound` and asks for its threads
+    /// in the same transaction.
+    pub fn open_ticket_from(
+        &self,
+        new: NewTicket,
+        inbound: Option<&str>,
+    ) -> Result<Opened, StoreError> {
         let conversation = new.conversation.storage_key();
         let tweet = match &new.first_message.x_ref {
             XRef::Tweet { id } => Some(id.as_str().to_owned()),
@@ -113,9 +138,11 @@ impl Store {
             &self.tweets,
             &self.conversations,
             &self.audit,
+            &self.inbox,
+            &self.chat_sync,
         )
             .transaction(
-                |(meta, tickets, tweets, conversations, audit)| -> TxResult<Opened, Infallible> {
+                |(meta, tickets, tweets, conversations, audit, inbox, sync)| -> TxResult<Opened, Infallible> {
                     if let Some(id) = read_id(conversations, "conversations", &conversation)? {
                         return Ok(Opened::Existing(read_ticket(tickets, id)?));
                     }
@@ -142,6 +169,10 @@ impl Store {
                         )),
                     }];
                     append_audit(audit, &ticket, None, at, &effects)?;
+                    if let Some(key) = inbound {
+                        inbox.remove(key.as_bytes())?;
+                    }
+                    write(sync, &number_key(next), &ticket.revision)?;
                     Ok(Opened::New(ticket))
                 },
             );
@@ -167,14 +198,52 @@ impl Store {
     where
         F: Fn(&Ticket) -> Result<Transition, Refusal>,
     {
+        self.update_ticket_also(id, actor, now, change, &Also::default())
+    }
+
+    /// `update_ticket`, also consuming or producing what `also` names in
+    /// the same transaction. A change that redraws cards asks for a sync.
+    pub fn update_ticket_also<F>(
+        &self,
+        id: TicketId,
+        actor: Option<&Agent>,
+        now: DateTime<Utc>,
+        change: F,
+        also: &Also<'_>,
+    ) -> Result<Result<Updated, Refusal>, StoreError>
+    where
+        F: Fn(&Ticket) -> Result<Transition, Refusal>,
+    {
         let key = number_key(id.get());
-        let result = (&self.tickets, &self.audit).transaction(|(tickets, audit)| {
+        let trees = (
+            &self.tickets,
+            &self.audit,
+            &self.outbox,
+            &self.chat_inbox,
+            &self.inbox,
+            &self.chat_sync,
+        );
+        let result = trees.transaction(|(tickets, audit, outbox, journal, inbox, sync)| {
             let ticket = read_ticket(tickets, id)?;
             let mut transition = change(&ticket)
                 .map_err(|r| ConflictableTransactionError::Abort(Abort::Refused(r)))?;
             transition.ticket.revision = ticket.revision + 1;
             write(tickets, &key, &transition.ticket)?;
             append_audit(audit, &transition.ticket, actor, now, &transition.effects)?;
+            if let Some((number, make)) = &also.outbox {
+                if let Some(entry) = make(&transition) {
+                    write(outbox, &number_key(*number), &entry)?;
+                }
+            }
+            if let Some(k) = also.chat_event {
+                journal.remove(k.as_bytes())?;
+            }
+            if let Some(k) = also.inbound {
+                inbox.remove(k.as_bytes())?;
+            }
+            if transition.effects.contains(&Effect::RefreshCards) {
+                write(sync, &key, &transition.ticket.revision)?;
+            }
             Ok(transition)
         });
         let outcome = finish(result)?;

@@ -1,6 +1,7 @@
 //! Starting the X side of `perch run`: a client per account from its
 //! secrets, a polling loop per enabled source, and the webhook routes.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -13,11 +14,15 @@ use super::webhook::http::{self as webhook_http, Hook};
 use super::{Auth, Patience, XClient, XError};
 use crate::config::{secrets, Account, Config, XAuth};
 use crate::store::Store;
+use crate::ticket::AccountKey;
 
 /// What the X side runs: routes to serve and loops to await on shutdown.
 pub struct Started {
     pub routes: Router,
     pub tasks: Vec<JoinHandle<()>>,
+    /// One client per account, shared by ingest and the relay (an OAuth
+    /// 2.0 session must not be refreshed from two places).
+    pub clients: HashMap<AccountKey, Arc<XClient>>,
 }
 
 fn secret(
@@ -79,11 +84,14 @@ pub fn start(
 ) -> Result<Started, XError> {
     let mut routes = Router::new();
     let mut tasks = Vec::new();
+    let mut clients = HashMap::new();
     let budget = config.x.monthly_read_budget;
     for account in &config.accounts {
+        let x = Arc::new(client(config, account, store, lookup)?);
+        clients.insert(account.key.clone(), Arc::clone(&x));
         let ingest = Arc::new(Ingest {
             account: account.clone(),
-            client: Arc::new(client(config, account, store, lookup)?),
+            client: x,
             store: store.clone(),
         });
         let mut loops = Vec::new();
@@ -121,5 +129,9 @@ pub fn start(
             }));
         }
     }
-    Ok(Started { routes, tasks })
+    Ok(Started {
+        routes,
+        tasks,
+        clients,
+    })
 }

@@ -26,7 +26,7 @@ use crate::chat::{
     Platform, Reaction, Responder, Text, Visibility,
 };
 use crate::store::Store;
-use crate::ticket::ChatThread;
+use crate::ticket::{ChatThread, TicketId};
 
 /// The grammar's verbs, as `/perch` subcommands.
 const SUBCOMMANDS: [(&str, &str); 12] = [
@@ -353,6 +353,14 @@ impl ChatPlatform for DiscordAdapter {
 
     async fn update_card(&self, thread: &ChatThread, card: &Card) -> Result<(), ChatError> {
         self.rest.update_card(thread, card).await
+    }
+
+    async fn find_card(
+        &self,
+        channel: &str,
+        ticket: TicketId,
+    ) -> Result<Option<ChatThread>, ChatError> {
+        self.rest.find_card(channel, ticket).await
     }
 
     async fn react(&self, message: &MessageRef, reaction: Reaction) -> Result<(), ChatError> {

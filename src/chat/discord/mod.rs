@@ -23,13 +23,14 @@ use std::time::{Duration, Instant};
 
 use serenity::all::{
     ChannelId, ChannelType, CreateAllowedMentions, CreateForumPost, CreateMessage, CreateThread,
-    EditMessage, EditThread, ForumTagId, GuildChannel, Http, HttpBuilder, MessageId, ReactionType,
+    EditMessage, EditThread, ForumTagId, GetMessages, GuildChannel, Http, HttpBuilder, MessageId,
+    ReactionType,
 };
 use tokio::sync::Mutex;
 
 use super::{Card, ChatError, MessageRef, Reaction, Text};
 use crate::config::Secret;
-use crate::ticket::ChatThread;
+use crate::ticket::{ChatThread, TicketId};
 
 /// Discord allows about 5 messages per 5 s per channel.
 pub const DEFAULT_POST_INTERVAL: Duration = Duration::from_secs(1);
@@ -202,6 +203,48 @@ impl DiscordRest {
             parent: channel.into(),
             thread: thread.id.get().to_string().as_str().into(),
         })
+    }
+
+    /// The thread of `ticket`'s card in a text channel, from the channel's
+    /// recent history; a card whose thread was never started gets it now.
+    /// Forum posts are not searched (a forum post is one call, so its fate
+    /// is rarely unknown).
+    pub async fn find_card(
+        &self,
+        channel: &str,
+        ticket: TicketId,
+    ) -> Result<Option<ChatThread>, ChatError> {
+        let channel_id = id(channel)?;
+        let route = self.channel(channel_id).await?;
+        if route.kind == ChannelType::Forum {
+            return Ok(None);
+        }
+        let recent = ChannelId::new(channel_id)
+            .messages(&*self.http, GetMessages::new().limit(100))
+            .await
+            .map_err(classify)?;
+        let prefix = format!("{ticket} ·");
+        let Some(card) = recent.iter().find(|m| {
+            m.author.bot
+                && m.embeds
+                    .iter()
+                    .any(|e| e.title.as_deref().is_some_and(|t| t.starts_with(&prefix)))
+        }) else {
+            return Ok(None);
+        };
+        // A thread started from a message has the message's id.
+        let thread_id = card.id.get();
+        if ChannelId::new(thread_id).to_channel(&*self.http).await.is_err() {
+            let name = format!("{ticket}");
+            ChannelId::new(channel_id)
+                .create_thread_from_message(&*self.http, card.id, CreateThread::new(name))
+                .await
+                .map_err(classify)?;
+        }
+        Ok(Some(ChatThread::Discord {
+            parent: channel.into(),
+            thread: thread_id.to_string().as_str().into(),
+        }))
     }
 
     /// Posts in a ticket thread; text from X has its markdown escaped, and

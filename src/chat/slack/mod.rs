@@ -25,7 +25,7 @@ use tokio::sync::Mutex;
 
 use super::{Card, ChatError, MessageRef, Reaction, Responder, Text, Visibility};
 use crate::config::Secret;
-use crate::ticket::ChatThread;
+use crate::ticket::{ChatThread, TicketId};
 
 /// Slack allows about one message per second per channel.
 pub const DEFAULT_POST_INTERVAL: Duration = Duration::from_secs(1);
@@ -111,6 +111,38 @@ impl SlackWeb {
             .await
             .map_err(classify)?;
         Ok(list.users.into_iter().map(|u| u.to_string()).collect())
+    }
+
+    /// The thread of `ticket`'s card in `channel`, from recent history.
+    pub async fn find_card(
+        &self,
+        channel: &str,
+        ticket: TicketId,
+    ) -> Result<Option<ChatThread>, ChatError> {
+        let session = self.client.open_session(&self.token);
+        let request = SlackApiConversationsHistoryRequest::new()
+            .with_channel(channel.into())
+            .with_limit(200);
+        let history = session
+            .conversations_history(&request)
+            .await
+            .map_err(classify)?;
+        // A card's fallback text is its summary, which starts `#42 `.
+        let prefix = format!("{ticket} ");
+        Ok(history
+            .messages
+            .iter()
+            .find(|m| {
+                m.sender.bot_id.is_some()
+                    && m.content
+                        .text
+                        .as_deref()
+                        .is_some_and(|t| t.starts_with(&prefix))
+            })
+            .map(|m| ChatThread::Slack {
+                channel: channel.into(),
+                thread_ts: m.origin.ts.to_string().as_str().into(),
+            }))
     }
 
     /// A person's display name (falling back to real name, then handle).

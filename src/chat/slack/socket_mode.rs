@@ -19,7 +19,7 @@ use crate::chat::{
 };
 use crate::config::Secret;
 use crate::store::Store;
-use crate::ticket::ChatThread;
+use crate::ticket::{ChatThread, TicketId};
 
 /// How Slack reaches perch.
 pub enum Connection {
@@ -166,6 +166,18 @@ impl ChatPlatform for SlackAdapter {
 
     async fn update_card(&self, thread: &ChatThread, card: &Card) -> Result<(), ChatError> {
         self.web.update_card(thread, card).await
+    }
+
+    async fn find_card(
+        &self,
+        channel: &str,
+        ticket: TicketId,
+    ) -> Result<Option<ChatThread>, ChatError> {
+        self.web.find_card(channel, ticket).await
+    }
+
+    async fn group_members(&self, group: &str) -> Result<Vec<String>, ChatError> {
+        self.web.group_members(group).await
     }
 
     async fn react(&self, message: &MessageRef, reaction: Reaction) -> Result<(), ChatError> {

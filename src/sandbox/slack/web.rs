@@ -179,6 +179,7 @@ fn dispatch(
         "chat.postEphemeral" => plain(ephemeral(s, p)),
         "reactions.add" => plain(react(s, p)),
         "conversations.replies" => plain(replies(s, p)),
+        "conversations.history" => plain(history(s, p)),
         "users.info" => plain(
             match str_param(p, "user").and_then(|u| s.users.get(u).map(|n| (u, n))) {
                 Some((id, name)) => (
@@ -339,6 +340,33 @@ fn react(s: &mut State, p: &Map<String, Value>) -> (StatusCode, Value) {
         }
         Err(e) => error(e),
     }
+}
+
+/// A channel's top-level messages, newest first (thread replies are not
+/// in a channel's history, as on Slack).
+fn history(s: &mut State, p: &Map<String, Value>) -> (StatusCode, Value) {
+    let Some(channel) = str_param(p, "channel") else {
+        return error("channel_not_found");
+    };
+    let Some(messages) = s.channels.get(channel) else {
+        return error("channel_not_found");
+    };
+    let limit = p
+        .get("limit")
+        .and_then(|l| l.as_u64().or_else(|| l.as_str()?.parse().ok()))
+        .unwrap_or(100)
+        .clamp(1, 999);
+    let limit = usize::try_from(limit).unwrap_or(100);
+    let top: Vec<&Message> = messages
+        .iter()
+        .filter(|m| m.thread_ts.as_deref().is_none_or(|t| t == m.ts))
+        .collect();
+    let page: Vec<Value> = top.iter().rev().take(limit).map(|m| message_json(m)).collect();
+    (
+        StatusCode::OK,
+        json!({ "ok": true, "messages": page, "has_more": top.len() > limit, "pin_count": 0,
+                "response_metadata": { "next_cursor": "" } }),
+    )
 }
 
 fn replies(s: &mut State, p: &Map<String, Value>) -> (StatusCode, Value) {

@@ -1,0 +1,161 @@
+//! The X inbox into tickets: a new conversation opens a ticket; a later
+//! message (same conversation, same DM conversation, or a reply to a post
+//! of the ticket) joins it, and reopens it when it was resolved.
+
+use chrono::Utc;
+
+use super::Relay;
+use crate::store::{Also, Opened, StoreError};
+use crate::ticket::{
+    self, Author, ConversationKey, Message, NewTicket, Origin, Ticket, TicketId, TweetId, XRef,
+};
+use crate::twitter::inbound::{InboundItem, InboundKind, Source};
+
+impl Relay {
+    /// Takes every item in the inbox. An item that cannot be handled stays
+    /// there (and is tried again) with the reason logged.
+    pub(super) fn take_inbox(&self) {
+        let items = match self.store.inbox::<InboundItem>() {
+            Ok(items) => items,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the X inbox; will retry");
+                return;
+            }
+        };
+        let mut changed = false;
+        for (key, item) in items {
+            match self.accept(&key, &item) {
+                Ok(id) => {
+                    changed = true;
+                    tracing::info!(ticket = %id, account = %item.account, source = %item.source.label(), "X item recorded");
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, key, "cannot record an X item; it stays in the inbox")
+                }
+            }
+        }
+        if changed {
+            self.wake_threads.notify_one();
+        }
+    }
+
+    /// Records one item; returns its ticket.
+    pub(crate) fn accept(&self, key: &str, item: &InboundItem) -> Result<TicketId, StoreError> {
+        let message = Message {
+            author: Author::Customer,
+            x_ref: match &item.kind {
+                InboundKind::Post { tweet_id, .. } => XRef::Tweet {
+                    id: TweetId::from(tweet_id.as_str()),
+                },
+                InboundKind::Dm { event_id, .. } => XRef::DmEvent {
+                    id: event_id.as_str().into(),
+                },
+            },
+            text: item.text.clone(),
+            at: item.created_at,
+        };
+        // A reply to a post of a ticket (ours or the customer's) joins it,
+        // whatever conversation id the source gave (webhooks give none).
+        if let InboundKind::Post {
+            in_reply_to: Some(parent),
+            ..
+        } = &item.kind
+        {
+            if let Some(t) = self.store.ticket_for_tweet(&TweetId::from(parent.as_str()))? {
+                if t.account == item.account {
+                    return self.add_message(&t, key, message);
+                }
+            }
+        }
+        let class = self.config.rules.classify(&item.text);
+        let (conversation, origin, can_reply_publicly) = match &item.kind {
+            InboundKind::Post {
+                conversation_id,
+                mentioned_or_quoted,
+                ..
+            } => (
+                ConversationKey::Public {
+                    account: item.account.clone(),
+                    conversation: conversation_id.as_str().into(),
+                },
+                match &item.source {
+                    Source::Search { rule } if !mentioned_or_quoted => Origin::SearchHit {
+                        rule: rule.clone(),
+                    },
+                    _ => Origin::Mention,
+                },
+                *mentioned_or_quoted,
+            ),
+            InboundKind::Dm {
+                dm_conversation_id, ..
+            } => (
+                ConversationKey::Dm {
+                    account: item.account.clone(),
+                    conversation: dm_conversation_id.as_str().into(),
+                },
+                Origin::Dm,
+                false,
+            ),
+        };
+        let new = NewTicket {
+            account: item.account.clone(),
+            origin,
+            customer: item.author.clone(),
+            conversation,
+            first_message: message.clone(),
+            priority: class.priority,
+            category: class.category,
+            tags: class.tags,
+            can_reply_publicly,
+        };
+        match self.store.open_ticket_from(new, Some(key))? {
+            Opened::New(t) => Ok(t.id),
+            Opened::Existing(t) => self.add_message(&t, key, message),
+        }
+    }
+
+    /// Adds the customer's message to `ticket` (once: a crash after this
+    /// and before the inbox item was taken finds it already there), and
+    /// lets it raise the priority.
+    fn add_message(
+        &self,
+        ticket: &Ticket,
+        key: &str,
+        message: Message,
+    ) -> Result<TicketId, StoreError> {
+        let class = self.config.rules.classify(&message.text);
+        let tweet = match &message.x_ref {
+            XRef::Tweet { id } => Some(id.clone()),
+            XRef::DmEvent { .. } => None,
+        };
+        let outcome = self.store.update_ticket_also(
+            ticket.id,
+            None,
+            Utc::now(),
+            |current| {
+                if current.messages.iter().any(|m| m.x_ref == message.x_ref) {
+                    return Err(ticket::Refusal::EmptyText("add"));
+                }
+                let mut t = ticket::customer_wrote(current, message.clone());
+                t.ticket.priority = t.ticket.priority.min(class.priority);
+                t.ticket.tags.extend(class.tags.iter().cloned());
+                if t.ticket.category.is_none() {
+                    t.ticket.category.clone_from(&class.category);
+                }
+                Ok(t)
+            },
+            &Also {
+                inbound: Some(key),
+                ..Also::default()
+            },
+        )?;
+        if outcome.is_err() {
+            // Already recorded before a restart: only the item is left.
+            self.store.take_inbound(key)?;
+        }
+        if let Some(tweet) = tweet {
+            self.store.link_tweet(ticket.id, &tweet)?;
+        }
+        Ok(ticket.id)
+    }
+}

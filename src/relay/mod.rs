@@ -1,0 +1,185 @@
+//! The relay: X items become ticket threads, and what people do in those
+//! threads becomes claims, notes and replies on X.
+//!
+//! Everything it acts on is in the store first, and each step consumes its
+//! input in the same transaction as its result, so a crash anywhere
+//! repeats at most a step that is checked before it is repeated:
+//!
+//! - `inbound`: the X inbox -> tickets (opened, or the message added);
+//! - `threads`: tickets that asked for it (`chat_sync`) -> a card and
+//!   thread on every route, redrawn cards, the customer's follow-ups;
+//! - `commands`: the chat journal -> the state machine, answers, and
+//!   replies written to the outbox with the ticket change;
+//! - `to_x`: the outbox -> X, reconciled against the account's own posts
+//!   before anything whose fate is unknown is sent again.
+
+mod commands;
+mod inbound;
+mod people;
+mod threads;
+mod to_x;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch, Notify};
+use tokio::task::JoinHandle;
+
+use crate::chat::{ChatEvent, ChatPlatform, Platform};
+use crate::config::Config;
+use crate::store::Store;
+use crate::ticket::{AccountKey, Policy};
+use crate::twitter::XClient;
+
+pub use people::Roles;
+pub use to_x::{compose, ComposeError};
+
+/// How often each loop looks for work it was not woken for.
+const TICK: Duration = Duration::from_millis(500);
+
+/// What the relay works with. Built once by the service.
+pub struct Relay {
+    config: Config,
+    store: Store,
+    platforms: Vec<Arc<dyn ChatPlatform>>,
+    x: HashMap<AccountKey, Arc<XClient>>,
+    roles: Roles,
+    policy: Policy,
+    wake_threads: Notify,
+    wake_outbox: Notify,
+    backoff: to_x::Backoff,
+}
+
+impl Relay {
+    pub fn new(
+        config: Config,
+        store: Store,
+        platforms: Vec<Arc<dyn ChatPlatform>>,
+        x: HashMap<AccountKey, Arc<XClient>>,
+    ) -> Arc<Self> {
+        let policy = Policy {
+            require_explicit_claim: config.service.require_explicit_claim,
+            idle_release: config
+                .service
+                .claim_idle_release
+                .and_then(|d| chrono::Duration::from_std(d).ok()),
+        };
+        let roles = Roles::new(&config, platforms.clone());
+        Arc::new(Self {
+            config,
+            store,
+            platforms,
+            x,
+            roles,
+            policy,
+            wake_threads: Notify::new(),
+            wake_outbox: Notify::new(),
+            backoff: to_x::Backoff::default(),
+        })
+    }
+
+    fn platform(&self, which: Platform) -> Option<&Arc<dyn ChatPlatform>> {
+        self.platforms.iter().find(|p| p.platform() == which)
+    }
+
+    /// Starts the relay's loops; they stop when `stop` turns true. Chat
+    /// events arriving on `events` only wake the command loop: the events
+    /// themselves are read from the store's journal.
+    pub fn start(
+        self: &Arc<Self>,
+        mut events: mpsc::Receiver<ChatEvent>,
+        stop: watch::Receiver<bool>,
+    ) -> Vec<JoinHandle<()>> {
+        let wake_commands = Arc::new(Notify::new());
+        let forward = {
+            let wake = Arc::clone(&wake_commands);
+            let mut stop = stop.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        got = events.recv() => match got {
+                            Some(_) => wake.notify_one(),
+                            None => return,
+                        },
+                        _ = stop.wait_for(|s| *s) => return,
+                    }
+                }
+            })
+        };
+        let inbound = {
+            let relay = Arc::clone(self);
+            every(stop.clone(), None, move || {
+                let relay = Arc::clone(&relay);
+                async move { relay.take_inbox() }
+            })
+        };
+        let threads = {
+            let relay = Arc::clone(self);
+            let wake = Arc::clone(self);
+            every(stop.clone(), Some(wake), move || {
+                let relay = Arc::clone(&relay);
+                async move { relay.sync_threads().await }
+            })
+        };
+        let commands = {
+            let relay = Arc::clone(self);
+            let wake = wake_commands;
+            let mut stop = stop.clone();
+            tokio::spawn(async move {
+                loop {
+                    relay.handle_chat_events().await;
+                    tokio::select! {
+                        _ = wake.notified() => {}
+                        _ = tokio::time::sleep(TICK) => {}
+                        _ = stop.wait_for(|s| *s) => return,
+                    }
+                }
+            })
+        };
+        let outbox = {
+            let relay = Arc::clone(self);
+            let mut stop = stop;
+            tokio::spawn(async move {
+                loop {
+                    relay.drain_outbox().await;
+                    tokio::select! {
+                        _ = relay.wake_outbox.notified() => {}
+                        _ = tokio::time::sleep(TICK) => {}
+                        _ = stop.wait_for(|s| *s) => return,
+                    }
+                }
+            })
+        };
+        vec![forward, inbound, threads, commands, outbox]
+    }
+}
+
+/// Runs `step` now and then every tick (or when the relay's thread work is
+/// woken) until `stop`.
+fn every<F, Fut>(
+    mut stop: watch::Receiver<bool>,
+    wake_threads: Option<Arc<Relay>>,
+    step: F,
+) -> JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        loop {
+            step().await;
+            let woken = async {
+                match &wake_threads {
+                    Some(relay) => relay.wake_threads.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = woken => {}
+                () = tokio::time::sleep(TICK) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+        }
+    })
+}

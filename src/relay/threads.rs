@@ -1,0 +1,188 @@
+//! Bringing each ticket's threads up to date: a card and thread on every
+//! route of its account, the card redrawn when the ticket changed, and the
+//! customer's later messages posted in the thread.
+//!
+//! A card is posted at most once per route: before posting, the route's
+//! view says a card is being opened; if perch stops before the thread is
+//! linked, the channel is searched for the card before another is posted.
+
+use chrono::Utc;
+
+use super::Relay;
+use crate::chat::{Card, ChatError, ChatPlatform, Platform, Text};
+use crate::store::StoreError;
+use crate::ticket::{Author, ChatThread, Ticket, TicketId};
+
+#[derive(Debug, thiserror::Error)]
+enum SyncError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Chat(#[from] ChatError),
+}
+
+/// A route: a platform and a channel on it.
+struct Route<'a> {
+    platform: &'a dyn ChatPlatform,
+    channel: String,
+}
+
+impl Route<'_> {
+    fn key(&self) -> String {
+        format!("{}:{}", self.platform.platform().name(), self.channel)
+    }
+
+    fn shows(&self, thread: &ChatThread) -> bool {
+        match thread {
+            ChatThread::Slack { channel, .. } => {
+                self.platform.platform() == Platform::Slack && channel.as_str() == self.channel
+            }
+            ChatThread::Discord { parent, .. } => {
+                self.platform.platform() == Platform::Discord && parent.as_str() == self.channel
+            }
+        }
+    }
+}
+
+impl Relay {
+    fn routes(&self, ticket: &Ticket) -> Vec<Route<'_>> {
+        let Some(account) = self.config.account(&ticket.account) else {
+            return Vec::new();
+        };
+        let slack = account
+            .routes
+            .slack_channels
+            .iter()
+            .map(|c| (Platform::Slack, c.as_str().to_owned()));
+        let discord = account
+            .routes
+            .discord_channels
+            .iter()
+            .map(|c| (Platform::Discord, c.as_str().to_owned()));
+        slack
+            .chain(discord)
+            .filter_map(|(p, channel)| {
+                self.platform(p).map(|platform| Route {
+                    platform: platform.as_ref(),
+                    channel,
+                })
+            })
+            .collect()
+    }
+
+    /// Works through every ticket that asked for its threads to be synced.
+    pub(super) async fn sync_threads(&self) {
+        let wanted = match self.store.needs_sync() {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read which threads need work; will retry");
+                return;
+            }
+        };
+        for (id, revision) in wanted {
+            match self.sync_ticket(id).await {
+                Ok(true) => {
+                    if let Err(e) = self.store.synced(id, revision) {
+                        tracing::error!(ticket = %id, error = %e, "cannot record a synced ticket");
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => tracing::error!(ticket = %id, error = %e, "cannot read a ticket to draw it"),
+            }
+        }
+    }
+
+    /// `true` when every route is up to date.
+    async fn sync_ticket(&self, id: TicketId) -> Result<bool, StoreError> {
+        let Some(ticket) = self.store.ticket(id)? else {
+            return Ok(true);
+        };
+        let mut done = true;
+        for route in self.routes(&ticket) {
+            if let Err(e) = self.sync_route(&route, &ticket).await {
+                done = false;
+                let retry = matches!(&e, SyncError::Chat(c) if c.is_retryable());
+                tracing::warn!(ticket = %id, route = %route.key(), error = %e, will_retry = retry, "cannot update a ticket thread");
+            }
+        }
+        Ok(done)
+    }
+
+    async fn sync_route(&self, route: &Route<'_>, ticket: &Ticket) -> Result<(), SyncError> {
+        let key = route.key();
+        let mut view = self.store.route_view(ticket.id, &key)?;
+        let thread = match ticket.threads.iter().find(|t| route.shows(t)) {
+            Some(t) => t.clone(),
+            None => {
+                let found = match view.opening_since {
+                    Some(_) => route.platform.find_card(&route.channel, ticket.id).await?,
+                    None => None,
+                };
+                let thread = match found {
+                    Some(t) => {
+                        tracing::info!(ticket = %ticket.id, route = %key, "found the card posted before a restart");
+                        view.card_revision = 0;
+                        t
+                    }
+                    None => {
+                        view.opening_since = Some(Utc::now());
+                        self.store.set_route_view(ticket.id, &key, &view)?;
+                        let t = route
+                            .platform
+                            .open_thread(&route.channel, &Card::of(ticket))
+                            .await?;
+                        view.card_revision = ticket.revision;
+                        t
+                    }
+                };
+                self.store.link_thread(ticket.id, thread.clone())?;
+                view.opening_since = None;
+                view.relayed = 1;
+                self.store.set_route_view(ticket.id, &key, &view)?;
+                tracing::info!(ticket = %ticket.id, route = %key, "ticket thread opened");
+                thread
+            }
+        };
+        if view.card_revision < ticket.revision {
+            route
+                .platform
+                .update_card(&thread, &Card::of(ticket))
+                .await?;
+            view.card_revision = ticket.revision;
+            self.store.set_route_view(ticket.id, &key, &view)?;
+        }
+        let from_customer: Vec<_> = ticket
+            .messages
+            .iter()
+            .filter(|m| m.author == Author::Customer)
+            .collect();
+        while let Some(m) = from_customer.get(view.relayed) {
+            let words = format!("@{}: {}", ticket.customer.handle, m.text);
+            route.platform.post(&thread, &Text::FromX(words)).await?;
+            view.relayed += 1;
+            self.store.set_route_view(ticket.id, &key, &view)?;
+        }
+        Ok(())
+    }
+
+    /// Says something in every thread of a ticket (best effort: a failure
+    /// is logged, and the ticket itself is unaffected).
+    pub(super) async fn say_everywhere(&self, ticket: &Ticket, text: &str, except: Option<&ChatThread>) {
+        for thread in ticket.threads.iter().filter(|t| Some(*t) != except) {
+            let Some(platform) = self.platform(platform_of(thread)) else {
+                continue;
+            };
+            if let Err(e) = platform.post(thread, &Text::Ours(text.to_owned())).await {
+                tracing::warn!(ticket = %ticket.id, error = %e, "cannot post in a ticket thread");
+            }
+        }
+    }
+}
+
+pub(super) fn platform_of(thread: &ChatThread) -> Platform {
+    match thread {
+        ChatThread::Slack { .. } => Platform::Slack,
+        ChatThread::Discord { .. } => Platform::Discord,
+    }
+}
+
