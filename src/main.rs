@@ -50,10 +50,14 @@ enum Command {
         #[arg(long, env = "PERCH_CONFIG")]
         config: PathBuf,
     },
-    /// Run the fake X (and later Slack and Discord) with perch on 127.0.0.1.
+    /// Run the fake X, Slack and Discord with perch on 127.0.0.1, play a
+    /// short scene, and keep running for your own tweets and replies.
     Sandbox {
         #[arg(long, default_value = "bot-config/sandbox.toml")]
         config: PathBuf,
+        /// Skip the scripted scene.
+        #[arg(long)]
+        no_scene: bool,
     },
 }
 
@@ -81,11 +85,12 @@ fn main() -> ExitCode {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(cli::run(config))
         }),
-        Command::Sandbox { config } => cli::load(&config).and_then(|config| {
+        Command::Sandbox { config, no_scene } => cli::load(&config).and_then(|config| {
             logging::init(format(Some(config.service.log_format)));
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(perch::sandbox::run::run(
                 config,
+                !no_scene,
                 perch::service::shutdown_signal(),
             ))
         }),

@@ -216,7 +216,7 @@ pub fn release_idle_claims(
 async fn chat_platforms(
     config: &Config,
     store: &Store,
-    lookup: &dyn Fn(&str) -> Option<String>,
+    lookup: &(dyn Fn(&str) -> Option<String> + Send + Sync),
 ) -> anyhow::Result<Vec<Arc<dyn ChatPlatform>>> {
     let secret = |env: &crate::config::EnvVar| {
         crate::config::secrets::read(env, lookup).map_err(|p| anyhow::anyhow!("{p}"))
@@ -240,10 +240,14 @@ async fn chat_platforms(
                 addr: *addr,
             },
         };
-        let adapter = SlackAdapter::connect(web, connection, store.clone())
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot start the Slack adapter: {e}"))?;
-        tracing::info!("Slack connected");
+        let mut adapter = SlackAdapter::offline(web, connection, store.clone());
+        match adapter.check().await {
+            Ok(()) => tracing::info!("Slack bot token accepted"),
+            Err(e) if e.is_retryable() => {
+                tracing::warn!(error = %e, "Slack is unreachable; perch starts and keeps trying")
+            }
+            Err(e) => anyhow::bail!("cannot start the Slack adapter: {e}"),
+        }
         platforms.push(Arc::new(adapter));
     }
     if let Some(discord) = &config.discord {

@@ -56,6 +56,8 @@ slack_channels = ["C0SUPPORT1"]
 [slack]
 bot_token_env = "SB"
 app_token_env = "SA"
+# A closed loopback port: Slack is unreachable, and perch keeps trying.
+api_url = "http://127.0.0.1:9/api"
 "#,
         data.display()
     )

@@ -4,9 +4,13 @@
 //!
 //! - `x`: the X API v2 (auth, rate limits, error bodies, paging) with a
 //!   control API to act as customers.
-//! - `run`: `perch sandbox`, the fakes and perch together.
+//! - `slack`, `discord`: the Slack Web API and Socket Mode, Discord's REST
+//!   API and gateway, each with a control API to act as people.
+//! - `run`: `perch sandbox`, the fakes and perch together; `scene`: the
+//!   scripted scene it plays first.
 
 pub mod discord;
 pub mod run;
+pub mod scene;
 pub mod slack;
 pub mod x;

@@ -1,5 +1,7 @@
 //! `perch sandbox`: the fakes and perch itself on 127.0.0.1, so a newcomer
-//! can watch perch work without any account anywhere.
+//! can watch perch work without any account anywhere. A short scene plays
+//! first (see `scene.rs`); then everything keeps running for the
+//! newcomer's own tweets and replies through the fakes' control APIs.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -7,9 +9,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use super::discord::{ChannelSpec, FakeDiscord};
+use super::slack::FakeSlack;
 use super::x::{FakeAccount, FakeX, OAuth1Keys};
 use crate::config::secrets::Lookup;
-use crate::config::{Config, XAuth};
+use crate::config::{Config, SlackMode, XAuth};
 use crate::store::Store;
 
 /// The fake credential for an env var name: the sandbox's fakes accept
@@ -70,53 +74,192 @@ fn fake_accounts(config: &Config) -> Vec<FakeAccount> {
         .collect()
 }
 
-/// Starts the fake X where the config points and runs perch against it
-/// until `shutdown`.
+/// The fakes a config points at, started where it points.
+pub struct Sandbox {
+    pub x: FakeX,
+    pub slack: Option<FakeSlack>,
+    pub discord: Option<FakeDiscord>,
+}
+
+impl Sandbox {
+    /// Starts the fake X, and the fake Slack and Discord when the config
+    /// has them, on the loopback addresses it names, accepting exactly the
+    /// credentials `lookup` hands perch.
+    pub async fn start(config: &Config) -> anyhow::Result<Self> {
+        let busy = |what: &str, addr: SocketAddr| {
+            format!("cannot start the fake {what} on {addr}; is another sandbox running?")
+        };
+        let x_addr = loopback(&config.x.api_url, "x.api_url")?;
+        let x = FakeX::start_on(x_addr, fake_accounts(config))
+            .await
+            .with_context(|| busy("X", x_addr))?;
+        let slack = match &config.slack {
+            None => None,
+            Some(slack) => {
+                let SlackMode::Socket { app_token } = &slack.mode else {
+                    anyhow::bail!("slack.mode: the sandbox runs Slack in Socket Mode; set mode = \"socket\"");
+                };
+                let addr = loopback(&slack.api_url, "slack.api_url")?;
+                let channels: Vec<&str> = config
+                    .accounts
+                    .iter()
+                    .flat_map(|a| a.routes.slack_channels.iter().map(|c| c.as_str()))
+                    .collect();
+                let fake = FakeSlack::start_on(
+                    addr,
+                    &fake_secret(&slack.bot_token.name),
+                    &fake_secret(&app_token.name),
+                    &channels,
+                    crate::chat::slack::DEFAULT_POST_INTERVAL,
+                )
+                .await
+                .with_context(|| busy("Slack", addr))?;
+                for agent in &config.agents {
+                    if let Some(u) = &agent.slack_user {
+                        fake.add_user(u.as_str(), &agent.name);
+                    }
+                }
+                Some(fake)
+            }
+        };
+        let discord = match &config.discord {
+            None => None,
+            Some(discord) => {
+                let url = discord
+                    .api_url
+                    .as_deref()
+                    .context("discord.api_url: the sandbox needs the fake Discord's address")?;
+                let addr = loopback(url, "discord.api_url")?;
+                let ids: Vec<u64> = config
+                    .accounts
+                    .iter()
+                    .flat_map(|a| a.routes.discord_channels.iter())
+                    .filter_map(|c| c.as_str().parse().ok())
+                    .collect();
+                let specs: Vec<ChannelSpec<'_>> = ids
+                    .iter()
+                    .map(|id| ChannelSpec {
+                        id: *id,
+                        name: "support",
+                        forum_tags: &[],
+                    })
+                    .collect();
+                let fake = FakeDiscord::start_on(
+                    addr,
+                    &fake_secret(&discord.bot_token.name),
+                    &specs,
+                    5,
+                    std::time::Duration::from_secs(5),
+                )
+                .await
+                .with_context(|| busy("Discord", addr))?;
+                Some(fake)
+            }
+        };
+        Ok(Self { x, slack, discord })
+    }
+
+    /// The credentials perch is given: the ones the fakes accept.
+    pub fn lookup() -> Lookup {
+        Arc::new(|name: &str| Some(fake_secret(name)))
+    }
+}
+
+/// Starts the fakes where the config points, runs perch against them,
+/// plays the scene (unless `scene` is false), and keeps running until
+/// `shutdown`.
 pub async fn run(
     config: Config,
+    scene: bool,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let x_addr = loopback(&config.x.api_url, "x.api_url")?;
-    let fake = FakeX::start_on(x_addr, fake_accounts(&config))
-        .await
-        .with_context(|| {
-            format!("cannot start the fake X on {x_addr}; is another sandbox running?")
-        })?;
+    let sandbox = Sandbox::start(&config).await?;
     let store = Store::open(&config.service.data_dir)?;
     let health = config.service.health_addr;
     let listener = tokio::net::TcpListener::bind(health)
         .await
         .with_context(|| format!("cannot listen on {health} (service.health_addr)"))?;
-    let lookup: Lookup = Arc::new(|name: &str| Some(fake_secret(name)));
-    print_guide(&config, &fake, health);
-    crate::service::run(config, store, listener, lookup, shutdown).await
+    let service = tokio::spawn(crate::service::run(
+        config.clone(),
+        store,
+        listener,
+        Sandbox::lookup(),
+        shutdown,
+    ));
+    if scene {
+        if let Err(e) = super::scene::play(&config, &sandbox).await {
+            println!("\nThe scene stopped early: {e:#}\n");
+        }
+    }
+    print_guide(&config, &sandbox, health);
+    service.await?
 }
 
-fn print_guide(config: &Config, fake: &FakeX, health: SocketAddr) {
-    let x = fake.base_url();
+fn print_guide(config: &Config, sandbox: &Sandbox, health: SocketAddr) {
+    let x = sandbox.x.base_url();
     let handle = config
         .accounts
         .first()
         .map_or("AcmeSupport", |a| a.handle.as_str());
-    println!(
+    let route = config.accounts.first().map(|a| &a.routes);
+    let agent = config.agents.first();
+    let mut guide = format!(
         "perch sandbox: everything runs on 127.0.0.1 with fake credentials.
 
   fake X API    {x}
   perch health  http://{health}/healthz
 
-Act as a customer (in another shell):
+Act as a customer on X (in another shell):
 
   curl -s -X POST {x}/_sandbox/posts -H 'content-type: application/json' \\
        -d '{{\"from\": \"dana\", \"text\": \"@{handle} my order never arrived\"}}'
   curl -s -X POST {x}/_sandbox/dms -H 'content-type: application/json' \\
        -d '{{\"from\": \"gina\", \"to\": \"{handle}\", \"text\": \"hi, my account is locked\"}}'
-
-See what perch picked up, and what the account posted:
-
-  curl -s http://{health}/healthz
-  curl -s {x}/_sandbox/posted
-
-Stop with Ctrl-C.
+  curl -s {x}/_sandbox/posted          # what the account posted
 "
     );
+    if let (Some(slack), Some(channel)) = (
+        &sandbox.slack,
+        route.and_then(|r| r.slack_channels.first()),
+    ) {
+        let base = format!("http://{}", slack.addr());
+        let user = agent
+            .and_then(|a| a.slack_user.as_ref())
+            .map_or("U0JODOE01", |u| u.as_str());
+        guide.push_str(&format!(
+            "
+Act as an agent in Slack (thread_ts is the card's ts, from the channel):
+
+  curl -s {base}/_sandbox/channels/{channel} | jq -r .as_seen
+  curl -s -X POST {base}/_sandbox/reply -H 'content-type: application/json' \\
+       -d '{{\"channel\": \"{channel}\", \"thread_ts\": \"<card ts>\", \"user\": \"{user}\", \"text\": \"Sorry! Fixed now.\"}}'
+  curl -s -X POST {base}/_sandbox/command -H 'content-type: application/json' \\
+       -d '{{\"channel\": \"{channel}\", \"user\": \"{user}\", \"text\": \"queue\"}}'
+  curl -s -X POST {base}/_sandbox/button -H 'content-type: application/json' \\
+       -d '{{\"channel\": \"{channel}\", \"message_ts\": \"<card ts>\", \"user\": \"{user}\", \"action_id\": \"perch_claim\"}}'
+"
+        ));
+    }
+    if let (Some(discord), Some(channel)) = (
+        &sandbox.discord,
+        route.and_then(|r| r.discord_channels.first()),
+    ) {
+        let base = discord.url();
+        let user = agent
+            .and_then(|a| a.discord_user.as_ref())
+            .map_or("1400000000000000001", |u| u.as_str());
+        guide.push_str(&format!(
+            "
+Act as an agent in Discord (a ticket's thread id is its card message's id):
+
+  curl -s {base}/_sandbox/channels/{channel}
+  curl -s -X POST {base}/_sandbox/message -H 'content-type: application/json' \\
+       -d '{{\"channel\": <thread id>, \"user\": {user}, \"name\": \"Jo\", \"text\": \"On it!\"}}'
+  curl -s -X POST {base}/_sandbox/command -H 'content-type: application/json' \\
+       -d '{{\"channel\": <thread id>, \"user\": {user}, \"name\": \"Jo\", \"subcommand\": \"claim\"}}'
+"
+        ));
+    }
+    guide.push_str("\nStop with Ctrl-C.\n");
+    println!("{guide}");
 }

@@ -73,6 +73,8 @@ slack_channels = ["C0SUPPORT1"]
 [slack]
 bot_token_env = "SLACK_BOT"
 app_token_env = "SLACK_APP"
+# A closed loopback port: Slack is unreachable, and perch keeps trying.
+api_url = "http://127.0.0.1:9/api"
 
 [[agents]]
 key = "jo"

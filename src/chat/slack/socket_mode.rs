@@ -36,7 +36,9 @@ pub enum Connection {
 pub struct SlackAdapter {
     web: SlackWeb,
     connection: Connection,
-    bot_user: String,
+    /// Learned from auth.test at `connect`, or in `run` when Slack was
+    /// unreachable at start.
+    bot_user: Option<String>,
     store: Store,
     reconnect_backoff: Duration,
 }
@@ -56,13 +58,47 @@ impl SlackAdapter {
         store: Store,
     ) -> Result<Self, ChatError> {
         let bot_user = web.whoami().await?;
-        Ok(Self {
+        let mut adapter = Self::offline(web, connection, store);
+        adapter.bot_user = Some(bot_user);
+        Ok(adapter)
+    }
+
+    /// An adapter for a Slack that could not be reached yet: `run` checks
+    /// the token (retrying while Slack is unreachable) before listening.
+    pub fn offline(web: SlackWeb, connection: Connection, store: Store) -> Self {
+        Self {
             web,
             connection,
-            bot_user,
+            bot_user: None,
             store,
             reconnect_backoff: Duration::from_secs(5),
-        })
+        }
+    }
+
+    /// Checks the bot token now (auth.test) and learns the bot's user id.
+    pub async fn check(&mut self) -> Result<(), ChatError> {
+        self.bot_user = Some(self.web.whoami().await?);
+        Ok(())
+    }
+
+    /// The bot's user id: known, or asked of Slack until it answers.
+    async fn bot_user(&self, stop: &mut watch::Receiver<bool>) -> Result<Option<String>, ChatError> {
+        if let Some(u) = &self.bot_user {
+            return Ok(Some(u.clone()));
+        }
+        loop {
+            match self.web.whoami().await {
+                Ok(u) => return Ok(Some(u)),
+                Err(e) if e.is_retryable() => {
+                    tracing::warn!(error = %e, "Slack is unreachable; retrying");
+                }
+                Err(e) => return Err(e),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.reconnect_backoff) => {}
+                _ = stop.wait_for(|s| *s) => return Ok(None),
+            }
+        }
     }
 
     /// Seconds to wait before reconnecting after a drop (tests use 1).
@@ -198,10 +234,13 @@ impl ChatPlatform for SlackAdapter {
         events: mpsc::Sender<ChatEvent>,
         mut stop: watch::Receiver<bool>,
     ) -> Result<(), ChatError> {
+        let Some(bot_user) = self.bot_user(&mut stop).await? else {
+            return Ok(());
+        };
         let inbound = Inbound {
             events,
             store: self.store.clone(),
-            bot_user: self.bot_user.clone(),
+            bot_user,
         };
         let app_token = match &self.connection {
             Connection::SocketMode { app_token } => app_token,

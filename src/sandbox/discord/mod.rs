@@ -126,7 +126,19 @@ impl FakeDiscord {
         per_window: u32,
         window: Duration,
     ) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self::start_on(any, token, channels, per_window, window).await
+    }
+
+    /// `start` on a given address (the sandbox's fixed port).
+    pub async fn start_on(
+        addr: SocketAddr,
+        token: &str,
+        channels: &[ChannelSpec<'_>],
+        per_window: u32,
+        window: Duration,
+    ) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let mut map = HashMap::new();
         // Ids are snowflakes: milliseconds since Discord's epoch in the high
@@ -354,6 +366,40 @@ impl Control {
         v["message"] = message_json(&card);
         s.gateway.dispatch("INTERACTION_CREATE", v);
         Some(id)
+    }
+
+    /// A text channel as a person sees it: each card (title and status)
+    /// with its thread's messages indented below, marks in brackets.
+    pub fn render(&self, channel: u64) -> String {
+        let s = lock(&self.0);
+        let line = |m: &Message| {
+            let card = m.embeds.get(0).map(|e| {
+                let status = e["fields"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|f| f["name"] == "Status" || f["name"] == "Holder")
+                    .filter_map(|f| f["value"].as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!("[card] {} ({status})", e["title"].as_str().unwrap_or_default())
+            });
+            let marks = if m.reactions.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", m.reactions.join(" "))
+            };
+            format!("{}: {}{marks}", m.author_name, card.unwrap_or_else(|| m.content.clone()))
+        };
+        let mut out = String::new();
+        for parent in s.messages.iter().filter(|m| m.channel_id == channel) {
+            out.push_str(&line(parent));
+            out.push('\n');
+            for reply in s.messages.iter().filter(|m| m.channel_id == parent.id) {
+                out.push_str(&format!("    ↳ {}\n", line(reply)));
+            }
+        }
+        out
     }
 
     /// How long the first response to an interaction took, and its type.
@@ -730,6 +776,13 @@ fn route(
                 .to_owned();
             if name.is_empty() || name.chars().count() > 100 {
                 return error(StatusCode::BAD_REQUEST, 50035, "Invalid Form Body");
+            }
+            if s.channels.contains_key(&mid) {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    160_004,
+                    "A thread has already been created for this message",
+                );
             }
             // A thread started from a message takes the message's id.
             let thread = Channel {

@@ -1,0 +1,145 @@
+//! The scene `perch sandbox` plays: customers write on X, an agent claims,
+//! replies inline and resolves in Slack; then what each side sees.
+//!
+//! It acts only through the fakes' control APIs (as the people would), and
+//! waits for perch to do its part, so it shows the real relay at work.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+use super::run::Sandbox;
+use crate::config::Config;
+
+/// How long any one step may take before the scene gives up.
+const STEP: Duration = Duration::from_secs(30);
+
+async fn until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> anyhow::Result<T> {
+    let deadline = Instant::now() + STEP;
+    loop {
+        if let Some(v) = probe() {
+            return Ok(v);
+        }
+        if Instant::now() > deadline {
+            bail!("waited {}s for {what}", STEP.as_secs());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn say(step: &str) {
+    println!("\n▶ {step}");
+}
+
+pub async fn play(config: &Config, sandbox: &Sandbox) -> anyhow::Result<()> {
+    let account = config.accounts.first().context("no [[accounts]]")?;
+    let slack = sandbox.slack.as_ref().context("the scene needs [slack]")?;
+    let channel = account
+        .routes
+        .slack_channels
+        .first()
+        .context("the scene needs a Slack route")?
+        .as_str();
+    let agent = config
+        .agents
+        .iter()
+        .find(|a| a.slack_user.is_some())
+        .context("the scene needs an agent with a slack_user")?;
+    let agent_id = agent.slack_user.as_ref().map_or("", |u| u.as_str());
+    let handle = &account.handle;
+    let x = &sandbox.x;
+
+    println!("\n=== perch sandbox: the scene ===");
+    say(&format!("@dana mentions @{handle} on X"));
+    let post = x.post(
+        "dana",
+        &format!("@{handle} my order #1234 never arrived, tracking says delivered??"),
+        None,
+        None,
+    );
+    say(&format!("@gina sends @{handle} a DM"));
+    x.dm("gina", account.user_id.as_str(), "hi, my account is locked after a password reset");
+    say("@lee posts about the brand without naming the account (a search hit, misspelt)");
+    x.post("lee", "is akme down for anyone else? the app is not working", None, None);
+
+    let card = until("dana's card in Slack", || {
+        slack
+            .messages(channel)
+            .into_iter()
+            .find(|m| m.bot_id.is_some() && m.thread_ts.is_none() && m.text.contains("@dana"))
+    })
+    .await?;
+    until("three ticket cards in Slack", || {
+        let cards = slack
+            .messages(channel)
+            .iter()
+            .filter(|m| m.bot_id.is_some() && m.thread_ts.is_none())
+            .count();
+        (cards >= 3).then_some(())
+    })
+    .await?;
+    println!("  perch opened a ticket thread for each, in Slack and in Discord.");
+
+    say(&format!("{} presses Claim on dana's card in Slack", agent.name));
+    slack
+        .press_button(channel, &card.ts, agent_id, "perch_claim")
+        .context("the card has no Claim button")?;
+    until("the card to show the claim", || {
+        slack
+            .messages(channel)
+            .iter()
+            .find(|m| m.ts == card.ts && m.text.contains("claimed"))
+            .map(|_| ())
+    })
+    .await?;
+
+    let words = "So sorry! A replacement ships today; I'll DM you the tracking.";
+    say(&format!("{} replies inline in the thread: \"{words}\"", agent.name));
+    slack.thread_reply(channel, &card.ts, agent_id, words);
+    let reply = until("the reply on X", || {
+        x.posted().into_iter().find(|p| {
+            p.referenced_tweets
+                .iter()
+                .any(|r| r.kind == "replied_to" && r.id == post.id)
+        })
+    })
+    .await?;
+    println!("  perch posted it on X as @{handle}: \"{}\"", reply.text);
+
+    say(&format!(
+        "{} resolves it from the thread: \"@perch resolve replacement shipped\"",
+        agent.name
+    ));
+    slack.thread_reply(
+        channel,
+        &card.ts,
+        agent_id,
+        &format!("<@{}> resolve replacement shipped", super::slack::BOT_USER),
+    );
+    until("the card to show it resolved", || {
+        slack
+            .messages(channel)
+            .iter()
+            .find(|m| m.ts == card.ts && m.text.contains("resolved"))
+            .map(|_| ())
+    })
+    .await?;
+
+    println!("\n--- Slack #{channel}, as the team sees it ---");
+    print!("{}", slack.render(channel));
+    if let (Some(discord), Some(d)) = (&sandbox.discord, account.routes.discord_channels.first()) {
+        if let Ok(id) = d.as_str().parse::<u64>() {
+            println!("\n--- Discord #support, as the team sees it ---");
+            print!("{}", discord.render(id));
+        }
+    }
+    println!("\n--- X, as the customers see it ---");
+    for p in x.posted() {
+        println!("@{handle}: {}", p.text);
+    }
+    for dm in x.sent_dms() {
+        println!("DM from @{handle}: {}", dm.text.unwrap_or_default());
+    }
+    println!("\n=== the scene is over; perch keeps running ===\n");
+    Ok(())
+}
