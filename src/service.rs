@@ -18,10 +18,10 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
-use crate::config::secrets::Lookup;
 use crate::chat::discord::{DiscordAdapter, DiscordRest};
 use crate::chat::slack::{Connection, SlackAdapter, SlackWeb};
 use crate::chat::ChatPlatform;
+use crate::config::secrets::Lookup;
 use crate::config::{Config, SlackMode};
 use crate::relay::Relay;
 use crate::store::{Store, StoreError};

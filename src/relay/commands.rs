@@ -83,7 +83,15 @@ impl Relay {
                     ticket.id,
                     Some(&person.actor.agent),
                     Utc::now(),
-                    |t| ticket::apply(t, Command::Note { text: note.clone() }, &person.actor, Utc::now(), &self.policy),
+                    |t| {
+                        ticket::apply(
+                            t,
+                            Command::Note { text: note.clone() },
+                            &person.actor,
+                            Utc::now(),
+                            &self.policy,
+                        )
+                    },
                     &Also {
                         chat_event: Some(key),
                         ..Also::default()
@@ -254,12 +262,10 @@ impl Relay {
             TicketAction::Unclaim => Command::Unclaim,
             TicketAction::Assign { to } => match self.roles.named(&to) {
                 Some(agent) => Command::Assign { to: agent },
-                None => {
-                    return Ok(Some(
-                        "No configured agent by that name; use their key, name, initials or mention."
-                            .to_owned(),
-                    ))
-                }
+                None => return Ok(Some(
+                    "No configured agent by that name; use their key, name, initials or mention."
+                        .to_owned(),
+                )),
             },
             TicketAction::Resolve { note } => Command::Resolve { note },
             TicketAction::Reopen => Command::Reopen,
@@ -376,7 +382,11 @@ impl Relay {
         Ok(out)
     }
 
-    fn stats_text(&self, period: std::time::Duration, now: DateTime<Utc>) -> Result<String, StoreError> {
+    fn stats_text(
+        &self,
+        period: std::time::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
         let since = now - chrono::Duration::from_std(period).unwrap_or(chrono::Duration::days(7));
         let tickets: Vec<Ticket> = self
             .store
@@ -386,7 +396,10 @@ impl Relay {
             .collect();
         let mut waits: Vec<i64> = tickets
             .iter()
-            .filter_map(|t| t.first_response_at.map(|f| (f - t.created_at).num_seconds()))
+            .filter_map(|t| {
+                t.first_response_at
+                    .map(|f| (f - t.created_at).num_seconds())
+            })
             .collect();
         waits.sort_unstable();
         let period = humantime::format_duration(period);
@@ -396,7 +409,12 @@ impl Relay {
         let rate = waits.len() * 100 / tickets.len();
         let median = waits
             .get(waits.len() / 2)
-            .map(|s| humantime::format_duration(std::time::Duration::from_secs(u64::try_from(*s).unwrap_or(0))).to_string())
+            .map(|s| {
+                humantime::format_duration(std::time::Duration::from_secs(
+                    u64::try_from(*s).unwrap_or(0),
+                ))
+                .to_string()
+            })
             .unwrap_or_else(|| "n/a".to_owned());
         Ok(format!(
             "Last {period}: {} tickets, {} answered ({rate}%), median time to first response {median}.",
@@ -408,10 +426,13 @@ impl Relay {
 
 /// The customer's latest post in a ticket, which a public reply answers.
 fn last_customer_post(t: &Ticket) -> Option<crate::ticket::TweetId> {
-    t.messages.iter().rev().find_map(|m| match (&m.author, &m.x_ref) {
-        (Author::Customer, XRef::Tweet { id }) => Some(id.clone()),
-        _ => None,
-    })
+    t.messages
+        .iter()
+        .rev()
+        .find_map(|m| match (&m.author, &m.x_ref) {
+            (Author::Customer, XRef::Tweet { id }) => Some(id.clone()),
+            _ => None,
+        })
 }
 
 fn line(t: &Ticket, now: DateTime<Utc>) -> String {
@@ -441,5 +462,8 @@ fn done_text(verb: &str, t: &Ticket) -> String {
         State::Claimed(c) => format!("claimed by {}", c.holder.name),
         other => other.label().to_owned(),
     };
-    format!("{}: {verb} done; it is now {status}, answered by {}.", t.id, t.reply_channel)
+    format!(
+        "{}: {verb} done; it is now {status}, answered by {}.",
+        t.id, t.reply_channel
+    )
 }

@@ -61,7 +61,10 @@ impl Relay {
             ..
         } = &item.kind
         {
-            if let Some(t) = self.store.ticket_for_tweet(&TweetId::from(parent.as_str()))? {
+            if let Some(t) = self
+                .store
+                .ticket_for_tweet(&TweetId::from(parent.as_str()))?
+            {
                 if t.account == item.account {
                     return self.add_message(&t, key, message);
                 }
@@ -79,9 +82,9 @@ impl Relay {
                     conversation: conversation_id.as_str().into(),
                 },
                 match &item.source {
-                    Source::Search { rule } if !mentioned_or_quoted => Origin::SearchHit {
-                        rule: rule.clone(),
-                    },
+                    Source::Search { rule } if !mentioned_or_quoted => {
+                        Origin::SearchHit { rule: rule.clone() }
+                    }
                     _ => Origin::Mention,
                 },
                 *mentioned_or_quoted,

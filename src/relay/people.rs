@@ -83,7 +83,12 @@ impl Roles {
         members.iter().any(|m| m == user)
     }
 
-    async fn has(&self, user: &ChatUser, slack_group: &Option<String>, discord_role: &Option<String>) -> bool {
+    async fn has(
+        &self,
+        user: &ChatUser,
+        slack_group: &Option<String>,
+        discord_role: &Option<String>,
+    ) -> bool {
         match user.platform {
             Platform::Slack => match slack_group {
                 Some(g) => self.in_slack_group(g, &user.id).await,
@@ -99,7 +104,9 @@ impl Roles {
     /// platform and id.
     pub async fn resolve(&self, user: &ChatUser) -> Person {
         let p = &self.permissions;
-        let lead_by_group = self.has(user, &p.slack_lead_group, &p.discord_lead_role).await;
+        let lead_by_group = self
+            .has(user, &p.slack_lead_group, &p.discord_lead_role)
+            .await;
         if let Some(a) = self.configured(user) {
             return Person {
                 actor: Actor {
@@ -118,7 +125,10 @@ impl Roles {
         }
         let role = if lead_by_group {
             Role::Lead
-        } else if self.has(user, &p.slack_agent_group, &p.discord_agent_role).await {
+        } else if self
+            .has(user, &p.slack_agent_group, &p.discord_agent_role)
+            .await
+        {
             Role::Agent
         } else {
             Role::Outsider

@@ -87,7 +87,9 @@ impl Relay {
                     }
                 }
                 Ok(false) => {}
-                Err(e) => tracing::error!(ticket = %id, error = %e, "cannot read a ticket to draw it"),
+                Err(e) => {
+                    tracing::error!(ticket = %id, error = %e, "cannot read a ticket to draw it")
+                }
             }
         }
     }
@@ -167,7 +169,12 @@ impl Relay {
 
     /// Says something in every thread of a ticket (best effort: a failure
     /// is logged, and the ticket itself is unaffected).
-    pub(super) async fn say_everywhere(&self, ticket: &Ticket, text: &str, except: Option<&ChatThread>) {
+    pub(super) async fn say_everywhere(
+        &self,
+        ticket: &Ticket,
+        text: &str,
+        except: Option<&ChatThread>,
+    ) {
         for thread in ticket.threads.iter().filter(|t| Some(*t) != except) {
             let Some(platform) = self.platform(platform_of(thread)) else {
                 continue;
@@ -185,4 +192,3 @@ pub(super) fn platform_of(thread: &ChatThread) -> Platform {
         ChatThread::Discord { .. } => Platform::Discord,
     }
 }
-

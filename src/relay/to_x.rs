@@ -135,7 +135,10 @@ impl Relay {
             since: Utc::now(),
             attempt,
         };
-        if !self.store.set_delivery(id, &entry.delivery, sending.clone())? {
+        if !self
+            .store
+            .set_delivery(id, &entry.delivery, sending.clone())?
+        {
             return Ok(());
         }
         match self.send(client, entry).await {
@@ -173,7 +176,9 @@ impl Relay {
             }
             ReplyChannel::Dm => {
                 let Some(to) = &entry.recipient else {
-                    return Err(XError::Invalid("the ticket names no customer to DM".to_owned()));
+                    return Err(XError::Invalid(
+                        "the ticket names no customer to DM".to_owned(),
+                    ));
                 };
                 let id = publish::direct_message(client, to.as_str(), &entry.text).await?;
                 Ok(XRef::DmEvent {
@@ -184,7 +189,11 @@ impl Relay {
     }
 
     /// Looks for the entry among what the account sent recently.
-    async fn find_sent(&self, client: &XClient, entry: &OutboxEntry) -> Result<Option<XRef>, XError> {
+    async fn find_sent(
+        &self,
+        client: &XClient,
+        entry: &OutboxEntry,
+    ) -> Result<Option<XRef>, XError> {
         let Some(account) = self.config.account(&entry.account) else {
             return Ok(None);
         };
@@ -249,17 +258,19 @@ impl Relay {
             text: entry.text.clone(),
             at: now,
         };
-        let recorded = self.store.update_ticket(entry.ticket, Some(&entry.agent), now, |t| {
-            let mut next = t.clone();
-            next.messages.push(message.clone());
-            Ok(Transition {
-                ticket: next,
-                effects: vec![crate::ticket::Effect::Audit {
-                    action: "sent".to_owned(),
-                    detail: Some(entry.channel.to_string()),
-                }],
-            })
-        })?;
+        let recorded = self
+            .store
+            .update_ticket(entry.ticket, Some(&entry.agent), now, |t| {
+                let mut next = t.clone();
+                next.messages.push(message.clone());
+                Ok(Transition {
+                    ticket: next,
+                    effects: vec![crate::ticket::Effect::Audit {
+                        action: "sent".to_owned(),
+                        detail: Some(entry.channel.to_string()),
+                    }],
+                })
+            })?;
         if let XRef::Tweet { id: tweet } = &x_ref {
             self.store.link_tweet(entry.ticket, tweet)?;
         }
@@ -276,16 +287,23 @@ impl Relay {
         tracing::info!(outbox = id, ticket = %entry.ticket, channel = %entry.channel, "reply sent to X");
         if let Some(origin) = &entry.origin {
             self.mark(origin, Reaction::Sent).await;
-            self.post(&origin.thread, &format!("Sent as a {}: {link}", entry.channel))
-                .await;
+            self.post(
+                &origin.thread,
+                &format!("Sent as a {}: {link}", entry.channel),
+            )
+            .await;
         }
         if let Ok(transition) = recorded {
             let words = format!(
                 "{} replied ({}): {}\n{link}",
                 entry.agent.name, entry.channel, entry.text
             );
-            self.say_everywhere(&transition.ticket, &words, entry.origin.as_ref().map(|o| &o.thread))
-                .await;
+            self.say_everywhere(
+                &transition.ticket,
+                &words,
+                entry.origin.as_ref().map(|o| &o.thread),
+            )
+            .await;
         }
         Ok(())
     }

@@ -97,7 +97,9 @@ impl Sandbox {
             None => None,
             Some(slack) => {
                 let SlackMode::Socket { app_token } = &slack.mode else {
-                    anyhow::bail!("slack.mode: the sandbox runs Slack in Socket Mode; set mode = \"socket\"");
+                    anyhow::bail!(
+                        "slack.mode: the sandbox runs Slack in Socket Mode; set mode = \"socket\""
+                    );
                 };
                 let addr = loopback(&slack.api_url, "slack.api_url")?;
                 let channels: Vec<&str> = config
@@ -218,10 +220,9 @@ Act as a customer on X (in another shell):
   curl -s {x}/_sandbox/posted          # what the account posted
 "
     );
-    if let (Some(slack), Some(channel)) = (
-        &sandbox.slack,
-        route.and_then(|r| r.slack_channels.first()),
-    ) {
+    if let (Some(slack), Some(channel)) =
+        (&sandbox.slack, route.and_then(|r| r.slack_channels.first()))
+    {
         let base = format!("http://{}", slack.addr());
         let user = agent
             .and_then(|a| a.slack_user.as_ref())

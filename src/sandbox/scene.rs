@@ -58,9 +58,18 @@ pub async fn play(config: &Config, sandbox: &Sandbox) -> anyhow::Result<()> {
         None,
     );
     say(&format!("@gina sends @{handle} a DM"));
-    x.dm("gina", account.user_id.as_str(), "hi, my account is locked after a password reset");
+    x.dm(
+        "gina",
+        account.user_id.as_str(),
+        "hi, my account is locked after a password reset",
+    );
     say("@lee posts about the brand without naming the account (a search hit, misspelt)");
-    x.post("lee", "is akme down for anyone else? the app is not working", None, None);
+    x.post(
+        "lee",
+        "is akme down for anyone else? the app is not working",
+        None,
+        None,
+    );
 
     let card = until("dana's card in Slack", || {
         slack
@@ -80,7 +89,10 @@ pub async fn play(config: &Config, sandbox: &Sandbox) -> anyhow::Result<()> {
     .await?;
     println!("  perch opened a ticket thread for each, in Slack and in Discord.");
 
-    say(&format!("{} presses Claim on dana's card in Slack", agent.name));
+    say(&format!(
+        "{} presses Claim on dana's card in Slack",
+        agent.name
+    ));
     slack
         .press_button(channel, &card.ts, agent_id, "perch_claim")
         .context("the card has no Claim button")?;
@@ -94,7 +106,10 @@ pub async fn play(config: &Config, sandbox: &Sandbox) -> anyhow::Result<()> {
     .await?;
 
     let words = "So sorry! A replacement ships today; I'll DM you the tracking.";
-    say(&format!("{} replies inline in the thread: \"{words}\"", agent.name));
+    say(&format!(
+        "{} replies inline in the thread: \"{words}\"",
+        agent.name
+    ));
     slack.thread_reply(channel, &card.ts, agent_id, words);
     let reply = until("the reply on X", || {
         x.posted().into_iter().find(|p| {

@@ -234,7 +234,11 @@ impl DiscordRest {
         };
         // A thread started from a message has the message's id.
         let thread_id = card.id.get();
-        if ChannelId::new(thread_id).to_channel(&*self.http).await.is_err() {
+        if ChannelId::new(thread_id)
+            .to_channel(&*self.http)
+            .await
+            .is_err()
+        {
             let name = format!("{ticket}");
             ChannelId::new(channel_id)
                 .create_thread_from_message(&*self.http, card.id, CreateThread::new(name))

@@ -82,7 +82,10 @@ impl SlackAdapter {
     }
 
     /// The bot's user id: known, or asked of Slack until it answers.
-    async fn bot_user(&self, stop: &mut watch::Receiver<bool>) -> Result<Option<String>, ChatError> {
+    async fn bot_user(
+        &self,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<Option<String>, ChatError> {
         if let Some(u) = &self.bot_user {
             return Ok(Some(u.clone()));
         }

@@ -382,14 +382,21 @@ impl Control {
                     .filter_map(|f| f["value"].as_str())
                     .collect::<Vec<_>>()
                     .join(", ");
-                format!("[card] {} ({status})", e["title"].as_str().unwrap_or_default())
+                format!(
+                    "[card] {} ({status})",
+                    e["title"].as_str().unwrap_or_default()
+                )
             });
             let marks = if m.reactions.is_empty() {
                 String::new()
             } else {
                 format!(" [{}]", m.reactions.join(" "))
             };
-            format!("{}: {}{marks}", m.author_name, card.unwrap_or_else(|| m.content.clone()))
+            format!(
+                "{}: {}{marks}",
+                m.author_name,
+                card.unwrap_or_else(|| m.content.clone())
+            )
         };
         let mut out = String::new();
         for parent in s.messages.iter().filter(|m| m.channel_id == channel) {

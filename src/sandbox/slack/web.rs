@@ -361,7 +361,12 @@ fn history(s: &mut State, p: &Map<String, Value>) -> (StatusCode, Value) {
         .iter()
         .filter(|m| m.thread_ts.as_deref().is_none_or(|t| t == m.ts))
         .collect();
-    let page: Vec<Value> = top.iter().rev().take(limit).map(|m| message_json(m)).collect();
+    let page: Vec<Value> = top
+        .iter()
+        .rev()
+        .take(limit)
+        .map(|m| message_json(m))
+        .collect();
     (
         StatusCode::OK,
         json!({ "ok": true, "messages": page, "has_more": top.len() > limit, "pin_count": 0,

@@ -1,0 +1,271 @@
+//! Agents reply inline in the ticket thread; perch posts the reply on X
+//! once, as the holder, and only the holder.
+
+mod common;
+
+use std::time::Duration;
+
+use common::relay::{
+    discord_field, never, until, Scene, ACME_ID, JO_DISCORD, JO_SLACK, SAM_DISCORD, SAM_SLACK,
+    SLACK,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inline_reply_becomes_exactly_one_public_reply_with_the_signature() {
+    let scene = Scene::start().await;
+    let (post, slack, discord) = scene.mention("dana", "my order never arrived").await;
+    let said = scene.slack().thread_reply(
+        SLACK,
+        &slack.ts,
+        JO_SLACK,
+        "So sorry! A replacement ships today.",
+    );
+
+    let reply = until("the reply on X", || {
+        scene.replies_to(&post.id).into_iter().next()
+    })
+    .await;
+    assert_eq!(reply.text, "@dana So sorry! A replacement ships today. ^JD");
+    assert_eq!(reply.author_id.as_deref(), Some(ACME_ID));
+    let link = format!("https://x.com/AcmeSupport/status/{}", reply.id);
+    until("the agent's message marked sent, with the link", || {
+        let thread = scene.slack_thread(&slack);
+        let mine = thread.iter().find(|m| m.ts == said)?;
+        let sent = mine.reactions.iter().any(|r| r == "white_check_mark");
+        let linked = thread.iter().any(|m| m.text.contains(&link));
+        (sent && linked).then_some(())
+    })
+    .await;
+    until("the Discord thread to show the reply", || {
+        scene.discord_thread(&discord).into_iter().find(|m| {
+            m.content.contains("Jo Doe replied (public reply)") && m.content.contains(&link)
+        })
+    })
+    .await;
+    // Replying claimed it: both cards say who holds it.
+    until("both cards to show Jo Doe", || {
+        let s = scene.slack_card_now(&slack).text.contains("claimed");
+        let d = discord_field(&scene.discord_card_now(&discord), "Holder") == "Jo Doe";
+        (s && d).then_some(())
+    })
+    .await;
+    never("a second reply on X", Duration::from_secs(2), || {
+        scene.replies_to(&post.id).len() > 1
+    })
+    .await;
+    scene.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dm_ticket_is_answered_by_dm_from_discord() {
+    let scene = Scene::start().await;
+    scene.sandbox.x.dm("gina", ACME_ID, "my account is locked");
+    let card = until("gina's card in Discord", || {
+        scene.discord_cards("gina").into_iter().next()
+    })
+    .await;
+    scene.discord().user_message(
+        card.id,
+        SAM_DISCORD,
+        "Sam",
+        &[],
+        "Unlocked it for you, try again now.",
+    );
+    let dm = until("the DM on X", || {
+        scene.sandbox.x.sent_dms().into_iter().next()
+    })
+    .await;
+    assert_eq!(
+        dm.text.as_deref(),
+        Some("Unlocked it for you, try again now.\n^SL")
+    );
+    assert!(
+        dm.dm_conversation_id
+            .as_deref()
+            .is_some_and(|c| c.contains(ACME_ID)),
+        "{dm:?}"
+    );
+    assert!(scene.sandbox.x.posted().is_empty(), "nothing public");
+    until("the thread to say it went by DM", || {
+        scene
+            .discord_thread(&card)
+            .into_iter()
+            .find(|m| m.content.contains("Sent as a DM"))
+    })
+    .await;
+    scene.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dm_switches_a_public_ticket_to_answer_by_dm() {
+    let scene = Scene::start().await;
+    let (post, slack, _) = scene.mention("dana", "my card was charged twice").await;
+    scene
+        .slack()
+        .thread_reply(SLACK, &slack.ts, JO_SLACK, "<@U0PERCHBOT> dm");
+    until("the card to say replies go by DM", || {
+        let blocks = scene.slack_card_now(&slack).blocks?.to_string();
+        blocks.contains("Replies go out as*\\nDM").then_some(())
+    })
+    .await;
+    scene
+        .slack()
+        .thread_reply(SLACK, &slack.ts, JO_SLACK, "Refunded, sorry about that.");
+    let dm = until("the DM on X", || {
+        scene.sandbox.x.sent_dms().into_iter().next()
+    })
+    .await;
+    assert_eq!(dm.text.as_deref(), Some("Refunded, sorry about that.\n^JD"));
+    assert!(scene.replies_to(&post.id).is_empty(), "no public reply");
+    scene.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_holder_speaks_to_the_customer() {
+    let scene = Scene::start().await;
+    let (post, slack, discord) = scene.mention("dana", "my order never arrived").await;
+    scene
+        .slack()
+        .press_button(SLACK, &slack.ts, JO_SLACK, "perch_claim")
+        .expect("a Claim button");
+    until("the card to show the claim", || {
+        scene
+            .slack_card_now(&slack)
+            .text
+            .contains("claimed")
+            .then_some(())
+    })
+    .await;
+
+    // Sam, an agent who does not hold it, in Slack and in Discord.
+    scene.slack().thread_reply(
+        SLACK,
+        &slack.ts,
+        SAM_SLACK,
+        "I think it was lost in the depot",
+    );
+    let told = until("Sam to be told privately", || {
+        scene.slack().ephemerals_for(SAM_SLACK).into_iter().next()
+    })
+    .await;
+    assert!(
+        told.text.contains("Jo Doe holds #1") && told.text.contains("internal discussion"),
+        "{}",
+        told.text
+    );
+    scene.discord().user_message(
+        discord.id,
+        SAM_DISCORD,
+        "Sam",
+        &[],
+        "let me check the depot",
+    );
+    until("Sam to be told in the Discord thread", || {
+        scene
+            .discord_thread(&discord)
+            .into_iter()
+            .find(|m| m.content.contains("Not sent: Jo Doe holds #1"))
+    })
+    .await;
+    never("Sam's words on X", Duration::from_secs(2), || {
+        !scene.sandbox.x.posted().is_empty() || !scene.sandbox.x.sent_dms().is_empty()
+    })
+    .await;
+
+    // The holder, from Discord this time, is sent.
+    scene.discord().user_message(
+        discord.id,
+        JO_DISCORD,
+        "Jo",
+        &[],
+        "Found it, arriving tomorrow.",
+    );
+    let reply = until("Jo's reply on X", || {
+        scene.replies_to(&post.id).into_iter().next()
+    })
+    .await;
+    assert_eq!(reply.text, "@dana Found it, arriving tomorrow. ^JD");
+    scene.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notes_and_outsiders_never_reach_the_customer() {
+    let scene = Scene::start().await;
+    let (_, slack, _) = scene.mention("dana", "my order never arrived").await;
+    scene.slack().thread_reply(
+        SLACK,
+        &slack.ts,
+        JO_SLACK,
+        "note: VIP customer, be generous",
+    );
+    scene.slack().thread_reply(
+        SLACK,
+        &slack.ts,
+        JO_SLACK,
+        "// checking the warehouse first",
+    );
+    scene.slack().add_user("U0OUTSIDE1", "Olly from Sales");
+    scene
+        .slack()
+        .thread_reply(SLACK, &slack.ts, "U0OUTSIDE1", "Sorry, we will fix it!");
+    let told = until("the outsider to be told why", || {
+        scene
+            .slack()
+            .ephemerals_for("U0OUTSIDE1")
+            .into_iter()
+            .next()
+    })
+    .await;
+    assert!(told.text.contains("Only support agents"), "{}", told.text);
+    let notes = until("both notes on the ticket", || {
+        let t = scene.store.tickets().ok()?.into_iter().next()?;
+        (t.notes.len() == 2).then_some(t.notes)
+    })
+    .await;
+    assert_eq!(notes[0].text, "VIP customer, be generous");
+    assert_eq!(notes[1].text, "checking the warehouse first");
+    never("anything on X", Duration::from_secs(2), || {
+        !scene.sandbox.x.posted().is_empty() || !scene.sandbox.x.sent_dms().is_empty()
+    })
+    .await;
+    let ticket = scene.store.tickets().expect("tickets").remove(0);
+    assert!(ticket.holder().is_none(), "notes do not claim");
+    scene.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_too_long_reply_is_refused_in_the_thread_with_the_count() {
+    let scene = Scene::start().await;
+    let (_, slack, _) = scene.mention("dana", "my order never arrived").await;
+    let words = "a".repeat(272);
+    let said = scene
+        .slack()
+        .thread_reply(SLACK, &slack.ts, JO_SLACK, &words);
+    // "@dana " + 272 + " ^JD" = 282 as X counts.
+    let refusal = until("the refusal in the thread", || {
+        scene
+            .slack_thread(&slack)
+            .into_iter()
+            .find(|m| m.text.starts_with("Not sent"))
+    })
+    .await;
+    assert!(
+        refusal.text.contains("282 characters") && refusal.text.contains("limit is 280, so cut 2"),
+        "{}",
+        refusal.text
+    );
+    until("the message marked failed", || {
+        scene
+            .slack_thread(&slack)
+            .into_iter()
+            .find(|m| m.ts == said && m.reactions.iter().any(|r| r == "x"))
+    })
+    .await;
+    never("anything on X", Duration::from_secs(2), || {
+        !scene.sandbox.x.posted().is_empty()
+    })
+    .await;
+    let ticket = scene.store.tickets().expect("tickets").remove(0);
+    assert!(ticket.holder().is_none(), "a refused reply does not claim");
+    scene.stop().await;
+}
