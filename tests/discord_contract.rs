@@ -62,6 +62,27 @@ async fn rest_answers_and_request_bodies_match_discords_description() {
             .await
             .expect("post");
         rest.react(&note, Reaction::Pending).await.expect("react");
+        // Message history (read back after a restart), reactions included.
+        let perch::ticket::ChatThread::Discord { thread: id, .. } = &thread else {
+            panic!("{thread:?}");
+        };
+        let history = serenity::all::HttpBuilder::new("tok")
+            .proxy(d.url())
+            .ratelimiter_disabled(true)
+            .build();
+        let read = serenity::all::ChannelId::new(id.as_str().parse().expect("id"))
+            .messages(&history, serenity::all::GetMessages::new().limit(10))
+            .await
+            .expect("history parses");
+        assert!(read.iter().any(|m| !m.reactions.is_empty()), "{read:?}");
+        // Text-channel cards are found again; forum posts are not searched.
+        let text_channel = route == "1100000000000000001";
+        assert_eq!(
+            rest.find_card(route, TicketId::new(3))
+                .await
+                .expect("find the card"),
+            text_channel.then(|| thread.clone())
+        );
         t.state = State::Claimed(Claim::new(agent("jo"), t0()));
         rest.update_card(&thread, &Card::of(&t))
             .await

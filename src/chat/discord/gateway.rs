@@ -107,9 +107,6 @@ struct Handler {
     events: mpsc::Sender<ChatEvent>,
     store: Store,
     guilds: Vec<u64>,
-    /// READYs seen: after the first, the session was new (invalid session
-    /// or restart) and the gateway replays nothing.
-    readies: std::sync::atomic::AtomicU32,
 }
 
 /// The snowflake of a moment: messages after it are newer.
@@ -217,13 +214,10 @@ impl Handler {
 #[serenity::async_trait]
 impl EventHandler for Handler {
     async fn ready(&self, ctx: Context, _ready: Ready) {
-        if self
-            .readies
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-            > 0
-        {
-            self.catch_up(&ctx).await;
-        }
+        // Every READY starts a session the gateway replays nothing into:
+        // after a restart or an invalid session, what people wrote in the
+        // gap is read back (what was seen already is dropped).
+        self.catch_up(&ctx).await;
         for guild in &self.guilds {
             match GuildId::new(*guild)
                 .set_commands(&ctx.http, vec![perch_command()])
@@ -395,7 +389,6 @@ impl ChatPlatform for DiscordAdapter {
             events,
             store: self.store.clone(),
             guilds: self.guilds.clone(),
-            readies: std::sync::atomic::AtomicU32::new(0),
         };
         let mut client: Client = ClientBuilder::new_with_http(self.rest.client_http(), intents())
             .event_handler(handler)

@@ -519,7 +519,7 @@ fn message_json(m: &Message) -> Value {
         "edited_timestamp": if m.edited { json!(chrono::Utc::now().to_rfc3339()) } else { Value::Null },
         "tts": false, "mention_everyone": m.pinged.iter().any(|p| p == "everyone"),
         "mentions": [], "mention_roles": [], "attachments": [], "embeds": m.embeds, "components": m.components,
-        "reactions": m.reactions.iter().map(|r| json!({ "count": 1, "me": true, "emoji": { "id": null, "name": r } })).collect::<Vec<_>>(),
+        "reactions": m.reactions.iter().map(|r| json!({ "count": 1, "count_details": { "burst": 0, "normal": 1 }, "burst_colors": [], "me_burst": false, "me": true, "emoji": { "id": null, "name": r } })).collect::<Vec<_>>(),
         "pinned": false, "type": 0, "flags": 0,
     })
 }
