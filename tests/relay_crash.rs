@@ -52,7 +52,9 @@ impl Perch {
 
     async fn wait_healthy(&self) {
         until("perch's health endpoint", || {
-            http_get(self.health, "/healthz").ok().filter(|(s, _)| *s == 200)
+            http_get(self.health, "/healthz")
+                .ok()
+                .filter(|(s, _)| *s == 200)
         })
         .await;
     }
@@ -80,6 +82,14 @@ async fn every_tweet_gets_one_card_per_route_and_every_reply_goes_once_across_si
         sandbox.slack.as_ref().expect("slack"),
         sandbox.discord.as_ref().expect("discord"),
     );
+    // X and Slack take a moment to answer, as the real ones do: a kill
+    // then often lands after the work was done and before perch heard.
+    x.set_delay("POST /2/tweets", Duration::from_millis(400));
+    x.set_delay(
+        "POST /2/dm_conversations/with/:id/messages",
+        Duration::from_millis(400),
+    );
+    slack.set_delay("chat.postMessage", Duration::from_millis(150));
     let config_path = dir.path().join("perch.toml");
     std::fs::write(&config_path, &source).expect("config");
     let perch = Perch {
@@ -111,7 +121,12 @@ async fn every_tweet_gets_one_card_per_route_and_every_reply_goes_once_across_si
             match rng.u8(0..4) {
                 0 => {
                     let handle = format!("c{round}x{step}");
-                    let post = x.post(&handle, &format!("@AcmeSupport help {round}.{step}"), None, None);
+                    let post = x.post(
+                        &handle,
+                        &format!("@AcmeSupport help {round}.{step}"),
+                        None,
+                        None,
+                    );
                     asked.public.push((handle, post.id));
                 }
                 1 if round % 3 == 0 => {
@@ -155,7 +170,10 @@ async fn every_tweet_gets_one_card_per_route_and_every_reply_goes_once_across_si
         .filter(|r| r.status == 403)
         .map(|r| r.body)
         .collect();
-    assert!(duplicates.is_empty(), "perch tried to post again: {duplicates:#?}");
+    assert!(
+        duplicates.is_empty(),
+        "perch tried to post again: {duplicates:#?}"
+    );
     println!(
         "{} kills; {} public and {} DM tickets; {} public and {} DM replies, each once",
         rounds(),
@@ -189,7 +207,10 @@ fn reply_somewhere(
                 slack.thread_reply(SLACK, &card.ts, JO_SLACK, &words);
             })
         } else {
-            discord_cards(discord, &handle).first().map(|card| {
+            // A person can write only in a thread that exists.
+            let cards = discord_cards(discord, &handle);
+            let card = cards.first().filter(|c| discord.channel(c.id).is_some());
+            card.map(|card| {
                 discord.user_message(card.id, JO_DISCORD, "Jo", &[], &words);
             })
         };
@@ -213,13 +234,11 @@ fn missing(asked: &Asked, sandbox: &Sandbox) -> Vec<String> {
         sandbox.discord.as_ref().expect("discord"),
     );
     let mut problems = Vec::new();
-    for handle in asked
-        .public
-        .iter()
-        .map(|(h, _)| h)
-        .chain(asked.dms.iter())
-    {
-        let (s, d) = (slack_cards(slack, handle).len(), discord_cards(discord, handle).len());
+    for handle in asked.public.iter().map(|(h, _)| h).chain(asked.dms.iter()) {
+        let (s, d) = (
+            slack_cards(slack, handle).len(),
+            discord_cards(discord, handle).len(),
+        );
         if (s, d) != (1, 1) {
             problems.push(format!("@{handle}: {s} Slack and {d} Discord cards"));
         }

@@ -53,6 +53,26 @@ pub struct MessageRef {
     pub id: String,
 }
 
+impl MessageRef {
+    /// When the message was written, read from its id (a Slack `ts` is
+    /// epoch seconds; a Discord snowflake carries milliseconds since
+    /// Discord's epoch).
+    pub fn written_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        match &self.thread {
+            ChatThread::Slack { .. } => {
+                let (secs, micros) = self.id.split_once('.').unwrap_or((&self.id, "0"));
+                let micros: u32 = format!("{micros:0<6}").get(..6)?.parse().ok()?;
+                chrono::DateTime::from_timestamp(secs.parse().ok()?, micros * 1000)
+            }
+            ChatThread::Discord { .. } => {
+                const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
+                let ms = i64::try_from(self.id.parse::<u64>().ok()? >> 22).ok()?;
+                chrono::DateTime::from_timestamp_millis(ms + DISCORD_EPOCH_MS)
+            }
+        }
+    }
+}
+
 /// Words to post. `FromX` is relayed customer text and is made inert.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Text {
@@ -246,4 +266,37 @@ pub trait ChatPlatform: Send + Sync {
         events: mpsc::Sender<ChatEvent>,
         stop: watch::Receiver<bool>,
     ) -> Result<(), ChatError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_id_says_when_it_was_written() {
+        let slack = MessageRef {
+            thread: ChatThread::Slack {
+                channel: "C1".into(),
+                thread_ts: "1.0".into(),
+            },
+            id: "1795419462.000009".to_owned(),
+        };
+        let at = slack.written_at().map(|t| t.timestamp_micros());
+        assert_eq!(at, Some(1_795_419_462_000_009));
+        // Discord's own example: 175928847299117063 is 2016-04-30 11:18:25.796 UTC.
+        let discord = MessageRef {
+            thread: ChatThread::Discord {
+                parent: "1".into(),
+                thread: "2".into(),
+            },
+            id: "175928847299117063".to_owned(),
+        };
+        let at = discord.written_at().map(|t| t.timestamp_millis());
+        assert_eq!(at, Some(1_462_015_105_796));
+        let junk = MessageRef {
+            id: "x".to_owned(),
+            ..discord
+        };
+        assert_eq!(junk.written_at(), None);
+    }
 }

@@ -18,6 +18,10 @@ use crate::ticket::{
     XRef,
 };
 
+/// How long a message in a thread perch does not know is kept in case the
+/// thread turns out to be a ticket's.
+const UNKNOWN_THREAD_GRACE: chrono::Duration = chrono::Duration::minutes(10);
+
 impl Relay {
     /// Acts on every chat event in the journal, oldest first.
     pub(super) async fn handle_chat_events(&self) {
@@ -72,7 +76,15 @@ impl Relay {
         text: String,
     ) -> Result<(), StoreError> {
         let Some(ticket) = self.store.ticket_for_thread(&message.thread)? else {
-            // Not a ticket thread: nothing for perch.
+            // Not a ticket thread, or not yet known as one: a card's thread
+            // is linked just after the platform answered, and after a
+            // crash only when the card is found again. Kept for a while.
+            let age = message
+                .written_at()
+                .map_or(chrono::Duration::MAX, |at| Utc::now() - at);
+            if age < UNKNOWN_THREAD_GRACE {
+                return Ok(());
+            }
             return self.store.take_chat_event(key);
         };
         let person = self.roles.resolve(&author).await;

@@ -76,6 +76,8 @@ pub(crate) struct State {
     buckets: HashMap<String, (f64, Instant)>,
     serial: u64,
     calls: Vec<Call>,
+    /// Per Web API method: how long answers are held back after the work.
+    pub(crate) delays: HashMap<String, Duration>,
     pub(crate) socket: socket::Socket,
     addr: SocketAddr,
 }
@@ -240,6 +242,7 @@ impl FakeSlack {
             buckets: HashMap::new(),
             serial: 0,
             calls: Vec::new(),
+            delays: HashMap::new(),
             socket: socket::Socket::new(app_token),
             addr,
         }));
@@ -434,6 +437,12 @@ impl Control {
             .find(|e| e.id == envelope_id)?
             .clone();
         Some(s.socket.deliver(e.kind, e.payload, e.retry_attempt + 1))
+    }
+
+    /// Holds back answers to a Web API `method` (e.g. `chat.postMessage`)
+    /// for `delay` after the work is done.
+    pub fn set_delay(&self, method: &str, delay: Duration) {
+        lock(&self.0).delays.insert(method.to_owned(), delay);
     }
 
     /// Asks connected clients to reconnect (`disconnect`), then closes them.

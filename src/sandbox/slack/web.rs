@@ -44,14 +44,29 @@ pub async fn call(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let p = params(query.as_deref(), &headers, &body);
+    let (response, delay) = answer(&state, &method, query.as_deref(), &headers, &body);
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
+    response
+}
+
+fn answer(
+    state: &Shared,
+    method: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> (Response, Option<std::time::Duration>) {
+    let method = method.to_owned();
+    let p = params(query, headers, body);
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_owned)
         .or_else(|| p.get("token").and_then(Value::as_str).map(str::to_owned));
-    let mut s = lock(&state);
+    let mut s = lock(state);
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -71,13 +86,14 @@ pub async fn call(
         status: status.as_u16(),
         response: answer.clone(),
     });
+    let delay = s.delays.get(&method).copied();
     let mut response = (status, axum::Json(answer)).into_response();
     if let Some(secs) = retry_after {
         if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }
     }
-    response
+    (response, delay)
 }
 
 fn str_param<'a>(p: &'a Map<String, Value>, key: &str) -> Option<&'a str> {

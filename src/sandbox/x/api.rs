@@ -96,15 +96,24 @@ pub async fn handle(
     let answer = axum::body::to_bytes(answer, 1 << 24)
         .await
         .unwrap_or_default();
-    lock(&state).requests.push(super::RequestRecord {
-        method: method.to_string(),
-        endpoint: endpoint.unwrap_or_else(|| format!("{method} {path}")),
-        path_and_query: uri.to_string(),
-        body: String::from_utf8_lossy(&body).into_owned(),
-        status: parts.status.as_u16(),
-        response: String::from_utf8_lossy(&answer).into_owned(),
-        at_ms: Utc::now().timestamp_millis(),
-    });
+    let endpoint = endpoint.unwrap_or_else(|| format!("{method} {path}"));
+    let delay = {
+        let mut s = lock(&state);
+        let delay = s.delays.get(&endpoint).copied();
+        s.requests.push(super::RequestRecord {
+            method: method.to_string(),
+            endpoint,
+            path_and_query: uri.to_string(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+            status: parts.status.as_u16(),
+            response: String::from_utf8_lossy(&answer).into_owned(),
+            at_ms: Utc::now().timestamp_millis(),
+        });
+        delay
+    };
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
     Response::from_parts(parts, axum::body::Body::from(answer))
 }
 

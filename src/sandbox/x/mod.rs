@@ -88,6 +88,9 @@ pub(crate) struct State {
     windows: HashMap<(String, String), Window>,
     limits: HashMap<String, (u64, u64)>,
     faults: HashMap<String, Fault>,
+    /// How long the answer to an endpoint is held back after the work is
+    /// done (X is not instant: a client may stop while waiting).
+    delays: HashMap<String, std::time::Duration>,
     oauth2: Vec<OAuth2State>,
     token_serial: u64,
     access_ttl: u64,
@@ -362,6 +365,13 @@ impl FakeX {
         s.limits
             .insert(endpoint.to_owned(), (limit, window.as_secs().max(1)));
         s.windows.retain(|(_, e), _| e != endpoint);
+    }
+
+    /// Holds back answers to `endpoint` (e.g. `POST /2/tweets`) for
+    /// `delay` after the post is made, widening the moment in which a
+    /// client that stops cannot know whether X has it.
+    pub fn set_delay(&self, endpoint: &str, delay: Duration) {
+        self.state().delays.insert(endpoint.to_owned(), delay);
     }
 
     /// How long new OAuth 2.0 access tokens live.
