@@ -1,37 +1,16 @@
-//! `perch sandbox` as a newcomer uses it: start it, act as a customer
-//! through the fake X's control API, see perch pick it up.
+//! `perch sandbox` as a newcomer uses it: start it, watch the scene, then
+//! act as a customer through the fake X's control API and see perch pick
+//! it up.
 
 mod common;
 
-use std::net::SocketAddr;
+use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
-use common::{free_addr, http_get, perch, repo_path, text};
+use common::relay::{sandbox_toml, Ports};
+use common::{http_get, perch, text};
 
-/// bot-config/sandbox.toml on free ports and a temporary store.
-fn sandbox_config(dir: &std::path::Path, x: SocketAddr, health: SocketAddr) -> std::path::PathBuf {
-    let src = std::fs::read_to_string(repo_path("bot-config/sandbox.toml")).expect("sandbox.toml");
-    let src = src
-        .replace(
-            "data_dir = \"target/sandbox-data\"",
-            &format!("data_dir = \"{}\"", dir.join("data").display()),
-        )
-        .replace(
-            "health_addr = \"127.0.0.1:8080\"",
-            &format!("health_addr = \"{health}\""),
-        )
-        .replace("http://127.0.0.1:18080", &format!("http://{x}"))
-        .replace("interval = \"2s\"", "interval = \"1s\"");
-    assert!(
-        src.contains(&format!("http://{x}")),
-        "sandbox.toml no longer names the fake X URL this test rewrites"
-    );
-    let path = dir.join("sandbox.toml");
-    std::fs::write(&path, src).expect("write");
-    path
-}
-
-fn post_json(addr: SocketAddr, path: &str, body: &str) -> std::io::Result<u16> {
+fn post_json(addr: std::net::SocketAddr, path: &str, body: &str) -> std::io::Result<u16> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr)?;
     write!(
@@ -50,71 +29,109 @@ fn post_json(addr: SocketAddr, path: &str, body: &str) -> std::io::Result<u16> {
 
 #[cfg(unix)]
 #[test]
-fn the_sandbox_ingests_what_a_newcomer_injects() {
+fn the_sandbox_plays_the_scene_then_keeps_running_for_a_newcomer() {
     let dir = tempfile::tempdir().expect("dir");
-    let (x, health) = (free_addr(), free_addr());
-    let config = sandbox_config(dir.path(), x, health);
-    let child = perch()
+    let ports = Ports::free();
+    let path = dir.path().join("sandbox.toml");
+    std::fs::write(&path, sandbox_toml(&dir.path().join("data"), &ports, &[])).expect("write");
+    let mut child = perch()
         .args(["sandbox", "--config"])
-        .arg(&config)
+        .arg(&path)
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawn perch sandbox");
 
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while http_get(health, "/healthz").is_err() {
-        assert!(Instant::now() < deadline, "the sandbox never answered");
-        std::thread::sleep(Duration::from_millis(100));
+    // Read what the newcomer sees until the scene is over.
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut seen = String::new();
+    while !seen.contains("Stop with Ctrl-C.") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                seen.push_str(&line);
+                seen.push('\n');
+            }
+            Err(_) => {
+                let _ = child.kill();
+                panic!("the scene did not finish:\n{seen}");
+            }
+        }
     }
+    for expected in [
+        "@dana mentions @AcmeSupport on X",
+        "perch opened a ticket thread for each, in Slack and in Discord.",
+        "perch posted it on X as @AcmeSupport: \"@dana So sorry! A replacement ships today; I'll DM you the tracking. ^JD\"",
+        "--- Slack #C0SUPPORT1, as the team sees it ---",
+        "[card] #",
+        "Sent as a public reply: https://x.com/AcmeSupport/status/",
+        "--- X, as the customers see it ---",
+        "=== the scene is over; perch keeps running ===",
+    ] {
+        assert!(seen.contains(expected), "no `{expected}` in:\n{seen}");
+    }
+    assert!(!seen.contains("The scene stopped early"), "{seen}");
+    assert!(
+        seen.contains(&format!(
+            "curl -s -X POST http://{}/_sandbox/posts",
+            ports.x
+        )),
+        "{seen}"
+    );
+    assert!(
+        seen.contains(&format!("http://{}/_sandbox/reply", ports.slack)),
+        "{seen}"
+    );
+    assert!(
+        seen.contains(&format!("http://{}/_sandbox/message", ports.discord)),
+        "{seen}"
+    );
+
+    // Still running: a newcomer's own tweet becomes a fourth ticket.
     let status = post_json(
-        x,
+        ports.x,
         "/_sandbox/posts",
-        r#"{"from": "dana", "text": "@AcmeSupport my order never arrived"}"#,
-    )
-    .expect("inject");
-    assert_eq!(status, 201);
-    let status = post_json(
-        x,
-        "/_sandbox/dms",
-        r#"{"from": "gina", "to": "AcmeSupport", "text": "hi"}"#,
+        r#"{"from": "newbie", "text": "@AcmeSupport hello from me"}"#,
     )
     .expect("inject");
     assert_eq!(status, 201);
     loop {
-        let (_, body) = http_get(health, "/healthz").expect("health");
+        let (_, body) = http_get(ports.health, "/healthz").expect("health");
         let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-        if v["inbox"] == 2 {
+        if v["tickets"] == 4 {
             break;
         }
-        assert!(Instant::now() < deadline, "not ingested: {body}");
+        assert!(Instant::now() < deadline, "not ticketed: {body}");
         std::thread::sleep(Duration::from_millis(200));
     }
-    let killed = std::process::Command::new("kill")
+    let stopped = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .expect("kill");
-    assert!(killed.success());
-    let output = child.wait_with_output().expect("wait");
-    let (out, err) = text(&output);
-    assert!(output.status.success(), "{err}");
-    assert!(
-        out.contains(&format!("curl -s -X POST http://{x}/_sandbox/posts")),
-        "{out}"
-    );
-    assert!(out.contains(&format!("http://{health}/healthz")), "{out}");
+    assert!(stopped.success());
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "{status:?}");
 }
 
 #[test]
 fn the_sandbox_refuses_to_point_at_anything_but_loopback() {
     let dir = tempfile::tempdir().expect("dir");
-    let path = sandbox_config(dir.path(), free_addr(), free_addr());
-    let src = std::fs::read_to_string(&path).expect("read");
-    let real = regex::Regex::new(r#"api_url = "http://127\.0\.0\.1:\d+"\nmonthly"#).expect("regex");
-    let src = real
-        .replace(&src, "api_url = \"https://api.x.com\"\nmonthly")
-        .into_owned();
-    assert!(src.contains("https://api.x.com"));
+    let ports = Ports::free();
+    let src = sandbox_toml(
+        &dir.path().join("data"),
+        &ports,
+        &[(&format!("http://{}", ports.x), "https://api.x.com")],
+    );
+    let path = dir.path().join("sandbox.toml");
     std::fs::write(&path, src).expect("write");
     let output = perch()
         .args(["sandbox", "--config"])

@@ -47,6 +47,11 @@ pub async fn play(config: &Config, sandbox: &Sandbox) -> anyhow::Result<()> {
         .context("the scene needs an agent with a slack_user")?;
     let agent_id = agent.slack_user.as_ref().map_or("", |u| u.as_str());
     let handle = &account.handle;
+    let discord_channel = account
+        .routes
+        .discord_channels
+        .first()
+        .and_then(|d| d.as_str().parse::<u64>().ok());
     let x = &sandbox.x;
 
     println!("\n=== perch sandbox: the scene ===");
@@ -120,6 +125,12 @@ pub async fn play(config: &Config, sandbox: &Sandbox) -> anyhow::Result<()> {
     })
     .await?;
     println!("  perch posted it on X as @{handle}: \"{}\"", reply.text);
+    until("the thread to say it was sent", || {
+        slack.messages(channel).into_iter().find(|m| {
+            m.thread_ts.as_deref() == Some(card.ts.as_str()) && m.text.starts_with("Sent as")
+        })
+    })
+    .await?;
 
     say(&format!(
         "{} resolves it from the thread: \"@perch resolve replacement shipped\"",
@@ -140,13 +151,26 @@ pub async fn play(config: &Config, sandbox: &Sandbox) -> anyhow::Result<()> {
     })
     .await?;
 
+    if let (Some(discord), Some(id)) = (&sandbox.discord, discord_channel) {
+        until("the Discord card to show it resolved and the reply", || {
+            let messages = discord.messages(id);
+            let card = messages.iter().find(|m| {
+                m.embeds.to_string().contains("(@dana)")
+                    && m.embeds.to_string().contains("resolved")
+            })?;
+            discord
+                .messages(card.id)
+                .iter()
+                .any(|m| m.content.contains("replied"))
+                .then_some(())
+        })
+        .await?;
+    }
     println!("\n--- Slack #{channel}, as the team sees it ---");
     print!("{}", slack.render(channel));
-    if let (Some(discord), Some(d)) = (&sandbox.discord, account.routes.discord_channels.first()) {
-        if let Ok(id) = d.as_str().parse::<u64>() {
-            println!("\n--- Discord #support, as the team sees it ---");
-            print!("{}", discord.render(id));
-        }
+    if let (Some(discord), Some(id)) = (&sandbox.discord, discord_channel) {
+        println!("\n--- Discord #support, as the team sees it ---");
+        print!("{}", discord.render(id));
     }
     println!("\n--- X, as the customers see it ---");
     for p in x.posted() {

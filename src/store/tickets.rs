@@ -45,8 +45,11 @@ pub struct Also<'a> {
     /// An X inbox item the change records.
     pub inbound: Option<&'a str>,
     /// An outbox entry the change makes (a reply), under this number.
-    pub outbox: Option<(OutboxId, &'a dyn Fn(&Transition) -> Option<OutboxEntry>)>,
+    pub outbox: Option<(OutboxId, &'a MakeEntry<'a>)>,
 }
+
+/// Makes the outbox entry a transition asks for (a reply), if any.
+pub type MakeEntry<'a> = dyn Fn(&Transition) -> Option<OutboxEntry> + 'a;
 
 fn read_ticket<R>(tickets: &TransactionalTree, id: TicketId) -> TxResult<Ticket, R> {
     let key = number_key(id.get());
