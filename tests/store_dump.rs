@@ -45,6 +45,37 @@ fn populated(dir: &std::path::Path) -> Store {
     store
         .mark_seen("slack", "Ev1", Duration::hours(1), t0())
         .expect("seen");
+    let event = perch::chat::ChatEvent::ThreadMessage {
+        message: perch::chat::MessageRef {
+            thread: ChatThread::Slack {
+                channel: "C1".into(),
+                thread_ts: "1700000000.000100".into(),
+            },
+            id: "1700000001.000200".to_owned(),
+        },
+        author: perch::chat::ChatUser {
+            platform: perch::chat::Platform::Slack,
+            id: "U0JO".to_owned(),
+            name: None,
+            roles: Vec::new(),
+        },
+        text: "hello".to_owned(),
+        event_id: "Ev2".to_owned(),
+    };
+    store
+        .record_chat_event("slack", "Ev2", &event, Duration::hours(1), t0())
+        .expect("journal");
+    store
+        .set_route_view(
+            TicketId::new(2),
+            "slack:C1",
+            &perch::store::RouteView {
+                opening_since: None,
+                card_revision: 1,
+                relayed: 1,
+            },
+        )
+        .expect("view");
     store
         .enqueue(&OutboxEntry {
             ticket: TicketId::new(2),
