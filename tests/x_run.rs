@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use perch::config::{self, secrets::Lookup};
 use perch::store::Store;
+use perch::ticket::Origin;
 use perch::twitter::webhook;
 use perch::twitter::{InboundItem, InboundKind, Source};
 
@@ -95,24 +96,26 @@ async fn perch_run_ingests_mentions_search_hits_and_dms_from_the_fake() {
     x.post("dana", "@AcmeSupport my order is late", None, None);
     x.post("erin", "acme support is slow today", None, None);
     x.dm("gina", ACME_ID, "please help by DM");
-    let items = || store.inbox::<InboundItem>().map(|i| i.len()).unwrap_or(0);
-    wait_for("three inbound items", || items() == 3).await;
-    let sources: Vec<Source> = store
-        .inbox::<InboundItem>()
-        .expect("inbox")
+    // Ingest records them; the relay makes each a ticket.
+    let tickets = || store.tickets().map(|t| t.len()).unwrap_or(0);
+    wait_for("three tickets", || tickets() == 3).await;
+    let origins: Vec<Origin> = store
+        .tickets()
+        .expect("tickets")
         .into_iter()
-        .map(|(_, i)| i.source)
+        .map(|t| t.origin)
         .collect();
-    assert!(sources.contains(&Source::Mentions) && sources.contains(&Source::Dms));
-    assert!(sources.contains(&Source::Search {
+    assert!(origins.contains(&Origin::Mention) && origins.contains(&Origin::Dm));
+    assert!(origins.contains(&Origin::SearchHit {
         rule: "brand".into()
     }));
 
     // A later mention arrives on the next poll, nothing twice.
     x.post("dana", "@AcmeSupport any news?", None, None);
-    wait_for("the follow-up", || items() == 4).await;
+    wait_for("the new mention", || tickets() == 4).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(items(), 4);
+    assert_eq!(tickets(), 4);
+    assert_eq!(store.inbox::<InboundItem>().map(|i| i.len()).ok(), Some(0));
 
     service.stop().await;
 }
@@ -259,7 +262,7 @@ async fn the_perch_binary_ingests_what_is_injected_into_the_fake() {
             .expect("join");
         if let Ok((200, body)) = &reply {
             let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-            if v["inbox"] == 2 {
+            if v["tickets"] == 2 {
                 assert!(v["x_reads_this_month"].as_u64().unwrap_or(0) >= 2, "{v}");
                 assert!(
                     v["x_reads_by_source"]["acme/mentions"]
