@@ -53,6 +53,13 @@ async fn web_api_answers_and_requests_match_slacks_description() {
     web.answer(&to, "done", Visibility::Caller)
         .await
         .expect("ephemeral");
+    // After a restart, a card is looked for in the channel's history.
+    assert_eq!(
+        web.find_card("C0SUPPORT1", TicketId::new(1))
+            .await
+            .expect("history"),
+        Some(thread.clone())
+    );
 
     let mut checked = 0;
     for (method, path, verb) in [
@@ -61,6 +68,7 @@ async fn web_api_answers_and_requests_match_slacks_description() {
         ("chat.update", "/chat.update", "post"),
         ("reactions.add", "/reactions.add", "post"),
         ("chat.postEphemeral", "/chat.postEphemeral", "post"),
+        ("conversations.history", "/conversations.history", "get"),
     ] {
         let documented = swagger_parameters(&spec, path, verb);
         for call in slack.calls(method) {
@@ -95,11 +103,24 @@ async fn web_api_answers_and_requests_match_slacks_description() {
     assert!(checked >= 6, "only {checked} calls checked");
 }
 
-/// The 2021 snapshot types `chat.update`'s `message.blocks` as an object,
-/// while its own `objs_message` (and Slack itself) uses an array of blocks.
-/// Only that, and only for an array, is let through.
+/// Two gaps of the 2021 snapshot, let through narrowly:
+/// - it types `chat.update`'s `message.blocks` as an object, while its own
+///   `objs_message` (and Slack itself) uses an array of blocks;
+/// - its `objs_message` lacks `edited`, which Slack sends on an edited
+///   message (`{ "user", "ts" }`; a card is edited as its ticket changes).
 fn known_spec_error(method: &str, violation: &str, answer: &serde_json::Value) -> bool {
-    method == "chat.update"
+    let blocks = method == "chat.update"
         && violation.ends_with("is not of type \"object\" at /message/blocks")
-        && answer["message"]["blocks"].is_array()
+        && answer["message"]["blocks"].is_array();
+    let edited = method == "conversations.history"
+        && violation.starts_with(
+            "Additional properties are not allowed ('edited' was unexpected) at /messages/",
+        )
+        && answer["messages"].as_array().is_some_and(|m| {
+            m.iter().all(|m| {
+                m.get("edited")
+                    .is_none_or(|e| e["ts"].is_string() && e["user"].is_string())
+            })
+        });
+    blocks || edited
 }

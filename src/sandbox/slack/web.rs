@@ -386,7 +386,7 @@ fn history(s: &mut State, p: &Map<String, Value>) -> (StatusCode, Value) {
     (
         StatusCode::OK,
         json!({ "ok": true, "messages": page, "has_more": top.len() > limit, "pin_count": 0,
-                "response_metadata": { "next_cursor": "" } }),
+                "channel_actions_ts": null, "channel_actions_count": 0 }),
     )
 }
 
