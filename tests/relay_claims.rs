@@ -93,13 +93,9 @@ async fn a_lead_takes_over_and_the_holder_hears_of_it() {
         (d && s).then_some(())
     })
     .await;
-    until("Sam to hear of it in the thread", || {
-        scene
-            .slack_thread(&slack)
-            .into_iter()
-            .find(|m| m.text.contains("Sam Lee: #1: Jo Doe took it over from you"))
-    })
-    .await;
+    scene
+        .slack_says(&slack, "Sam Lee: #1: Jo Doe took it over from you")
+        .await;
     scene.stop().await;
 }
 
@@ -111,25 +107,18 @@ async fn queue_mine_and_help_answer_only_the_caller() {
     let (_, lee, _) = scene.mention("lee", "how do I change my email").await;
 
     scene.slack().slash_command(SLACK, JO_SLACK, "queue");
-    let queue = until("the queue", || {
-        scene
-            .slack()
-            .ephemerals_for(JO_SLACK)
-            .into_iter()
-            .find(|e| e.text.contains("unclaimed"))
-    })
-    .await;
-    let lines: Vec<&str> = queue.text.lines().skip(1).collect();
-    assert_eq!(lines.len(), 3, "{}", queue.text);
+    let queue = scene.told(JO_SLACK, "unclaimed").await;
+    let lines: Vec<&str> = queue.lines().skip(1).collect();
+    assert_eq!(lines.len(), 3, "{}", queue);
     assert!(
         lines[0].contains("urgent · @eve"),
         "most urgent first: {}",
-        queue.text
+        queue
     );
     assert!(
         lines[1].contains("@dana") && lines[2].contains("@lee"),
         "then oldest: {}",
-        queue.text
+        queue
     );
 
     // A slash command outside a thread names the ticket.
@@ -143,39 +132,14 @@ async fn queue_mine_and_help_answer_only_the_caller() {
     })
     .await;
     scene.slack().slash_command(SLACK, JO_SLACK, "mine");
-    let mine = until("mine", || {
-        scene
-            .slack()
-            .ephemerals_for(JO_SLACK)
-            .into_iter()
-            .find(|e| e.text.starts_with("You hold"))
-    })
-    .await;
-    assert!(
-        mine.text.contains("#3") && mine.text.contains("@lee"),
-        "{}",
-        mine.text
-    );
+    let mine = scene.told(JO_SLACK, "You hold").await;
+    assert!(mine.contains("#3") && mine.contains("@lee"), "{}", mine);
 
     scene.slack().slash_command(SLACK, JO_SLACK, "frobnicate");
-    until("help for a typo", || {
-        scene
-            .slack()
-            .ephemerals_for(JO_SLACK)
-            .into_iter()
-            .find(|e| e.text.contains("perch commands"))
-    })
-    .await;
+    scene.told(JO_SLACK, "perch commands").await;
     scene.slack().add_user("U0OUTSIDE1", "Olly");
     scene.slack().slash_command(SLACK, "U0OUTSIDE1", "claim #1");
-    until("an outsider refused", || {
-        scene
-            .slack()
-            .ephemerals_for("U0OUTSIDE1")
-            .into_iter()
-            .find(|e| e.text.contains("only support agents"))
-    })
-    .await;
+    scene.told("U0OUTSIDE1", "only support agents").await;
     assert!(scene
         .store
         .ticket(perch::ticket::TicketId::new(1))
@@ -197,11 +161,8 @@ async fn a_team_can_require_an_explicit_claim_before_replying() {
     scene
         .slack()
         .thread_reply(SLACK, &slack.ts, JO_SLACK, "Looking into it");
-    let told = until("Jo to be told to claim", || {
-        scene.slack().ephemerals_for(JO_SLACK).into_iter().next()
-    })
-    .await;
-    assert!(told.text.contains("claim it first"), "{}", told.text);
+    let told = scene.told(JO_SLACK, "").await;
+    assert!(told.contains("claim it first"), "{}", told);
     assert!(scene.replies_to(&post.id).is_empty());
 
     scene

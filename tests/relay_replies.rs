@@ -86,13 +86,7 @@ async fn a_dm_ticket_is_answered_by_dm_from_discord() {
         "{dm:?}"
     );
     assert!(scene.sandbox.x.posted().is_empty(), "nothing public");
-    until("the thread to say it went by DM", || {
-        scene
-            .discord_thread(&card)
-            .into_iter()
-            .find(|m| m.content.contains("Sent as a DM"))
-    })
-    .await;
+    scene.discord_says(&card, "Sent as a DM").await;
     scene.stop().await;
 }
 
@@ -144,14 +138,11 @@ async fn only_the_holder_speaks_to_the_customer() {
         SAM_SLACK,
         "I think it was lost in the depot",
     );
-    let told = until("Sam to be told privately", || {
-        scene.slack().ephemerals_for(SAM_SLACK).into_iter().next()
-    })
-    .await;
+    let told = scene.told(SAM_SLACK, "").await;
     assert!(
-        told.text.contains("Jo Doe holds #1") && told.text.contains("internal discussion"),
+        told.contains("Jo Doe holds #1") && told.contains("internal discussion"),
         "{}",
-        told.text
+        told
     );
     scene.discord().user_message(
         discord.id,
@@ -160,13 +151,9 @@ async fn only_the_holder_speaks_to_the_customer() {
         &[],
         "let me check the depot",
     );
-    until("Sam to be told in the Discord thread", || {
-        scene
-            .discord_thread(&discord)
-            .into_iter()
-            .find(|m| m.content.contains("Not sent: Jo Doe holds #1"))
-    })
-    .await;
+    scene
+        .discord_says(&discord, "Not sent: Jo Doe holds #1")
+        .await;
     never("Sam's words on X", Duration::from_secs(2), || {
         !scene.sandbox.x.posted().is_empty() || !scene.sandbox.x.sent_dms().is_empty()
     })
@@ -208,15 +195,7 @@ async fn notes_and_outsiders_never_reach_the_customer() {
     scene
         .slack()
         .thread_reply(SLACK, &slack.ts, "U0OUTSIDE1", "Sorry, we will fix it!");
-    let told = until("the outsider to be told why", || {
-        scene
-            .slack()
-            .ephemerals_for("U0OUTSIDE1")
-            .into_iter()
-            .next()
-    })
-    .await;
-    assert!(told.text.contains("Only support agents"), "{}", told.text);
+    scene.told("U0OUTSIDE1", "Only support agents").await;
     let notes = until("both notes on the ticket", || {
         let t = scene.store.tickets().ok()?.into_iter().next()?;
         (t.notes.len() == 2).then_some(t.notes)

@@ -51,20 +51,10 @@ async fn a_follow_up_tweet_lands_in_the_same_thread() {
         Some(&post.id),
         None,
     );
-    until("the follow-up in the Slack thread", || {
-        scene
-            .slack_thread(&slack)
-            .into_iter()
-            .find(|m| m.text.contains("still nothing, order 1234"))
-    })
-    .await;
-    until("the follow-up in the Discord thread", || {
-        scene
-            .discord_thread(&discord)
-            .into_iter()
-            .find(|m| m.content.contains("still nothing, order 1234"))
-    })
-    .await;
+    scene.slack_says(&slack, "still nothing, order 1234").await;
+    scene
+        .discord_says(&discord, "still nothing, order 1234")
+        .await;
     assert_eq!(scene.slack_cards("dana").len(), 1, "no second ticket");
     assert_eq!(scene.discord_cards("dana").len(), 1, "no second ticket");
     scene.stop().await;
@@ -96,13 +86,7 @@ async fn a_resolved_ticket_reopens_when_the_customer_writes_again() {
         (s && d).then_some(())
     })
     .await;
-    until("the new words in the thread", || {
-        scene
-            .slack_thread(&slack)
-            .into_iter()
-            .find(|m| m.text.contains("it came back broken"))
-    })
-    .await;
+    scene.slack_says(&slack, "it came back broken").await;
     assert_eq!(scene.slack_cards("dana").len(), 1);
     let audit = scene.store.audit_log(None).expect("audit");
     assert!(

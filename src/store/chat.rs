@@ -9,14 +9,11 @@
 //! - `chat_sync`: the tickets whose threads need work, each with the
 //!   revision that asked, written in the same transaction as the change.
 
-use std::convert::Infallible;
-
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use sled::Transactional;
 
 use super::codec::{self, number_key};
-use super::{abort, finish, Store, StoreError, TxResult};
+use super::{Store, StoreError};
 use crate::chat::ChatEvent;
 use crate::ticket::TicketId;
 
@@ -46,30 +43,11 @@ impl Store {
         ttl: Duration,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        // Outside the transaction: sled's id generator must not run in one.
+        // Before the transaction: sled's id generator must not run in one.
         let key = number_key(self.db.generate_id()?);
-        let value = codec::encode(event)?;
-        let expiry = codec::encode(&(now + ttl).timestamp())?;
         let seen_key = format!("{namespace}/{delivery_id}");
-        let result = (&self.seen, &self.chat_inbox).transaction(
-            |(seen, journal)| -> TxResult<bool, Infallible> {
-                if let Some(bytes) = seen.get(seen_key.as_bytes())? {
-                    let expires: i64 =
-                        codec::decode("seen", seen_key.as_bytes(), &bytes).or_else(abort)?;
-                    if expires > now.timestamp() {
-                        return Ok(false);
-                    }
-                }
-                seen.insert(seen_key.as_bytes(), expiry.clone())?;
-                journal.insert(key.as_bytes(), value.clone())?;
-                Ok(true)
-            },
-        );
-        let new = finish(result)?.unwrap_or_else(|never| match never {});
-        if new {
-            self.flush()?;
-        }
-        Ok(new)
+        let value = codec::encode(event)?;
+        self.record_once(&self.chat_inbox, &seen_key, &key, &value, ttl, now)
     }
 
     /// Chat events not yet acted on, oldest first.

@@ -84,11 +84,25 @@ impl Store {
         ttl: Duration,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let value = codec::encode(item)?;
-        let expiry = codec::encode(&(now + ttl).timestamp())?;
         let seen_key = format!("inbound/{key}");
+        self.record_once(&self.inbox, &seen_key, key, &codec::encode(item)?, ttl, now)
+    }
+
+    /// Puts `value` under `key` in `journal` and `seen_key` in the seen ids,
+    /// in one transaction, unless `seen_key` was seen and has not expired.
+    /// `true` when it was new.
+    pub(super) fn record_once(
+        &self,
+        journal: &sled::Tree,
+        seen_key: &str,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let expiry = codec::encode(&(now + ttl).timestamp())?;
         let result =
-            (&self.seen, &self.inbox).transaction(|(seen, inbox)| -> TxResult<bool, Infallible> {
+            (&self.seen, journal).transaction(|(seen, journal)| -> TxResult<bool, Infallible> {
                 if let Some(bytes) = seen.get(seen_key.as_bytes())? {
                     let expires: i64 =
                         codec::decode("seen", seen_key.as_bytes(), &bytes).or_else(abort)?;
@@ -97,7 +111,7 @@ impl Store {
                     }
                 }
                 seen.insert(seen_key.as_bytes(), expiry.clone())?;
-                inbox.insert(key.as_bytes(), value.clone())?;
+                journal.insert(key.as_bytes(), value)?;
                 Ok(true)
             });
         let new = finish(result)?.unwrap_or_else(|never| match never {});

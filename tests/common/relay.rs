@@ -169,6 +169,38 @@ impl Scene {
         (post, slack, discord)
     }
 
+    /// Waits for a message with `words` in the Slack thread under `card`.
+    pub async fn slack_says(&self, card: &SlackMessage, words: &str) -> SlackMessage {
+        until(&format!("`{words}` in the Slack thread"), || {
+            self.slack_thread(card)
+                .into_iter()
+                .find(|m| m.text.contains(words))
+        })
+        .await
+    }
+
+    /// Waits for a message with `words` in the Discord thread of `card`.
+    pub async fn discord_says(&self, card: &DiscordMessage, words: &str) -> DiscordMessage {
+        until(&format!("`{words}` in the Discord thread"), || {
+            self.discord_thread(card)
+                .into_iter()
+                .find(|m| m.content.contains(words))
+        })
+        .await
+    }
+
+    /// Waits for Slack to show `user` (only) an answer with `words`.
+    pub async fn told(&self, user: &str, words: &str) -> String {
+        until(&format!("`{words}` told to {user}"), || {
+            self.slack()
+                .ephemerals_for(user)
+                .into_iter()
+                .map(|e| e.text)
+                .find(|t| t.contains(words))
+        })
+        .await
+    }
+
     /// The card's current state, as Slack shows it.
     pub fn slack_card_now(&self, card: &SlackMessage) -> SlackMessage {
         self.slack()
