@@ -248,3 +248,60 @@ async fn a_too_long_reply_is_refused_in_the_thread_with_the_count() {
     assert!(ticket.holder().is_none(), "a refused reply does not claim");
     scene.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x_refusing_a_reply_marks_it_failed_with_xs_reason() {
+    let scene = Scene::start().await;
+    let (post, slack, _) = scene.mention("dana", "my order never arrived").await;
+    scene.sandbox.x.fail_next("POST /2/tweets", 400, 1);
+    let said = scene
+        .slack()
+        .thread_reply(SLACK, &slack.ts, JO_SLACK, "Sorry about that!");
+    let why = scene.slack_says(&slack, "Not sent to X").await;
+    assert!(
+        why.text.contains("X refused the request (400)"),
+        "{}",
+        why.text
+    );
+    until("the message marked failed", || {
+        scene
+            .slack_thread(&slack)
+            .into_iter()
+            .find(|m| m.ts == said && m.reactions.iter().any(|r| r == "x"))
+    })
+    .await;
+    never("a retry of a refused reply", Duration::from_secs(2), || {
+        !scene.replies_to(&post.id).is_empty()
+    })
+    .await;
+    scene.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_x_did_not_take_for_a_moment_goes_out_once_after_a_check() {
+    let scene = Scene::start().await;
+    let (post, slack, _) = scene.mention("dana", "my order never arrived").await;
+    scene.sandbox.x.fail_next("POST /2/tweets", 503, 1);
+    scene
+        .slack()
+        .thread_reply(SLACK, &slack.ts, JO_SLACK, "Sorry about that!");
+    let reply = until("the reply on X", || {
+        scene.replies_to(&post.id).into_iter().next()
+    })
+    .await;
+    assert_eq!(reply.text, "@dana Sorry about that! ^JD");
+    // Before sending again, perch looked for it among the account's posts.
+    let x = &scene.sandbox.x;
+    let attempts = x.requests_to("POST /2/tweets");
+    let checks = x.requests_to("GET /2/users/:id/tweets");
+    assert!(
+        attempts.iter().any(|r| r.status == 503) && !checks.is_empty(),
+        "{attempts:?} {checks:?}"
+    );
+    scene.slack_says(&slack, "Sent as a public reply").await;
+    never("a second reply", Duration::from_secs(2), || {
+        scene.replies_to(&post.id).len() > 1
+    })
+    .await;
+    scene.stop().await;
+}

@@ -77,6 +77,11 @@ impl Backoff {
         map.get(&id).is_none_or(|at| Instant::now() >= *at)
     }
 
+    fn forget(&self, id: OutboxId) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(&id);
+    }
+
     fn delay(&self, id: OutboxId, attempt: u32) {
         let wait = Duration::from_secs(2u64.saturating_pow(attempt.min(8)));
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
@@ -250,6 +255,7 @@ impl Relay {
         if !self.store.set_delivery(id, from, to)? {
             return Ok(());
         }
+        self.backoff.forget(id);
         let message = Message {
             author: Author::Agent {
                 agent: entry.agent.clone(),
@@ -322,6 +328,7 @@ impl Relay {
         if !self.store.set_delivery(id, from, to)? {
             return Ok(());
         }
+        self.backoff.forget(id);
         tracing::warn!(outbox = id, ticket = %entry.ticket, reason, "reply not sent");
         if let Some(origin) = &entry.origin {
             self.mark(origin, Reaction::Failed).await;

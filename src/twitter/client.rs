@@ -2,8 +2,9 @@
 //!
 //! Every request goes through `send`, which is the one place that signs,
 //! reads the rate-limit headers, waits for a reset instead of hammering,
-//! backs off on 5xx, refreshes an expired OAuth 2.0 token once, and turns
-//! error bodies into typed errors.
+//! backs off on 5xx (reads only: a post that failed may still exist, so
+//! the outbox checks before sending again), refreshes an expired OAuth 2.0
+//! token once, and turns error bodies into typed errors.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -34,7 +35,7 @@ pub enum Auth {
 /// How patient the client is.
 #[derive(Debug, Clone, Copy)]
 pub struct Patience {
-    /// Attempts for one call when X fails with 5xx or the network drops.
+    /// Attempts for one read when X fails with 5xx or the network drops.
     pub attempts: u32,
     /// First backoff after a 5xx; doubles each time.
     pub backoff: Duration,
@@ -145,6 +146,10 @@ impl XClient {
         let mut backoff = self.patience.backoff;
         let mut refreshed = false;
         let mut attempt = 0;
+        // A post or DM that failed with 5xx or a dropped connection may
+        // still have been made: it is not sent again here, but handed back
+        // (retryable) for the outbox to look for before any resend.
+        let may_repeat = method == Method::GET;
         loop {
             attempt += 1;
             self.wait_for_budget(&endpoint).await?;
@@ -164,7 +169,7 @@ impl XClient {
             }
             let response = match request.send().await {
                 Ok(r) => r,
-                Err(e) if attempt < self.patience.attempts => {
+                Err(e) if may_repeat && attempt < self.patience.attempts => {
                     tracing::warn!(account = %self.account, %endpoint, error = %e, "X unreachable; backing off");
                     tokio::time::sleep(backoff).await;
                     backoff *= 2;
@@ -221,7 +226,7 @@ impl XClient {
                 StatusCode::FORBIDDEN if is_reply_restriction(&detail) => {
                     return Err(XError::ReplyNotAllowed { detail })
                 }
-                s if s.is_server_error() && attempt < self.patience.attempts => {
+                s if s.is_server_error() && may_repeat && attempt < self.patience.attempts => {
                     tracing::warn!(account = %self.account, %endpoint, status = s.as_u16(), "X failed; backing off");
                     tokio::time::sleep(backoff).await;
                     backoff *= 2;
