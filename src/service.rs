@@ -25,7 +25,7 @@ use crate::config::secrets::Lookup;
 use crate::config::{Config, SlackMode};
 use crate::relay::Relay;
 use crate::store::{Store, StoreError};
-use crate::ticket::{self, Effect, State as TicketState, Transition};
+use crate::ticket::{self, State as TicketState, Transition};
 
 struct Shared {
     store: Store,
@@ -60,14 +60,6 @@ pub async fn run(
         store.clone(),
         stop_rx.clone(),
     )));
-    if let Some(idle) = config.service.claim_idle_release {
-        tasks.push(tokio::spawn(idle_release_loop(
-            store.clone(),
-            idle,
-            stop_rx.clone(),
-        )));
-    }
-
     let x = crate::twitter::runtime::start(&config, &store, &*secrets, &stop_rx)?;
     tasks.extend(x.tasks);
 
@@ -86,6 +78,14 @@ pub async fn run(
     drop(events_tx);
     let relay = Relay::new(config.clone(), store.clone(), platforms, x.clients);
     tasks.extend(relay.start(events_rx, stop_rx.clone()));
+    if let Some(idle) = config.service.claim_idle_release {
+        tasks.push(tokio::spawn(idle_release_loop(
+            Arc::clone(&relay),
+            store.clone(),
+            idle,
+            stop_rx.clone(),
+        )));
+    }
 
     let shared = Arc::new(Shared {
         store: store.clone(),
@@ -124,6 +124,7 @@ async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) 
             .map_or(0, |(_, n)| *n)
     };
     let queue = shared.store.queue().map(|q| q.len());
+    let replies = shared.store.outbox_counts().ok();
     let body = |status: &str, error: Option<String>| {
         json!({
             "status": status,
@@ -132,6 +133,12 @@ async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) 
             "unclaimed": queue.as_ref().ok(),
             "outbox": count("outbox"),
             "inbox": count("inbox"),
+            // What the relay has yet to do: a number that keeps growing
+            // means a platform is refusing perch (see the logs).
+            "replies_waiting": replies.map(|r| r.0),
+            "replies_failed": replies.map(|r| r.1),
+            "chat_events_waiting": count("chat_inbox"),
+            "tickets_to_redraw": count("chat_sync"),
             "x_reads_this_month": crate::twitter::ingest::reads_this_month(&shared.store, Utc::now()).ok(),
             "x_reads_by_source": crate::twitter::ingest::reads_by_source(&shared.store, Utc::now())
                 .map(|r| r.into_iter().collect::<std::collections::BTreeMap<_, _>>())
@@ -154,7 +161,12 @@ async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) 
 
 /// Checks for idle claims often enough to release each within a minute (or
 /// a quarter of the idle time) of its deadline.
-async fn idle_release_loop(store: Store, idle: Duration, mut stop: watch::Receiver<bool>) {
+async fn idle_release_loop(
+    relay: Arc<Relay>,
+    store: Store,
+    idle: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     let period = (idle / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -164,7 +176,11 @@ async fn idle_release_loop(store: Store, idle: Duration, mut stop: watch::Receiv
             _ = stop.wait_for(|s| *s) => return,
         }
         match release_idle_claims(&store, idle, Utc::now()) {
-            Ok(released) => released.iter().for_each(log_effects),
+            Ok(released) => {
+                for transition in &released {
+                    relay.announce(transition).await;
+                }
+            }
             Err(e) => tracing::error!(error = %e, "idle-claim check failed; will retry"),
         }
     }
@@ -266,15 +282,6 @@ async fn chat_platforms(
         )));
     }
     Ok(platforms)
-}
-
-/// Idle releases redraw cards through the relay; what remains is logged.
-fn log_effects(transition: &Transition) {
-    for effect in &transition.effects {
-        if let Effect::NotifyAgent { agent, text } = effect {
-            tracing::info!(ticket = %transition.ticket.id, agent = %agent.id, "{text}");
-        }
-    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -186,3 +186,31 @@ async fn a_team_can_require_an_explicit_claim_before_replying() {
     assert_eq!(reply.text, "@dana Looking into it now ^JD");
     scene.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_claim_goes_back_to_the_queue_on_both_cards() {
+    let scene = Scene::start_with(&[(
+        "claim_idle_release = \"30m\"",
+        "claim_idle_release = \"2s\"",
+    )])
+    .await;
+    let (_, slack, discord) = scene.mention("dana", "my order never arrived").await;
+    scene
+        .slack()
+        .press_button(SLACK, &slack.ts, JO_SLACK, "perch_claim")
+        .expect("Claim");
+    until("the claim on the Discord card", || {
+        (discord_field(&scene.discord_card_now(&discord), "Holder") == "Jo Doe").then_some(())
+    })
+    .await;
+    scene
+        .slack_says(&slack, "Jo Doe: #1: released after 2s with no reply")
+        .await;
+    until("both cards open again", || {
+        let s = scene.slack_card_now(&slack).text.contains(", open)");
+        let d = discord_field(&scene.discord_card_now(&discord), "Status") == "open";
+        (s && d).then_some(())
+    })
+    .await;
+    scene.stop().await;
+}

@@ -53,6 +53,15 @@ async fn an_inline_reply_becomes_exactly_one_public_reply_with_the_signature() {
         scene.replies_to(&post.id).len() > 1
     })
     .await;
+    let health = scene.health().await;
+    for key in [
+        "replies_waiting",
+        "replies_failed",
+        "chat_events_waiting",
+        "tickets_to_redraw",
+    ] {
+        assert_eq!(health[key], 0, "{key}: {health}");
+    }
     scene.stop().await;
 }
 
@@ -274,6 +283,12 @@ async fn x_refusing_a_reply_marks_it_failed_with_xs_reason() {
         !scene.replies_to(&post.id).is_empty()
     })
     .await;
+    let health = scene.health().await;
+    assert_eq!(
+        (&health["replies_waiting"], &health["replies_failed"]),
+        (&serde_json::json!(0), &serde_json::json!(1)),
+        "{health}"
+    );
     scene.stop().await;
 }
 

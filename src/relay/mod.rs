@@ -29,7 +29,7 @@ use tokio::task::JoinHandle;
 use crate::chat::{ChatEvent, ChatPlatform, Platform};
 use crate::config::Config;
 use crate::store::Store;
-use crate::ticket::{AccountKey, Policy};
+use crate::ticket::{AccountKey, Policy, Transition};
 use crate::twitter::XClient;
 
 pub use people::Roles;
@@ -77,6 +77,18 @@ impl Relay {
             wake_outbox: Notify::new(),
             backoff: to_x::Backoff::default(),
         })
+    }
+
+    /// Tells people what a change made outside chat (an idle release)
+    /// means for them; the cards follow through the thread loop.
+    pub async fn announce(&self, transition: &Transition) {
+        for effect in &transition.effects {
+            if let crate::ticket::Effect::NotifyAgent { agent, text } = effect {
+                tracing::info!(ticket = %transition.ticket.id, agent = %agent.id, "{text}");
+            }
+        }
+        self.wake_threads.notify_one();
+        self.carry_out(transition).await;
     }
 
     fn platform(&self, which: Platform) -> Option<&Arc<dyn ChatPlatform>> {

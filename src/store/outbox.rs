@@ -84,6 +84,19 @@ impl Store {
             .collect())
     }
 
+    /// How many replies wait to be sent (or checked), and how many failed.
+    pub fn outbox_counts(&self) -> Result<(usize, usize), StoreError> {
+        let mut counts = (0, 0);
+        for (_, e) in self.all::<OutboxEntry>(&self.outbox, "outbox")? {
+            match e.delivery {
+                Delivery::Pending | Delivery::Sending { .. } => counts.0 += 1,
+                Delivery::Failed { .. } => counts.1 += 1,
+                Delivery::Sent { .. } => {}
+            }
+        }
+        Ok(counts)
+    }
+
     /// Moves an entry from `from` to `to`; `false` (and nothing written) if
     /// it was no longer in `from`, so two workers never both send it.
     pub fn set_delivery(

@@ -112,6 +112,16 @@ impl Scene {
         }
     }
 
+    /// perch's health endpoint, as JSON.
+    pub async fn health(&self) -> serde_json::Value {
+        let addr = self.service.as_ref().expect("running").addr;
+        let (_, body) = tokio::task::spawn_blocking(move || super::http_get(addr, "/healthz"))
+            .await
+            .expect("join")
+            .expect("health");
+        serde_json::from_str(&body).expect("health is JSON")
+    }
+
     pub fn slack(&self) -> &perch::sandbox::slack::FakeSlack {
         self.sandbox.slack.as_ref().expect("the sandbox has Slack")
     }
