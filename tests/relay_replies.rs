@@ -205,6 +205,14 @@ async fn notes_and_outsiders_never_reach_the_customer() {
         .slack()
         .thread_reply(SLACK, &slack.ts, "U0OUTSIDE1", "Sorry, we will fix it!");
     scene.told("U0OUTSIDE1", "Only support agents").await;
+    // Someone Slack does not count as a channel member cannot be whispered
+    // to: they are answered in the thread instead.
+    scene
+        .slack()
+        .thread_reply(SLACK, &slack.ts, "U0GUEST01", "any update for my friend?");
+    scene
+        .slack_says(&slack, "<@U0GUEST01>: Only support agents")
+        .await;
     let notes = until("both notes on the ticket", || {
         let t = scene.store.tickets().ok()?.into_iter().next()?;
         (t.notes.len() == 2).then_some(t.notes)

@@ -341,7 +341,17 @@ impl Relay {
                     user: who.id.clone(),
                     thread_ts: Some(thread_ts.as_str().to_owned()),
                 };
-                self.answer(&to, text).await;
+                let whispered = match self.platform(Platform::Slack) {
+                    Some(p) => p.answer(&to, text, Visibility::Caller).await,
+                    None => return,
+                };
+                // Slack refuses an ephemeral to someone it does not count
+                // as in the channel; they still must hear why.
+                if let Err(e) = whispered {
+                    tracing::warn!(error = %e, "cannot answer privately; answering in the thread");
+                    let name = who.name.clone().unwrap_or_else(|| format!("<@{}>", who.id));
+                    self.post(thread, &format!("{name}: {text}")).await;
+                }
             }
             _ => {
                 let name = who.name.clone().unwrap_or_else(|| who.id.clone());
