@@ -268,6 +268,8 @@ async fn after_an_invalid_session_the_gap_is_read_back_over_rest() {
         ChatEvent::ThreadMessage { text, author, .. } => {
             assert_eq!(text, "during the gap");
             assert_eq!(author.name.as_deref(), Some("jo"));
+            // History carries no member; the roles were asked for.
+            assert_eq!(author.roles, [AGENTS.to_string()]);
         }
         other => panic!("{other:?}"),
     }

@@ -29,6 +29,7 @@ fn template(path: &str) -> Option<&'static str> {
             "/channels/{channel_id}/messages/{message_id}/threads"
         }
         ["channels", _, "threads"] => "/channels/{channel_id}/threads",
+        ["guilds", _, "members", _] => "/guilds/{guild_id}/members/{user_id}",
         _ => return None,
     })
 }
@@ -75,6 +76,13 @@ async fn rest_answers_and_request_bodies_match_discords_description() {
             .await
             .expect("history parses");
         assert!(read.iter().any(|m| !m.reactions.is_empty()), "{read:?}");
+        // A member's roles, asked for when history does not carry them.
+        d.user_message(id.as_str().parse().expect("id"), 42, "jo", &[7], "hi");
+        let member = serenity::all::GuildId::new(perch::sandbox::discord::GUILD_ID)
+            .member(&history, serenity::all::UserId::new(42))
+            .await
+            .expect("member parses");
+        assert_eq!(member.roles, [serenity::all::RoleId::new(7)]);
         // Text-channel cards are found again; forum posts are not searched.
         let text_channel = route == "1100000000000000001";
         assert_eq!(

@@ -152,6 +152,7 @@ impl Handler {
         };
         let since =
             serenity::all::MessageId::new(snowflake_at(Utc::now() - crate::chat::dedupe_window()));
+        let mut roles = std::collections::HashMap::new();
         for ticket in tickets
             .iter()
             .filter(|t| !matches!(t.state, crate::ticket::State::Resolved(_)))
@@ -172,7 +173,13 @@ impl Handler {
                     Ok(mut messages) => {
                         messages.sort_by_key(|m| m.id);
                         for m in messages {
-                            self.person_message(thread.clone(), &m).await;
+                            // History carries no member: roles are asked for.
+                            let roles = match m.member {
+                                Some(_) => None,
+                                None if m.author.bot => None,
+                                None => Some(self.roles_of(ctx, m.author.id, &mut roles).await),
+                            };
+                            self.person_message(thread.clone(), &m, roles).await;
                         }
                     }
                     Err(e) => {
@@ -183,16 +190,49 @@ impl Handler {
         }
     }
 
-    /// A person's message in a ticket thread becomes an event.
-    async fn person_message(&self, thread: ChatThread, message: &Message) {
+    /// A person's role ids in the first configured guild that has them
+    /// (none when no guild answers), asked once per catch-up.
+    async fn roles_of(
+        &self,
+        ctx: &Context,
+        user: serenity::all::UserId,
+        known: &mut std::collections::HashMap<serenity::all::UserId, Vec<String>>,
+    ) -> Vec<String> {
+        if let Some(r) = known.get(&user) {
+            return r.clone();
+        }
+        let mut found = Vec::new();
+        for guild in &self.guilds {
+            match GuildId::new(*guild).member(&ctx.http, user).await {
+                Ok(member) => {
+                    found = member.roles.iter().map(|r| r.get().to_string()).collect();
+                    break;
+                }
+                Err(e) => tracing::debug!(guild, error = %e, "no member there"),
+            }
+        }
+        known.insert(user, found.clone());
+        found
+    }
+
+    /// A person's message in a ticket thread becomes an event; `roles`
+    /// when the message itself does not carry them (history).
+    async fn person_message(
+        &self,
+        thread: ChatThread,
+        message: &Message,
+        roles: Option<Vec<String>>,
+    ) {
         if message.author.bot {
             return;
         }
-        let roles = message
-            .member
-            .as_ref()
-            .map(|m| m.roles.iter().map(|r| r.get().to_string()).collect())
-            .unwrap_or_default();
+        let roles = roles.unwrap_or_else(|| {
+            message
+                .member
+                .as_ref()
+                .map(|m| m.roles.iter().map(|r| r.get().to_string()).collect())
+                .unwrap_or_default()
+        });
         let event = ChatEvent::ThreadMessage {
             message: MessageRef {
                 thread,
@@ -238,7 +278,7 @@ impl EventHandler for Handler {
         let Some(thread) = thread_of(&ctx.http, message.channel_id).await else {
             return;
         };
-        self.person_message(thread, &message).await;
+        self.person_message(thread, &message, None).await;
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {

@@ -67,6 +67,8 @@ pub(crate) struct State {
     gateway: gateway::Gateway,
     addr: SocketAddr,
     interactions: HashMap<u64, Pending>,
+    /// Guild members seen so far: name and role ids.
+    members: HashMap<u64, (String, Vec<u64>)>,
     /// Registered guild commands.
     pub commands: Value,
     followups: Vec<(String, Value)>,
@@ -179,6 +181,7 @@ impl FakeDiscord {
             gateway: gateway::Gateway::new(),
             addr,
             interactions: HashMap::new(),
+            members: HashMap::new(),
             commands: json!([]),
             followups: Vec::new(),
         }));
@@ -259,6 +262,7 @@ impl Control {
         content: &str,
     ) -> u64 {
         let mut s = lock(&self.0);
+        s.members.insert(user, (name.to_owned(), roles.to_vec()));
         s.next_id += 1;
         let id = s.next_id;
         s.messages.push(Message {
@@ -294,6 +298,7 @@ impl Control {
         name: &str,
         roles: &[u64],
     ) -> (u64, Value) {
+        s.members.insert(user, (name.to_owned(), roles.to_vec()));
         s.next_id += 1;
         let id = s.next_id;
         let token = format!("interaction-token-{id}");
@@ -704,6 +709,22 @@ fn route(
             }
             s.commands = Value::Array(commands.clone());
             axum::Json(Value::Array(commands)).into_response()
+        }
+        ("GET", ["guilds", _, "members", _]) => {
+            if num(1) != Some(GUILD_ID) {
+                return error(StatusCode::NOT_FOUND, 10004, "Unknown Guild");
+            }
+            match num(3).and_then(|u| s.members.get(&u).map(|m| (u, m))) {
+                Some((user, (name, roles))) => axum::Json(json!({
+                    "user": user_json(user, name, false),
+                    "roles": roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+                    "nick": null, "avatar": null, "banner": null, "premium_since": null,
+                    "communication_disabled_until": null, "joined_at": chrono::Utc::now().to_rfc3339(),
+                    "flags": 0, "pending": false, "mute": false, "deaf": false,
+                }))
+                .into_response(),
+                None => error(StatusCode::NOT_FOUND, 10007, "Unknown Member"),
+            }
         }
         ("GET", ["gateway"]) => {
             axum::Json(json!({ "url": format!("ws://{}/gateway", s.addr) })).into_response()
