@@ -148,6 +148,35 @@ async fn dms_are_recorded_once_without_a_cursor() {
 }
 
 #[tokio::test]
+async fn a_quiet_dm_poll_reads_one_small_page() {
+    let (x, _dir, store) = setup().await;
+    let ingest = ingest(&x, &store);
+    for i in 0..30 {
+        x.dm(&format!("d{i}"), ACME_ID, &format!("help {i}"));
+    }
+    // All new: the small first page, then the rest in a large one.
+    let first = ingest.poll_dms(Utc::now()).await.expect("poll");
+    assert_eq!(
+        (first.recorded.len(), first.reads, first.pages),
+        (30, 30, 2)
+    );
+    // Nothing new: one small page is all it reads (X bills each event).
+    let quiet = ingest.poll_dms(Utc::now()).await.expect("poll");
+    assert!(quiet.recorded.is_empty());
+    assert_eq!(
+        (quiet.reads, quiet.pages),
+        (u64::from(perch::twitter::ingest::DM_FIRST_PAGE), 1)
+    );
+    let asked = x.requests_to("GET /2/dm_events");
+    assert!(
+        asked
+            .last()
+            .is_some_and(|r| r.path_and_query.contains("max_results=10")),
+        "{asked:?}"
+    );
+}
+
+#[tokio::test]
 async fn paging_follows_next_token_and_the_cursor_is_the_first_pages_newest() {
     let (x, _dir, store) = setup().await;
     let posts: Vec<_> = (0..230)

@@ -221,7 +221,7 @@ impl Relay {
                     }))
             }
             ReplyChannel::Dm => {
-                let page = client.dm_events(None).await?;
+                let page = client.dm_events(None, 100).await?;
                 let to = entry.recipient.as_ref().map_or("", |r| r.as_str());
                 Ok(page
                     .data

@@ -396,7 +396,12 @@ impl XClient {
             .await
     }
 
-    pub async fn dm_events(&self, page: Option<&str>) -> Result<api::DmPage, XError> {
+    /// DM events, newest first, `max_results` (1 to 100) at a time.
+    pub async fn dm_events(
+        &self,
+        page: Option<&str>,
+        max_results: u8,
+    ) -> Result<api::DmPage, XError> {
         let mut query = BTreeMap::new();
         query.insert("event_types", "MessageCreate".to_owned());
         query.insert(
@@ -405,7 +410,7 @@ impl XClient {
         );
         query.insert("expansions", "sender_id".to_owned());
         query.insert("user.fields", "username,name".to_owned());
-        query.insert("max_results", "100".to_owned());
+        query.insert("max_results", max_results.clamp(1, 100).to_string());
         if let Some(p) = page {
             query.insert("pagination_token", p.to_owned());
         }

@@ -43,6 +43,10 @@ pub struct Ingest {
     pub store: Store,
 }
 
+/// How many DM events a poll reads first (then 100 a page while all are
+/// new).
+pub const DM_FIRST_PAGE: u8 = 10;
+
 impl Ingest {
     pub async fn poll_mentions(&self, now: DateTime<Utc>) -> Result<PollReport, XError> {
         self.poll_posts(Source::Mentions, "mentions", now).await
@@ -152,7 +156,15 @@ impl Ingest {
         let mut report = PollReport::default();
         let mut page_token: Option<String> = None;
         loop {
-            let page = self.client.dm_events(page_token.as_deref()).await?;
+            // X has no `since_id` for DMs and bills every event returned,
+            // so a poll starts with a small page: when nothing is new, that
+            // is all it reads.
+            let size = if page_token.is_none() {
+                DM_FIRST_PAGE
+            } else {
+                100
+            };
+            let page = self.client.dm_events(page_token.as_deref(), size).await?;
             report.pages += 1;
             report.reads += page.data.len() as u64;
             let mut all_known = !page.data.is_empty();
