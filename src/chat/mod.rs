@@ -64,11 +64,7 @@ impl MessageRef {
                 let micros: u32 = format!("{micros:0<6}").get(..6)?.parse().ok()?;
                 chrono::DateTime::from_timestamp(secs.parse().ok()?, micros * 1000)
             }
-            ChatThread::Discord { .. } => {
-                const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
-                let ms = i64::try_from(self.id.parse::<u64>().ok()? >> 22).ok()?;
-                chrono::DateTime::from_timestamp_millis(ms + DISCORD_EPOCH_MS)
-            }
+            ChatThread::Discord { .. } => discord::snowflake_time(self.id.parse().ok()?),
         }
     }
 }

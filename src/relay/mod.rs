@@ -47,6 +47,7 @@ pub struct Relay {
     roles: Roles,
     policy: Policy,
     wake_threads: Notify,
+    wake_commands: Notify,
     wake_outbox: Notify,
     backoff: to_x::Backoff,
 }
@@ -74,6 +75,7 @@ impl Relay {
             roles,
             policy,
             wake_threads: Notify::new(),
+            wake_commands: Notify::new(),
             wake_outbox: Notify::new(),
             backoff: to_x::Backoff::default(),
         })
@@ -103,15 +105,14 @@ impl Relay {
         mut events: mpsc::Receiver<ChatEvent>,
         stop: watch::Receiver<bool>,
     ) -> Vec<JoinHandle<()>> {
-        let wake_commands = Arc::new(Notify::new());
         let forward = {
-            let wake = Arc::clone(&wake_commands);
+            let relay = Arc::clone(self);
             let mut stop = stop.clone();
             tokio::spawn(async move {
                 loop {
                     tokio::select! {
                         got = events.recv() => match got {
-                            Some(_) => wake.notify_one(),
+                            Some(_) => relay.wake_commands.notify_one(),
                             None => return,
                         },
                         _ = stop.wait_for(|s| *s) => return,
@@ -119,79 +120,51 @@ impl Relay {
                 }
             })
         };
-        let inbound = {
-            let relay = Arc::clone(self);
-            every(stop.clone(), None, move || {
-                let relay = Arc::clone(&relay);
-                async move { relay.take_inbox() }
-            })
-        };
-        let threads = {
-            let relay = Arc::clone(self);
-            let wake = Arc::clone(self);
-            every(stop.clone(), Some(wake), move || {
-                let relay = Arc::clone(&relay);
-                async move { relay.sync_threads().await }
-            })
-        };
-        let commands = {
-            let relay = Arc::clone(self);
-            let wake = wake_commands;
-            let mut stop = stop.clone();
-            tokio::spawn(async move {
-                loop {
-                    relay.handle_chat_events().await;
-                    tokio::select! {
-                        _ = wake.notified() => {}
-                        _ = tokio::time::sleep(TICK) => {}
-                        _ = stop.wait_for(|s| *s) => return,
-                    }
-                }
-            })
-        };
-        let outbox = {
-            let relay = Arc::clone(self);
-            let mut stop = stop;
-            tokio::spawn(async move {
-                loop {
-                    relay.drain_outbox().await;
-                    tokio::select! {
-                        _ = relay.wake_outbox.notified() => {}
-                        _ = tokio::time::sleep(TICK) => {}
-                        _ = stop.wait_for(|s| *s) => return,
-                    }
-                }
-            })
-        };
-        vec![forward, inbound, threads, commands, outbox]
+        vec![
+            forward,
+            // Ingest does not wake the relay: the X inbox is read each tick.
+            self.every(&stop, None, |r| async move { r.take_inbox() }),
+            self.every(&stop, Some(|r| &r.wake_threads), |r| async move {
+                r.sync_threads().await
+            }),
+            self.every(&stop, Some(|r| &r.wake_commands), |r| async move {
+                r.handle_chat_events().await
+            }),
+            self.every(&stop, Some(|r| &r.wake_outbox), |r| async move {
+                r.drain_outbox().await
+            }),
+        ]
     }
-}
 
-/// Runs `step` now and then every tick (or when the relay's thread work is
-/// woken) until `stop`.
-fn every<F, Fut>(
-    mut stop: watch::Receiver<bool>,
-    wake_threads: Option<Arc<Relay>>,
-    step: F,
-) -> JoinHandle<()>
-where
-    F: Fn() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
-{
-    tokio::spawn(async move {
-        loop {
-            step().await;
-            let woken = async {
-                match &wake_threads {
-                    Some(relay) => relay.wake_threads.notified().await,
-                    None => std::future::pending().await,
+    /// Runs `step` now, then again each tick or when `woken_by` is
+    /// notified, until `stop`.
+    fn every<F, Fut>(
+        self: &Arc<Self>,
+        stop: &watch::Receiver<bool>,
+        woken_by: Option<fn(&Relay) -> &Notify>,
+        step: F,
+    ) -> JoinHandle<()>
+    where
+        F: Fn(Arc<Relay>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        let relay = Arc::clone(self);
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            loop {
+                step(Arc::clone(&relay)).await;
+                let woken = async {
+                    match woken_by {
+                        Some(notify) => notify(&relay).notified().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    () = woken => {}
+                    () = tokio::time::sleep(TICK) => {}
+                    _ = stop.wait_for(|s| *s) => return,
                 }
-            };
-            tokio::select! {
-                () = woken => {}
-                () = tokio::time::sleep(TICK) => {}
-                _ = stop.wait_for(|s| *s) => return,
             }
-        }
-    })
+        })
+    }
 }

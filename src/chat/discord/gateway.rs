@@ -109,12 +109,6 @@ struct Handler {
     guilds: Vec<u64>,
 }
 
-/// The snowflake of a moment: messages after it are newer.
-fn snowflake_at(at: chrono::DateTime<Utc>) -> u64 {
-    const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
-    u64::try_from(at.timestamp_millis() - DISCORD_EPOCH_MS).map_or(1, |ms| (ms << 22).max(1))
-}
-
 fn author(id: u64, name: &str, roles: Vec<String>) -> ChatUser {
     ChatUser {
         platform: Platform::Discord,
@@ -150,8 +144,9 @@ impl Handler {
                 return tracing::error!(error = %e, "cannot list tickets to catch up on Discord")
             }
         };
-        let since =
-            serenity::all::MessageId::new(snowflake_at(Utc::now() - crate::chat::dedupe_window()));
+        let since = serenity::all::MessageId::new(super::snowflake_at(
+            Utc::now() - crate::chat::dedupe_window(),
+        ));
         let mut roles = std::collections::HashMap::new();
         for ticket in tickets
             .iter()

@@ -32,6 +32,20 @@ use super::{Card, ChatError, MessageRef, Reaction, Text};
 use crate::config::Secret;
 use crate::ticket::{ChatThread, TicketId};
 
+/// Snowflakes count milliseconds from here (2015-01-01 UTC).
+const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
+
+/// The snowflake of a moment: messages after it are newer.
+pub(crate) fn snowflake_at(at: chrono::DateTime<chrono::Utc>) -> u64 {
+    u64::try_from(at.timestamp_millis() - DISCORD_EPOCH_MS).map_or(1, |ms| (ms << 22).max(1))
+}
+
+/// The moment a snowflake was made.
+pub(crate) fn snowflake_time(id: u64) -> Option<chrono::DateTime<chrono::Utc>> {
+    let ms = i64::try_from(id >> 22).ok()?;
+    chrono::DateTime::from_timestamp_millis(ms + DISCORD_EPOCH_MS)
+}
+
 /// Discord allows about 5 messages per 5 s per channel.
 pub const DEFAULT_POST_INTERVAL: Duration = Duration::from_secs(1);
 const RATE_LIMIT_ATTEMPTS: u32 = 3;
