@@ -27,22 +27,16 @@ fn post_json(addr: std::net::SocketAddr, path: &str, body: &str) -> std::io::Res
         .unwrap_or(0))
 }
 
-#[cfg(unix)]
-#[test]
-fn the_sandbox_plays_the_scene_then_keeps_running_for_a_newcomer() {
-    let dir = tempfile::tempdir().expect("dir");
-    let ports = Ports::free();
-    let path = dir.path().join("sandbox.toml");
-    std::fs::write(&path, sandbox_toml(&dir.path().join("data"), &ports, &[])).expect("write");
+/// Starts `perch sandbox` and reads what the newcomer sees until the
+/// scene is over.
+fn play_scene(config: &std::path::Path, deadline: Instant) -> (std::process::Child, String) {
     let mut child = perch()
         .args(["sandbox", "--config"])
-        .arg(&path)
+        .arg(config)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawn perch sandbox");
-
-    // Read what the newcomer sees until the scene is over.
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -52,7 +46,6 @@ fn the_sandbox_plays_the_scene_then_keeps_running_for_a_newcomer() {
             }
         }
     });
-    let deadline = Instant::now() + Duration::from_secs(120);
     let mut seen = String::new();
     while !seen.contains("Stop with Ctrl-C.") {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -67,6 +60,29 @@ fn the_sandbox_plays_the_scene_then_keeps_running_for_a_newcomer() {
             }
         }
     }
+    (child, seen)
+}
+
+#[cfg(unix)]
+fn interrupt(mut child: std::process::Child) {
+    let stopped = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(stopped.success());
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "{status:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_sandbox_plays_the_scene_then_keeps_running_for_a_newcomer() {
+    let dir = tempfile::tempdir().expect("dir");
+    let ports = Ports::free();
+    let path = dir.path().join("sandbox.toml");
+    std::fs::write(&path, sandbox_toml(&dir.path().join("data"), &ports, &[])).expect("write");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (child, seen) = play_scene(&path, deadline);
     for expected in [
         "@dana mentions @AcmeSupport on X",
         "perch opened a ticket thread for each, in Slack and in Discord.",
@@ -74,6 +90,8 @@ fn the_sandbox_plays_the_scene_then_keeps_running_for_a_newcomer() {
         "--- Slack #C0SUPPORT1, as the team sees it ---",
         "[card] #",
         "Sent as a public reply: https://x.com/AcmeSupport/status/",
+        "perch sent the DM welcome (DM): Hi! Thanks for your message",
+        "DM from @AcmeSupport: Hi! Thanks for your message; someone from the team will be with you shortly.",
         "--- X, as the customers see it ---",
         "=== the scene is over; perch keeps running ===",
     ] {
@@ -113,13 +131,29 @@ fn the_sandbox_plays_the_scene_then_keeps_running_for_a_newcomer() {
         assert!(Instant::now() < deadline, "not ticketed: {body}");
         std::thread::sleep(Duration::from_millis(200));
     }
-    let stopped = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(stopped.success());
-    let status = child.wait().expect("wait");
-    assert!(status.success(), "{status:?}");
+    interrupt(child);
+
+    // The newcomer runs it again: the fakes start empty, and so does the
+    // store, so the scene plays out as the first time.
+    let (child, again) = play_scene(&path, Instant::now() + Duration::from_secs(120));
+    assert!(!again.contains("The scene stopped early"), "{again}");
+    assert!(again.contains("the scene is over"), "{again}");
+    interrupt(child);
+}
+
+#[test]
+fn the_sandbox_empties_only_a_store_of_its_own() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("mkdir");
+    std::fs::write(data.join("db"), "someone's real store").expect("write");
+    let err = refused(&dir, &sandbox_toml(&data, &Ports::free(), &[]));
+    assert!(
+        err.contains("holds files perch sandbox did not make"),
+        "{err}"
+    );
+    let kept = std::fs::read_to_string(data.join("db")).expect("still there");
+    assert_eq!(kept, "someone's real store");
 }
 
 #[test]
@@ -131,8 +165,15 @@ fn the_sandbox_refuses_to_point_at_anything_but_loopback() {
         &ports,
         &[(&format!("http://{}", ports.x), "https://api.x.com")],
     );
+    let err = refused(&dir, &src);
+    assert!(err.contains("only runs on 127.0.0.1"), "{err}");
+}
+
+/// Runs `perch sandbox` on `config` (written in `dir`), which must refuse
+/// to start; returns what it said.
+fn refused(dir: &tempfile::TempDir, config: &str) -> String {
     let path = dir.path().join("sandbox.toml");
-    std::fs::write(&path, src).expect("write");
+    std::fs::write(&path, config).expect("write");
     let output = perch()
         .args(["sandbox", "--config"])
         .arg(&path)
@@ -140,5 +181,5 @@ fn the_sandbox_refuses_to_point_at_anything_but_loopback() {
         .expect("run");
     let (_, err) = text(&output);
     assert_eq!(output.status.code(), Some(1), "{err}");
-    assert!(err.contains("only runs on 127.0.0.1"), "{err}");
+    err
 }

@@ -176,7 +176,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let sandbox = Sandbox::start(&config).await?;
-    let store = Store::open(&config.service.data_dir)?;
+    let store = Store::open(&fresh_data_dir(&config.service.data_dir)?)?;
     let health = config.service.health_addr;
     let listener = tokio::net::TcpListener::bind(health)
         .await
@@ -195,6 +195,34 @@ pub async fn run(
     }
     print_guide(&config, &sandbox, health);
     service.await?
+}
+
+/// Marks a store the sandbox made, and may empty again.
+const SANDBOX_MARK: &str = "perch-sandbox-store";
+
+/// The fakes start empty each time, so the store must too: tickets of an
+/// earlier run would claim the fakes' new ids. Only a directory the
+/// sandbox made (or an empty one) is emptied; anything else is refused.
+fn fresh_data_dir(dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    let holds_something = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
+    if holds_something {
+        if !dir.join(SANDBOX_MARK).exists() {
+            anyhow::bail!(
+                "service.data_dir {} holds files perch sandbox did not make; the sandbox empties its store at each start, so point data_dir at a directory of its own",
+                dir.display()
+            );
+        }
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("cannot empty the sandbox store {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the sandbox store {}", dir.display()))?;
+    std::fs::write(
+        dir.join(SANDBOX_MARK),
+        "made by `perch sandbox`, which empties this directory at each start\n",
+    )
+    .with_context(|| format!("cannot write in {}", dir.display()))?;
+    Ok(dir.to_owned())
 }
 
 fn print_guide(config: &Config, sandbox: &Sandbox, health: SocketAddr) {
