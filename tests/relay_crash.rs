@@ -1,8 +1,9 @@
 //! perch is killed (SIGKILL) at random moments while customers tweet and
 //! DM and agents reply from Slack and Discord, then started again; at the
 //! end every customer's ticket has exactly one card per route, and every
-//! reply reached X exactly once (perch never even tried to post one
-//! twice: X's duplicate-content refusal never fired).
+//! reply (the agents', and perch's own off-hours replies) reached X
+//! exactly once (perch never even tried to post one twice: X's
+//! duplicate-content refusal never fired).
 //!
 //! The fakes live in this test process and outlive each perch; perch is
 //! the real binary (`perch run`) against them.
@@ -14,11 +15,14 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::relay::{
-    config, discord_cards, replies_to, sandbox_toml, slack_cards, until, Ports, ACME_ID, DISCORD,
-    JO_DISCORD, JO_SLACK, SLACK,
+    closed_until_day_after_tomorrow, config, discord_cards, replies_to, sandbox_toml, slack_cards,
+    until, Ports, ACME_ID, DISCORD, JO_DISCORD, JO_SLACK, SLACK,
 };
 use common::{http_get, perch};
 use perch::sandbox::run::{fake_secret, Sandbox};
+
+/// How the sandbox's off-hours reply starts.
+const OFF_HOURS: &str = "Thanks! Our team is offline right now";
 
 /// At least 30 by the issue; `PERCH_CRASH_ROUNDS` raises it.
 fn rounds() -> usize {
@@ -74,7 +78,10 @@ struct Asked {
 async fn every_tweet_gets_one_card_per_route_and_every_reply_goes_once_across_sigkills() {
     let dir = tempfile::tempdir().expect("dir");
     let ports = Ports::free();
-    let source = sandbox_toml(&dir.path().join("data"), &ports, &[]);
+    // Off hours, so every new ticket also gets an automatic reply, which
+    // must go out once like the agents' replies.
+    let ((from, to), _) = closed_until_day_after_tomorrow();
+    let source = sandbox_toml(&dir.path().join("data"), &ports, &[(from, to.as_str())]);
     let cfg = config(&source);
     let sandbox = Sandbox::start(&cfg).await.expect("fakes");
     let (x, slack, discord) = (
@@ -253,9 +260,32 @@ fn missing(asked: &Asked, sandbox: &Sandbox) -> Vec<String> {
             problems.push(format!("{text:?} posted {n} times"));
         }
     }
+    for (handle, post) in &asked.public {
+        let n = replies_to(&posted, post)
+            .iter()
+            .filter(|p| p.text.starts_with(&format!("@{handle} {OFF_HOURS}")))
+            .count();
+        if n != 1 {
+            problems.push(format!("@{handle}'s off-hours reply posted {n} times"));
+        }
+    }
     let mut dms: BTreeMap<String, usize> = BTreeMap::new();
+    let mut off_hours_dms: BTreeMap<String, usize> = BTreeMap::new();
     for dm in x.sent_dms() {
-        *dms.entry(dm.text.unwrap_or_default()).or_default() += 1;
+        let text = dm.text.unwrap_or_default();
+        if text.starts_with(OFF_HOURS) {
+            *off_hours_dms
+                .entry(dm.dm_conversation_id.unwrap_or_default())
+                .or_default() += 1;
+        }
+        *dms.entry(text).or_default() += 1;
+    }
+    // Each DM customer is new: one conversation each, one reply in each.
+    if off_hours_dms.len() != asked.dms.len() || off_hours_dms.values().any(|n| *n != 1) {
+        problems.push(format!(
+            "{} DM customers, off-hours DMs per conversation: {off_hours_dms:?}",
+            asked.dms.len()
+        ));
     }
     for text in &asked.dm_replies {
         let n = dms.get(text).copied().unwrap_or(0);

@@ -80,13 +80,31 @@ async fn a_dm_ticket_is_answered_by_dm_from_discord() {
         &[],
         "Unlocked it for you, try again now.",
     );
-    let dm = until("the DM on X", || {
-        scene.sandbox.x.sent_dms().into_iter().next()
+    let dm = until("Sam's DM on X", || {
+        scene
+            .sandbox
+            .x
+            .sent_dms()
+            .into_iter()
+            .find(|d| d.text.as_deref().is_some_and(|t| t.ends_with("^SL")))
     })
     .await;
     assert_eq!(
         dm.text.as_deref(),
         Some("Unlocked it for you, try again now.\n^SL")
+    );
+    // Before it, gina had the welcome (the sandbox configures one), once.
+    let texts: Vec<_> = scene
+        .sandbox
+        .x
+        .sent_dms()
+        .into_iter()
+        .filter_map(|d| d.text)
+        .collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(
+        texts[0].starts_with("Hi! Thanks for your message"),
+        "{texts:?}"
     );
     assert!(
         dm.dm_conversation_id

@@ -88,6 +88,7 @@ fn populated(dir: &std::path::Path) -> Store {
             in_reply_to: None,
             recipient: None,
             origin: None,
+            auto: None,
         })
         .expect("outbox");
     store

@@ -84,6 +84,8 @@ const BROKEN: &[(&str, &str, &str, &str, usize, &str)] = &[
     ("rule matching nothing", "[service]", "[[rules]]\nname = \"r\"\npriority = \"high\"\n[service]", "rules[0]", 2, "matches nothing"),
     ("duplicate agent key", "slack_user = \"U0JODOE01\"", "slack_user = \"U0JODOE01\"\n[[agents]]\nkey = \"jo\"\nname = \"Jo Two\"\ninitials = \"J2\"\nslack_user = \"U0JOTWO01\"", "agents[1].key", 33, "used by another agent key"),
     ("search query too long with misspellings", "[accounts.routes]", "[[accounts.ingest.search]]\nname = \"brand\"\nquery = \"LONGQUERY\"\n[accounts.routes]", "accounts[0].ingest.search[0].query", 22, "X allows 512"),
+    ("unknown placeholder", "[service]", "[auto_replies]\ndm_welcome = \"Hi {name}!\"\n[service]", "auto_replies.dm_welcome", 3, "names `{name}`, which perch does not know; nothing is filled in here"),
+    ("off-hours reply too long", "[service]", "[auto_replies]\noff_hours = \"LONGREPLY\"\n[service]", "auto_replies.off_hours", 3, "a public reply allows 280, so cut 17"),
     ("syntax error", "[service]", "[service", "", 2, "invalid table header"),
 ];
 
@@ -95,7 +97,9 @@ fn each_broken_config_gets_its_precise_message() {
             BASE.contains(from),
             "{what}: the base config has no {from:?}"
         );
-        let to = to.replace("LONGQUERY", &"acme ".repeat(110));
+        let to = to
+            .replace("LONGQUERY", &"acme ".repeat(110))
+            .replace("LONGREPLY", &"b".repeat(280));
         let src = BASE.replacen(from, &to, 1);
         let got = problems(&src);
         let hit = got
@@ -199,6 +203,17 @@ fn support_hours_follow_the_zone_and_holidays() {
     // Tuesday is not listed: closed. Christmas (a Friday) is a holiday.
     assert!(!hours.is_open(at(2026, 11, 24, 15, 0)));
     assert!(!hours.is_open(at(2026, 12, 25, 15, 0)));
+    // Next openings: Monday night -> Friday 09:00 local; Friday lunch ->
+    // 13:00; open now -> now; Christmas Eve (Thursday) -> Monday the 28th.
+    for (now, opens) in [
+        (at(2026, 11, 23, 22, 0), at(2026, 11, 27, 14, 0)),
+        (at(2026, 11, 27, 17, 30), at(2026, 11, 27, 18, 0)),
+        (at(2026, 11, 23, 15, 0), at(2026, 11, 23, 15, 0)),
+        (at(2026, 12, 24, 12, 0), at(2026, 12, 28, 14, 0)),
+    ] {
+        assert_eq!(hours.next_opening(now), Some(opens), "at {now}");
+    }
+    assert_eq!(hours.describe(at(2026, 11, 27, 14, 0)), "Friday 09:00 EST");
 }
 
 #[test]

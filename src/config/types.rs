@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use regex::Regex;
 
@@ -201,6 +201,42 @@ impl SupportHours {
             .iter()
             .any(|&(start, end)| start <= minute && minute < end)
     }
+
+    /// When the team is next at work: `at` itself when it is now, else
+    /// the next opening within two weeks (holidays skipped); `None` when
+    /// there is none.
+    pub fn next_opening(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if self.is_open(at) {
+            return Some(at);
+        }
+        let today = at.with_timezone(&self.zone).date_naive();
+        (0..15u64)
+            .filter_map(|n| today.checked_add_days(Days::new(n)))
+            .filter(|day| !self.holidays.contains(day))
+            .flat_map(|day| {
+                let index = day.weekday().num_days_from_monday() as usize;
+                let mut starts: Vec<u16> = self
+                    .weekly
+                    .get(index)
+                    .map(|ranges| ranges.iter().map(|r| r.0).collect())
+                    .unwrap_or_default();
+                starts.sort_unstable();
+                starts.into_iter().filter_map(move |start| {
+                    let time =
+                        NaiveTime::from_hms_opt(u32::from(start / 60), u32::from(start % 60), 0)?;
+                    let local = self.zone.from_local_datetime(&day.and_time(time));
+                    Some(local.earliest()?.with_timezone(&Utc))
+                })
+            })
+            .find(|opens| *opens > at)
+    }
+
+    /// How customers read an opening time: `Monday 09:00 EST`.
+    pub fn describe(&self, at: DateTime<Utc>) -> String {
+        at.with_timezone(&self.zone)
+            .format("%A %H:%M %Z")
+            .to_string()
+    }
 }
 
 /// How fast each priority should get its first response.
@@ -281,8 +317,31 @@ pub struct SavedReply {
 
 #[derive(Debug, Clone, Default)]
 pub struct AutoReplies {
+    /// May name `{opens}`, the next opening time.
     pub off_hours: Option<String>,
     pub dm_welcome: Option<String>,
+}
+
+impl AutoReplies {
+    /// What a customer writes in for may name this in `off_hours`.
+    pub const OPENS: &'static str = "{opens}";
+
+    pub fn any(&self) -> bool {
+        self.off_hours.is_some() || self.dm_welcome.is_some()
+    }
+
+    /// The off-hours reply at `now`, with `{opens}` filled in ("soon" when
+    /// no opening is in sight).
+    pub fn off_hours_text(&self, hours: &SupportHours, now: DateTime<Utc>) -> Option<String> {
+        let text = self.off_hours.as_ref()?;
+        if !text.contains(Self::OPENS) {
+            return Some(text.clone());
+        }
+        let opens = hours
+            .next_opening(now)
+            .map_or_else(|| "soon".to_owned(), |at| hours.describe(at));
+        Some(text.replace(Self::OPENS, &opens))
+    }
 }
 
 impl Config {

@@ -893,8 +893,50 @@ fn auto_replies(c: &mut Checker, raw: &RawAutoReplies) -> AutoReplies {
         }
         other => other.as_ref().map(|t| t.trim().to_owned()),
     };
-    AutoReplies {
+    let replies = AutoReplies {
         off_hours: text("off_hours", &raw.off_hours),
         dm_welcome: text("dm_welcome", &raw.dm_welcome),
+    };
+    for (name, value, may_name) in [
+        ("off_hours", &replies.off_hours, Some(AutoReplies::OPENS)),
+        ("dm_welcome", &replies.dm_welcome, None),
+    ] {
+        let Some(value) = value else { continue };
+        if let Some(unknown) = placeholders(value).find(|p| Some(*p) != may_name) {
+            let hint = match may_name {
+                Some(p) => format!("only {p} is filled in here"),
+                None => "nothing is filled in here".to_owned(),
+            };
+            c.fail(
+                format!("auto_replies.{name}"),
+                format!("names `{unknown}`, which perch does not know; {hint}"),
+            );
+        }
     }
+    // The off-hours reply is also a public reply: the longest handle (15)
+    // and the longest opening time must fit X's limit with it.
+    if let Some(off) = &replies.off_hours {
+        let longest = format!(
+            "@{} {}",
+            "x".repeat(15),
+            off.replace(AutoReplies::OPENS, "Wednesday 09:00 +0530")
+        );
+        let count = crate::twitter::publish::weighted_length(&longest);
+        let limit = crate::twitter::publish::MAX_WEIGHTED;
+        if count > limit {
+            c.fail(
+                "auto_replies.off_hours",
+                format!("is {count} characters as X counts them with the customer's @handle; a public reply allows {limit}, so cut {}", count - limit),
+            );
+        }
+    }
+    replies
+}
+
+/// The `{name}`s in a text.
+fn placeholders(text: &str) -> impl Iterator<Item = &str> {
+    text.match_indices('{').filter_map(|(i, _)| {
+        let rest = &text[i..];
+        rest.find('}').map(|end| &rest[..=end])
+    })
 }

@@ -148,6 +148,7 @@ impl Relay {
                     in_reply_to: last_customer_post(&t.ticket),
                     recipient: Some(t.ticket.customer.id.clone()),
                     origin: Some(message.clone()),
+                    auto: None,
                 }),
                 _ => None,
             })

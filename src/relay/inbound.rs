@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 
-use super::Relay;
+use super::{auto_reply, Relay};
 use crate::store::{Also, Opened, StoreError};
 use crate::ticket::{
     self, Author, ConversationKey, Message, NewTicket, Origin, Ticket, TicketId, TweetId, XRef,
@@ -111,8 +111,22 @@ impl Relay {
             tags: class.tags,
             can_reply_publicly,
         };
-        match self.store.open_ticket_from(new, Some(key))? {
-            Opened::New(t) => Ok(t.id),
+        let now = Utc::now();
+        let auto = match self.config.auto_replies.any() {
+            true => Some(self.store.next_outbox_id()?),
+            false => None,
+        };
+        let make = |t: &Ticket| auto_reply::first_reply(&self.config, t, now);
+        match self
+            .store
+            .open_ticket_from(new, Some(key), auto.map(|n| (n, &make as _)))?
+        {
+            Opened::New(t) => {
+                if auto.is_some() {
+                    self.wake_outbox.notify_one();
+                }
+                Ok(t.id)
+            }
             Opened::Existing(t) => self.add_message(&t, key, message),
         }
     }

@@ -5,7 +5,8 @@
 //! input in the same transaction as its result, so a crash anywhere
 //! repeats at most a step that is checked before it is repeated:
 //!
-//! - `inbound`: the X inbox -> tickets (opened, or the message added);
+//! - `inbound`: the X inbox -> tickets (opened, or the message added),
+//!   with the off-hours or welcome reply (`auto_reply`) of a new one;
 //! - `threads`: tickets that asked for it (`chat_sync`) -> a card and
 //!   thread on every route, redrawn cards, the customer's follow-ups;
 //! - `commands`: the chat journal -> the state machine, answers, and
@@ -13,6 +14,7 @@
 //! - `to_x`: the outbox -> X, reconciled against the account's own posts
 //!   before anything whose fate is unknown is sent again.
 
+mod auto_reply;
 mod commands;
 mod inbound;
 mod people;
@@ -29,7 +31,7 @@ use tokio::task::JoinHandle;
 use crate::chat::{ChatEvent, ChatPlatform, Platform};
 use crate::config::Config;
 use crate::store::Store;
-use crate::ticket::{AccountKey, Policy, Transition};
+use crate::ticket::{AccountKey, Policy, Transition, XRef};
 use crate::twitter::XClient;
 
 pub use people::Roles;
@@ -91,6 +93,21 @@ impl Relay {
         }
         self.wake_threads.notify_one();
         self.carry_out(transition).await;
+    }
+
+    /// Where people can see something the account sent: a post's address,
+    /// or "by DM".
+    fn link(&self, account: &AccountKey, sent: &XRef) -> String {
+        match sent {
+            XRef::Tweet { id } => {
+                let handle = self
+                    .config
+                    .account(account)
+                    .map_or("i", |a| a.handle.as_str());
+                format!("https://x.com/{handle}/status/{id}")
+            }
+            XRef::DmEvent { .. } => "by DM".to_owned(),
+        }
     }
 
     fn platform(&self, which: Platform) -> Option<&Arc<dyn ChatPlatform>> {

@@ -1,6 +1,7 @@
 //! Bringing each ticket's threads up to date: a card and thread on every
 //! route of its account, the card redrawn when the ticket changed, and the
-//! customer's later messages posted in the thread.
+//! customer's later messages (and perch's automatic replies) posted in the
+//! thread.
 //!
 //! A card is posted at most once per route: before posting, the route's
 //! view says a card is being opened; if perch stops before the thread is
@@ -11,7 +12,7 @@ use chrono::Utc;
 use super::Relay;
 use crate::chat::{Card, ChatError, ChatPlatform, Platform, Text};
 use crate::store::StoreError;
-use crate::ticket::{Author, ChatThread, Ticket, TicketId};
+use crate::ticket::{Author, AutoReply, ChatThread, Message, Ticket, TicketId, XRef};
 
 #[derive(Debug, thiserror::Error)]
 enum SyncError {
@@ -153,18 +154,32 @@ impl Relay {
             view.card_revision = ticket.revision;
             self.store.set_route_view(ticket.id, &key, &view)?;
         }
-        let from_customer: Vec<_> = ticket
+        // The customer's messages and perch's own replies; agents' replies
+        // are shown as they are sent.
+        let relayed: Vec<_> = ticket
             .messages
             .iter()
-            .filter(|m| m.author == Author::Customer)
+            .filter(|m| !matches!(m.author, Author::Agent { .. }))
             .collect();
-        while let Some(m) = from_customer.get(view.relayed) {
-            let words = format!("@{}: {}", ticket.customer.handle, m.text);
-            route.platform.post(&thread, &Text::FromX(words)).await?;
+        while let Some(m) = relayed.get(view.relayed) {
+            let text = match &m.author {
+                Author::Auto { reply } => Text::Ours(self.auto_reply_line(ticket, *reply, m)),
+                _ => Text::FromX(format!("@{}: {}", ticket.customer.handle, m.text)),
+            };
+            route.platform.post(&thread, &text).await?;
             view.relayed += 1;
             self.store.set_route_view(ticket.id, &key, &view)?;
         }
         Ok(())
+    }
+
+    fn auto_reply_line(&self, ticket: &Ticket, reply: AutoReply, m: &Message) -> String {
+        let how = match &m.x_ref {
+            XRef::Tweet { .. } => "public reply",
+            XRef::DmEvent { .. } => "DM",
+        };
+        let link = self.link(&ticket.account, &m.x_ref);
+        format!("perch sent the {reply} ({how}): {}\n{link}", m.text)
     }
 
     /// Says something in every thread of a ticket (best effort: a failure

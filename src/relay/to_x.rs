@@ -14,7 +14,7 @@ use super::people::Person;
 use super::Relay;
 use crate::chat::Reaction;
 use crate::store::{Delivery, OutboxEntry, OutboxId, StoreError};
-use crate::ticket::{Author, Message, ReplyChannel, Ticket, Transition, TweetId, XRef};
+use crate::ticket::{Author, Effect, Message, ReplyChannel, Ticket, Transition, TweetId, XRef};
 use crate::twitter::publish::{self, Posted, MAX_WEIGHTED};
 use crate::twitter::{XClient, XError};
 
@@ -256,40 +256,46 @@ impl Relay {
             return Ok(());
         }
         self.backoff.forget(id);
+        let (author, detail) = match entry.auto {
+            Some(reply) => (
+                Author::Auto { reply },
+                format!("{reply} ({})", entry.channel),
+            ),
+            None => (
+                Author::Agent {
+                    agent: entry.agent.clone(),
+                },
+                entry.channel.to_string(),
+            ),
+        };
+        // The audit log names no actor when perch acted on its own.
+        let actor = entry.auto.is_none().then_some(&entry.agent);
         let message = Message {
-            author: Author::Agent {
-                agent: entry.agent.clone(),
-            },
+            author,
             x_ref: x_ref.clone(),
             text: entry.text.clone(),
             at: now,
         };
-        let recorded = self
-            .store
-            .update_ticket(entry.ticket, Some(&entry.agent), now, |t| {
-                let mut next = t.clone();
-                next.messages.push(message.clone());
-                Ok(Transition {
-                    ticket: next,
-                    effects: vec![crate::ticket::Effect::Audit {
-                        action: "sent".to_owned(),
-                        detail: Some(entry.channel.to_string()),
-                    }],
-                })
-            })?;
+        let recorded = self.store.update_ticket(entry.ticket, actor, now, |t| {
+            let mut next = t.clone();
+            next.messages.push(message.clone());
+            let mut effects = vec![Effect::Audit {
+                action: "sent".to_owned(),
+                detail: Some(detail.clone()),
+            }];
+            // The thread loop shows perch's own replies in the threads.
+            if entry.auto.is_some() {
+                effects.push(Effect::RefreshCards);
+            }
+            Ok(Transition {
+                ticket: next,
+                effects,
+            })
+        })?;
         if let XRef::Tweet { id: tweet } = &x_ref {
             self.store.link_tweet(entry.ticket, tweet)?;
         }
-        let link = match &x_ref {
-            XRef::Tweet { id: tweet } => {
-                let handle = self
-                    .config
-                    .account(&entry.account)
-                    .map_or("i", |a| a.handle.as_str());
-                format!("https://x.com/{handle}/status/{tweet}")
-            }
-            XRef::DmEvent { .. } => "by DM".to_owned(),
-        };
+        let link = self.link(&entry.account, &x_ref);
         tracing::info!(outbox = id, ticket = %entry.ticket, channel = %entry.channel, "reply sent to X");
         if let Some(origin) = &entry.origin {
             self.mark(origin, Reaction::Sent).await;
@@ -298,6 +304,10 @@ impl Relay {
                 &format!("Sent as a {}: {link}", entry.channel),
             )
             .await;
+        }
+        if entry.auto.is_some() {
+            self.wake_threads.notify_one();
+            return Ok(());
         }
         if let Ok(transition) = recorded {
             let words = format!(
@@ -334,6 +344,10 @@ impl Relay {
             self.mark(origin, Reaction::Failed).await;
             self.post(&origin.thread, &format!("Not sent to X: {reason}"))
                 .await;
+        }
+        if let (Some(reply), Some(ticket)) = (entry.auto, self.store.ticket(entry.ticket)?) {
+            let words = format!("perch could not send the {reply} to X: {reason}");
+            self.say_everywhere(&ticket, &words, None).await;
         }
         Ok(())
     }

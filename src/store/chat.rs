@@ -4,7 +4,8 @@
 //!   in one transaction (as X items are), so a delivery the adapter has
 //!   acknowledged survives a crash until the relay has acted on it;
 //! - `chat_views`: per ticket and route, how far its thread is drawn (the
-//!   card's revision, how many customer messages are relayed, and whether
+//!   card's revision, how many customer messages and automatic replies are
+//!   relayed, and whether
 //!   a card is being opened right now);
 //! - `chat_sync`: the tickets whose threads need work, each with the
 //!   revision that asked, written in the same transaction as the change.

@@ -10,12 +10,16 @@
 //! | threads       | `ChatThread::storage_key`        | ticket number         |
 //! | cursors       | `account/source`                 | cursor string         |
 //! | seen          | `namespace/event id`             | expiry (unix seconds) |
+//! |               | `auto/account/customer/reply`    | end of its quiet time |
 //! | outbox        | sequence                         | `OutboxEntry`         |
 //! | agents        | agent id                         | `AgentRecord`         |
 //! | audit         | `ticket/revision/n`             | `AuditEntry`          |
 //! | meta          | name                             | counters, schema      |
 //! | tokens        | account key                      | OAuth 2 refresh token |
 //! | inbox         | `account/post|dm/id`             | inbound item          |
+//! | chat_inbox    | sequence                         | `ChatEvent`           |
+//! | chat_views    | `ticket/route`                   | `RouteView`           |
+//! | chat_sync     | ticket number                    | revision to show      |
 //!
 //! Every value is framed by `codec` (schema version + CRC-32). Writes that
 //! touch several trees, and every claim change, run in one sled transaction,
@@ -43,7 +47,7 @@ pub use chat::RouteView;
 pub use dump::ImportSummary;
 pub use error::StoreError;
 pub use outbox::{Delivery, OutboxEntry, OutboxId};
-pub use tickets::{Also, Opened, Updated};
+pub use tickets::{Also, FirstReply, MakeFirstReply, Opened, Updated};
 
 /// Every tree, in export order.
 pub const TREES: [&str; 15] = [

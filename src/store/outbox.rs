@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{codec, Store, StoreError};
 use crate::chat::MessageRef;
-use crate::ticket::{AccountKey, Agent, ReplyChannel, TicketId, TweetId, XRef, XUserId};
+use crate::ticket::{AccountKey, Agent, AutoReply, ReplyChannel, TicketId, TweetId, XRef, XUserId};
 
 /// An outbox entry's number.
 pub type OutboxId = u64;
@@ -54,6 +54,9 @@ pub struct OutboxEntry {
     /// The agent's chat message it came from (marked as it travels).
     #[serde(default)]
     pub origin: Option<MessageRef>,
+    /// Set when perch sends it on its own (`agent` is then perch).
+    #[serde(default)]
+    pub auto: Option<AutoReply>,
 }
 
 impl Store {

@@ -269,6 +269,7 @@ fn an_outbox_entry_moves_forward_once() {
         in_reply_to: None,
         recipient: None,
         origin: None,
+        auto: None,
     };
     let id = store.enqueue(&entry).expect("enqueue");
     let sending = Delivery::Sending {

@@ -51,6 +51,18 @@ pub struct Also<'a> {
 /// Makes the outbox entry a transition asks for (a reply), if any.
 pub type MakeEntry<'a> = dyn Fn(&Transition) -> Option<OutboxEntry> + 'a;
 
+/// Makes the outbox entry a new ticket asks for (an automatic reply), if any.
+pub type MakeFirstReply<'a> = dyn Fn(&Ticket) -> Option<FirstReply> + 'a;
+
+/// An automatic reply to a new ticket, sent at most once per `once` key
+/// until `quiet_until` (kept with the seen ids).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstReply {
+    pub entry: OutboxEntry,
+    pub once: String,
+    pub quiet_until: DateTime<Utc>,
+}
+
 fn read_ticket<R>(tickets: &TransactionalTree, id: TicketId) -> TxResult<Ticket, R> {
     let key = number_key(id.get());
     match tickets.get(&key)? {
@@ -117,17 +129,19 @@ impl Store {
     /// has. Ticket number, ticket, conversation and tweet indexes and the
     /// audit entry are written together or not at all.
     pub fn open_ticket(&self, new: NewTicket) -> Result<Opened, StoreError> {
-        self.open_ticket_from(new, None)
+        self.open_ticket_from(new, None, None)
     }
 
     /// Opens a ticket for a conversation not seen before; when it is known,
     /// returns its ticket and changes nothing (the caller adds the message).
-    /// A new ticket takes the inbox item `inbound` and asks for its threads
-    /// in the same transaction.
+    /// A new ticket takes the inbox item `inbound`, asks for its threads,
+    /// and writes the outbox entry `reply` makes of it (an automatic
+    /// reply), all in the same transaction.
     pub fn open_ticket_from(
         &self,
         new: NewTicket,
         inbound: Option<&str>,
+        reply: Option<(OutboxId, &MakeFirstReply<'_>)>,
     ) -> Result<Opened, StoreError> {
         let conversation = new.conversation.storage_key();
         let tweet = match &new.first_message.x_ref {
@@ -143,9 +157,11 @@ impl Store {
             &self.audit,
             &self.inbox,
             &self.chat_sync,
+            &self.outbox,
+            &self.seen,
         )
             .transaction(
-                |(meta, tickets, tweets, conversations, audit, inbox, sync)| -> TxResult<Opened, Infallible> {
+                |(meta, tickets, tweets, conversations, audit, inbox, sync, outbox, seen)| -> TxResult<Opened, Infallible> {
                     if let Some(id) = read_id(conversations, "conversations", &conversation)? {
                         return Ok(Opened::Existing(read_ticket(tickets, id)?));
                     }
@@ -176,6 +192,23 @@ impl Store {
                         inbox.remove(key.as_bytes())?;
                     }
                     write(sync, &number_key(next), &ticket.revision)?;
+                    if let Some((number, make)) = &reply {
+                        if let Some(first) = make(&ticket) {
+                            let once = format!("auto/{}", first.once);
+                            let quiet = match seen.get(once.as_bytes())? {
+                                Some(bytes) => {
+                                    let until: i64 = codec::decode("seen", once.as_bytes(), &bytes)
+                                        .or_else(abort)?;
+                                    until > first.entry.created_at.timestamp()
+                                }
+                                None => false,
+                            };
+                            if !quiet {
+                                write(outbox, &number_key(*number), &first.entry)?;
+                                write(seen, &once, &first.quiet_until.timestamp())?;
+                            }
+                        }
+                    }
                     Ok(Opened::New(ticket))
                 },
             );

@@ -182,7 +182,32 @@ impl State {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Author {
     Customer,
-    Agent { agent: Agent },
+    Agent {
+        agent: Agent,
+    },
+    /// perch itself, with a reply configured in `[auto_replies]`.
+    Auto {
+        reply: AutoReply,
+    },
+}
+
+/// A reply perch sends on its own when a ticket opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoReply {
+    /// Outside the published support hours.
+    OffHours,
+    /// To a customer who starts a DM conversation.
+    DmWelcome,
+}
+
+impl fmt::Display for AutoReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::OffHours => "off-hours reply",
+            Self::DmWelcome => "DM welcome",
+        })
+    }
 }
 
 /// Where a message lives on X.

@@ -69,6 +69,21 @@ pub fn sandbox_toml(data: &Path, ports: &Ports, edits: &[(&str, &str)]) -> Strin
     src
 }
 
+/// The `sandbox_toml` edit that closes support from yesterday to tomorrow
+/// (UTC, as holidays), so that every new ticket is off hours whenever the
+/// test runs; with the day the team is back, as customers read it.
+pub fn closed_until_day_after_tomorrow() -> ((&'static str, String), String) {
+    let today = chrono::Utc::now().date_naive();
+    let days: Vec<String> = (-1..=1)
+        .map(|n| format!("\"{}\"", today + chrono::Duration::days(n)))
+        .collect();
+    let back = (today + chrono::Duration::days(2)).format("%A 00:00 UTC");
+    (
+        ("holidays = []", format!("holidays = [{}]", days.join(", "))),
+        back.to_string(),
+    )
+}
+
 pub fn config(source: &str) -> Config {
     match perch::config::from_str(source) {
         Ok(v) => v.config,
