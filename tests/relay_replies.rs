@@ -346,3 +346,52 @@ async fn a_reply_x_did_not_take_for_a_moment_goes_out_once_after_a_check() {
     .await;
     scene.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_reply_goes_out_as_the_agents_own_signed_reply() {
+    const REFUND: &str =
+        "Sorry about the double charge! We have refunded it; it shows on your statement in 3-5 days.";
+    let scene = Scene::start().await;
+    let (post, slack, discord) = scene.mention("hana", "I was charged twice").await;
+    let slash = |user: &str, text: &str| scene.slack().slash_command(SLACK, user, text);
+
+    slash(SAM_SLACK, "replies");
+    scene
+        .told(SAM_SLACK, "refund: Sorry about the double charge!")
+        .await;
+    slash(SAM_SLACK, "reply nope #1");
+    scene
+        .told(SAM_SLACK, "There is no saved reply `nope`. Saved replies")
+        .await;
+
+    slash(SAM_SLACK, "reply refund #1");
+    scene
+        .told(
+            SAM_SLACK,
+            "#1: sending the saved reply `refund` as a public reply",
+        )
+        .await;
+    let reply = until("the saved reply on X", || {
+        scene.replies_to(&post.id).into_iter().next()
+    })
+    .await;
+    assert_eq!(reply.text, format!("@hana {REFUND} ^SL"));
+    // Like a typed reply: Sam's first reply claimed the ticket, and every
+    // thread shows what went out.
+    until("Sam holding the Discord card", || {
+        (discord_field(&scene.discord_card_now(&discord), "Holder") == "Sam Lee").then_some(())
+    })
+    .await;
+    scene
+        .slack_says(&slack, "Sam Lee replied (public reply)")
+        .await;
+
+    // Jo cannot speak for Sam's ticket with a saved reply either.
+    slash(JO_SLACK, "reply refund #1");
+    scene.told(JO_SLACK, "#1: not sent").await;
+    never("a second post", Duration::from_secs(1), || {
+        scene.sandbox.x.requests_to("POST /2/tweets").len() > 1
+    })
+    .await;
+    scene.stop().await;
+}

@@ -133,48 +133,11 @@ impl Relay {
                 .await;
             return self.store.take_chat_event(key);
         }
-        let number = self.store.next_outbox_id()?;
-        let now = Utc::now();
-        let make = |t: &Transition| -> Option<OutboxEntry> {
-            t.effects.iter().find_map(|e| match e {
-                Effect::SendReply { text, channel } => Some(OutboxEntry {
-                    ticket: t.ticket.id,
-                    account: t.ticket.account.clone(),
-                    agent: person.actor.agent.clone(),
-                    text: text.clone(),
-                    channel: *channel,
-                    created_at: now,
-                    delivery: crate::store::Delivery::Pending,
-                    in_reply_to: last_customer_post(&t.ticket),
-                    recipient: Some(t.ticket.customer.id.clone()),
-                    origin: Some(message.clone()),
-                    auto: None,
-                }),
-                _ => None,
-            })
-        };
-        let outcome = self.store.update_ticket_also(
-            ticket.id,
-            Some(&person.actor.agent),
-            now,
-            |t| {
-                // The channel may have changed since `compose` read it.
-                let text = compose(t, &person, &text).map_err(|_| Refusal::EmptyText("send"))?;
-                ticket::apply(t, Command::Reply { text }, &person.actor, now, &self.policy)
-            },
-            &Also {
-                chat_event: Some(key),
-                outbox: Some((number, &make)),
-                ..Also::default()
-            },
-        )?;
+        let outcome = self
+            .write_reply(key, ticket.id, &person, &text, Some(&message))
+            .await?;
         match outcome {
-            Ok(transition) => {
-                self.mark(&message, Reaction::Pending).await;
-                self.wake_outbox.notify_one();
-                self.wake_threads.notify_one();
-                self.carry_out(&transition).await;
-            }
+            Ok(_) => self.mark(&message, Reaction::Pending).await,
             Err(refusal) => {
                 let why = match &refusal {
                     Refusal::NotHolder { holder } => format!(
@@ -192,6 +155,60 @@ impl Relay {
             }
         }
         Ok(())
+    }
+
+    /// Writes an agent's reply to the outbox, with the claim it may take
+    /// and the chat event it answers, in one transaction. `origin` is the
+    /// agent's message, marked as the reply travels.
+    pub(super) async fn write_reply(
+        &self,
+        key: &str,
+        ticket: TicketId,
+        person: &Person,
+        words: &str,
+        origin: Option<&MessageRef>,
+    ) -> Result<Result<Transition, Refusal>, StoreError> {
+        let number = self.store.next_outbox_id()?;
+        let now = Utc::now();
+        let make = |t: &Transition| -> Option<OutboxEntry> {
+            t.effects.iter().find_map(|e| match e {
+                Effect::SendReply { text, channel } => Some(OutboxEntry {
+                    ticket: t.ticket.id,
+                    account: t.ticket.account.clone(),
+                    agent: person.actor.agent.clone(),
+                    text: text.clone(),
+                    channel: *channel,
+                    created_at: now,
+                    delivery: crate::store::Delivery::Pending,
+                    in_reply_to: last_customer_post(&t.ticket),
+                    recipient: Some(t.ticket.customer.id.clone()),
+                    origin: origin.cloned(),
+                    auto: None,
+                }),
+                _ => None,
+            })
+        };
+        let outcome = self.store.update_ticket_also(
+            ticket,
+            Some(&person.actor.agent),
+            now,
+            |t| {
+                // The channel may have changed since `compose` read it.
+                let text = compose(t, person, words).map_err(|_| Refusal::EmptyText("send"))?;
+                ticket::apply(t, Command::Reply { text }, &person.actor, now, &self.policy)
+            },
+            &Also {
+                chat_event: Some(key),
+                outbox: Some((number, &make)),
+                ..Also::default()
+            },
+        )?;
+        if let Ok(transition) = &outcome {
+            self.wake_outbox.notify_one();
+            self.wake_threads.notify_one();
+            self.carry_out(transition).await;
+        }
+        Ok(outcome)
     }
 
     async fn refused(&self, author: &ChatUser, message: &MessageRef, why: &str, in_thread: bool) {
@@ -234,6 +251,7 @@ impl Relay {
             _ if person.actor.role == Role::Outsider => Some(Refusal::NotAnAgent.to_string()),
             ChatCommand::Queue => Some(self.queue_text()?),
             ChatCommand::Mine => Some(self.mine_text(&person)?),
+            ChatCommand::SavedReplies => Some(self.saved_replies_text()),
             ChatCommand::Stats { period } => Some(self.stats_text(period, Utc::now())?),
             ChatCommand::Ticket { ticket, action } => {
                 let target = match ticket {
@@ -267,9 +285,9 @@ impl Relay {
         id: TicketId,
         action: TicketAction,
     ) -> Result<Option<String>, StoreError> {
-        if self.store.ticket(id)?.is_none() {
+        let Some(current) = self.store.ticket(id)? else {
             return Ok(Some(format!("There is no ticket {id}.")));
-        }
+        };
         let command = match action {
             TicketAction::Claim { force } => Command::Claim { force },
             TicketAction::Unclaim => Command::Unclaim,
@@ -285,6 +303,9 @@ impl Relay {
             TicketAction::Note { text } => Command::Note { text },
             TicketAction::Dm => Command::SetReplyChannel(ticket::ReplyChannel::Dm),
             TicketAction::Public => Command::SetReplyChannel(ticket::ReplyChannel::Public),
+            TicketAction::SavedReply { name } => {
+                return self.saved_reply(key, person, &current, &name).await;
+            }
         };
         let verb = command.verb();
         let now = Utc::now();

@@ -18,6 +18,7 @@ mod auto_reply;
 mod commands;
 mod inbound;
 mod people;
+mod saved;
 mod threads;
 mod to_x;
 

@@ -17,6 +17,8 @@ pub enum ChatCommand {
     Queue,
     /// Tickets the caller holds.
     Mine,
+    /// The saved replies, by name.
+    SavedReplies,
     /// Response rate and time to first response over a period.
     Stats { period: Duration },
     /// The help text; `problem` says what was wrong with the input, if
@@ -27,14 +29,26 @@ pub enum ChatCommand {
 /// A command about one ticket, before the agent it names is resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TicketAction {
-    Claim { force: bool },
+    Claim {
+        force: bool,
+    },
     Unclaim,
-    Assign { to: AgentMention },
-    Resolve { note: Option<String> },
+    Assign {
+        to: AgentMention,
+    },
+    Resolve {
+        note: Option<String>,
+    },
     Reopen,
-    Note { text: String },
+    Note {
+        text: String,
+    },
     Dm,
     Public,
+    /// Send the saved reply `name` as the caller's reply.
+    SavedReply {
+        name: String,
+    },
 }
 
 /// How a command names an agent: a platform mention, or a configured
@@ -59,6 +73,8 @@ perch commands. In a ticket thread they act on that ticket; elsewhere add its nu
   reopen           open a resolved ticket again
   note <text>      internal note (or start a thread message with // or note:)
   dm | public      answer by DM or by public reply from now on
+  reply <name>     send a saved reply as your reply (signed; claims like a reply)
+  replies          the saved replies
   queue            unclaimed tickets, most urgent and oldest first
   mine             the tickets you hold
   stats [period]   response rate and time to first response (today, 24h, 7d, 30d; default 7d)
@@ -74,6 +90,22 @@ pub fn parse(text: &str) -> ChatCommand {
         "" | "help" | "?" => ChatCommand::Help { problem: None },
         "queue" => no_args(rest, "queue", ChatCommand::Queue),
         "mine" => no_args(rest, "mine", ChatCommand::Mine),
+        "replies" => no_args(rest, "replies", ChatCommand::SavedReplies),
+        "reply" => {
+            let (ticket, name) = take_ticket(rest);
+            if name.is_empty() || name.contains(char::is_whitespace) {
+                return help(
+                    "`reply` takes a saved reply's name: `reply refund` (`replies` lists them)"
+                        .to_owned(),
+                );
+            }
+            ticket_cmd(
+                ticket,
+                TicketAction::SavedReply {
+                    name: name.to_owned(),
+                },
+            )
+        }
         "stats" => parse_stats(rest),
         "claim" => {
             let (ticket, rest) = take_ticket(rest);
@@ -361,6 +393,16 @@ mod tests {
                 ),
             ),
             ("queue", ChatCommand::Queue),
+            ("replies", ChatCommand::SavedReplies),
+            (
+                "reply refund #4",
+                on(
+                    t(4),
+                    TicketAction::SavedReply {
+                        name: "refund".into(),
+                    },
+                ),
+            ),
             ("mine", ChatCommand::Mine),
             (
                 "stats",
@@ -400,6 +442,8 @@ mod tests {
             ("stats forever", "not a period"),
             ("stats 5s", "not a period"),
             ("note", "needs text"),
+            ("reply", "takes a saved reply's name"),
+            ("reply sorry about that", "takes a saved reply's name"),
             ("reopen it", "takes nothing but a ticket number"),
         ] {
             match parse(input) {

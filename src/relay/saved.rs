@@ -1,0 +1,65 @@
+//! Saved replies: `reply <name>` sends a reply the team wrote once, in
+//! `[[saved_replies]]`, as the agent who asked: signed, length-checked,
+//! claiming and refused exactly as a reply they typed would be.
+//! `replies` lists them.
+
+use super::people::Person;
+use super::to_x::compose;
+use super::Relay;
+use crate::store::StoreError;
+use crate::ticket::Ticket;
+
+impl Relay {
+    /// Sends the saved reply `name` on `ticket`; returns what to answer.
+    pub(super) async fn saved_reply(
+        &self,
+        key: &str,
+        person: &Person,
+        ticket: &Ticket,
+        name: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let id = ticket.id;
+        let Some(saved) = self
+            .config
+            .saved_replies
+            .iter()
+            .find(|r| r.name.eq_ignore_ascii_case(name))
+        else {
+            return Ok(Some(format!(
+                "There is no saved reply `{name}`. {}",
+                self.saved_replies_text()
+            )));
+        };
+        if let Err(e) = compose(ticket, person, &saved.text) {
+            return Ok(Some(format!("{id}: not sent: {e}.")));
+        }
+        Ok(Some(
+            match self.write_reply(key, id, person, &saved.text, None).await? {
+                Ok(t) => format!(
+                    "{id}: sending the saved reply `{}` as a {}; the thread shows it when X has it.",
+                    saved.name, t.ticket.reply_channel
+                ),
+                Err(refusal) => format!("{id}: not sent: {refusal}."),
+            },
+        ))
+    }
+
+    pub(super) fn saved_replies_text(&self) -> String {
+        let replies = &self.config.saved_replies;
+        if replies.is_empty() {
+            return "No saved replies are configured (`[[saved_replies]]` in perch's config)."
+                .to_owned();
+        }
+        let mut out = "Saved replies (`reply <name>`):".to_owned();
+        for r in replies {
+            let start: String = r.text.chars().take(70).collect();
+            let more = if r.text.chars().count() > 70 {
+                "…"
+            } else {
+                ""
+            };
+            out.push_str(&format!("\n  {}: {start}{more}", r.name));
+        }
+        out
+    }
+}
