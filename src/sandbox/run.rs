@@ -208,7 +208,8 @@ fn fresh_data_dir(dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
     if holds_something {
         if !dir.join(SANDBOX_MARK).exists() {
             anyhow::bail!(
-                "service.data_dir {} holds files perch sandbox did not make; the sandbox empties its store at each start, so point data_dir at a directory of its own",
+                "service.data_dir {} holds files perch sandbox did not make; the sandbox empties its store at each start, so point data_dir at a directory of its own (if it is an earlier sandbox's store, delete it: rm -r {})",
+                dir.display(),
                 dir.display()
             );
         }

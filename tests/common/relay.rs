@@ -54,7 +54,7 @@ pub fn sandbox_toml(data: &Path, ports: &Ports, edits: &[(&str, &str)]) -> Strin
     let slack = format!("http://{}/api", ports.slack);
     let discord = format!("http://{}", ports.discord);
     let fixed = [
-        ("data_dir = \"target/sandbox-data\"", data_dir.as_str()),
+        ("data_dir = \"target/sandbox-store\"", data_dir.as_str()),
         ("health_addr = \"127.0.0.1:8080\"", health.as_str()),
         ("http://127.0.0.1:18080", x.as_str()),
         ("http://127.0.0.1:18081/api", slack.as_str()),
