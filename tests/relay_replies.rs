@@ -268,13 +268,7 @@ async fn a_too_long_reply_is_refused_in_the_thread_with_the_count() {
         "{}",
         refusal.text
     );
-    until("the message marked failed", || {
-        scene
-            .slack_thread(&slack)
-            .into_iter()
-            .find(|m| m.ts == said && m.reactions.iter().any(|r| r == "x"))
-    })
-    .await;
+    scene.slack_marked(&slack, &said, "x").await;
     never("anything on X", Duration::from_secs(2), || {
         !scene.sandbox.x.posted().is_empty()
     })
@@ -298,13 +292,7 @@ async fn x_refusing_a_reply_marks_it_failed_with_xs_reason() {
         "{}",
         why.text
     );
-    until("the message marked failed", || {
-        scene
-            .slack_thread(&slack)
-            .into_iter()
-            .find(|m| m.ts == said && m.reactions.iter().any(|r| r == "x"))
-    })
-    .await;
+    scene.slack_marked(&slack, &said, "x").await;
     never("a retry of a refused reply", Duration::from_secs(2), || {
         !scene.replies_to(&post.id).is_empty()
     })

@@ -7,9 +7,10 @@
 
 use chrono::{DateTime, Utc};
 
+use super::commands::last_customer_post;
 use crate::config::Config;
 use crate::store::{Delivery, FirstReply, OutboxEntry};
-use crate::ticket::{Agent, AutoReply, Origin, ReplyChannel, Ticket, TweetId, XRef};
+use crate::ticket::{Agent, AutoReply, Origin, ReplyChannel, Ticket};
 
 /// A customer hears the same automatic reply at most once in this long:
 /// nobody wants to read it twice, and X refuses a post that repeats one.
@@ -60,10 +61,7 @@ pub(super) fn first_reply(
         channel: ticket.reply_channel,
         created_at: now,
         delivery: Delivery::Pending,
-        in_reply_to: ticket.messages.first().and_then(|m| match &m.x_ref {
-            XRef::Tweet { id } => Some(TweetId::from(id.as_str())),
-            XRef::DmEvent { .. } => None,
-        }),
+        in_reply_to: last_customer_post(ticket),
         recipient: Some(ticket.customer.id.clone()),
         origin: None,
         auto: Some(kind),

@@ -469,7 +469,7 @@ impl Relay {
 }
 
 /// The customer's latest post in a ticket, which a public reply answers.
-fn last_customer_post(t: &Ticket) -> Option<crate::ticket::TweetId> {
+pub(super) fn last_customer_post(t: &Ticket) -> Option<crate::ticket::TweetId> {
     t.messages
         .iter()
         .rev()

@@ -214,6 +214,17 @@ impl Scene {
         .await
     }
 
+    /// Waits until the agent's message `ts` in the thread under `card`
+    /// carries `reaction` (`x`, `white_check_mark`).
+    pub async fn slack_marked(&self, card: &SlackMessage, ts: &str, reaction: &str) {
+        until(&format!("the message marked {reaction}"), || {
+            self.slack_thread(card)
+                .into_iter()
+                .find(|m| m.ts == ts && m.reactions.iter().any(|r| r == reaction))
+        })
+        .await;
+    }
+
     /// Waits for Slack to show `user` (only) an answer with `words`.
     pub async fn told(&self, user: &str, words: &str) -> String {
         until(&format!("`{words}` told to {user}"), || {
