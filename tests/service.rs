@@ -63,7 +63,18 @@ async fn health_reports_a_damaged_store_instead_of_crashing() {
         store.open_ticket(mention(1)).expect("ticket");
     }
     {
-        let db = sled::open(dir.path()).expect("raw open");
+        // sled's flusher thread lets go of the file lock just after the
+        // store is dropped; wait for it rather than race it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let db = loop {
+            match sled::open(dir.path()) {
+                Ok(db) => break db,
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(e) => panic!("raw open: {e:?}"),
+            }
+        };
         let tickets = db.open_tree("tickets").expect("tree");
         tickets
             .insert("00000000000000000001", &b"\x01garbage"[..])
