@@ -19,6 +19,7 @@
 //! - [`cli`]: what each `perch` subcommand does (`main.rs` only parses).
 //! - [`twitter`]: the X API v2 client, ingest, read budget, publishing.
 //! - [`logging`]: tracing setup (text or JSON).
+//! - [`xrules`]: what X allows (published rate limits, polling pace), pure.
 
 pub mod chat;
 pub mod cli;
@@ -30,6 +31,7 @@ pub mod service;
 pub mod store;
 pub mod ticket;
 pub mod twitter;
+pub mod xrules;
 
 #[doc(hidden)]
 pub mod testing;

@@ -124,7 +124,7 @@ async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) 
             .map_or(0, |(_, n)| *n)
     };
     let queue = shared.store.queue().map(|q| q.len());
-    let replies = shared.store.outbox_counts().ok();
+    let replies = shared.store.outbox_counts(Utc::now()).ok();
     let body = |status: &str, error: Option<String>| {
         json!({
             "status": status,
@@ -135,8 +135,10 @@ async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) 
             "inbox": count("inbox"),
             // What the relay has yet to do: a number that keeps growing
             // means a platform is refusing perch (see the logs).
-            "replies_waiting": replies.map(|r| r.0),
-            "replies_failed": replies.map(|r| r.1),
+            "replies_waiting": replies.map(|r| r.waiting),
+            // Of those, how many wait for X's rate limit window to reset.
+            "replies_held_by_x_limit": replies.map(|r| r.held),
+            "replies_failed": replies.map(|r| r.failed),
             "chat_events_waiting": count("chat_inbox"),
             "tickets_to_redraw": count("chat_sync"),
             "x_reads_this_month": crate::twitter::ingest::reads_this_month(&shared.store, Utc::now()).ok(),

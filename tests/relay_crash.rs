@@ -97,6 +97,16 @@ async fn every_tweet_gets_one_card_per_route_and_every_reply_goes_once_across_si
         Duration::from_millis(400),
     );
     slack.set_delay("chat.postMessage", Duration::from_millis(150));
+    // A seed can make more than X's 100 public posts per 15 minutes, and a
+    // held reply would wait out the window: this test gives the account a
+    // limit it cannot cross. Replies held by X's limit are tested in
+    // relay_limits.rs.
+    for endpoint in [
+        "POST /2/tweets",
+        "POST /2/dm_conversations/with/:id/messages",
+    ] {
+        x.set_rate_limit(endpoint, 10_000, Duration::from_secs(15 * 60));
+    }
     let config_path = dir.path().join("perch.toml");
     std::fs::write(&config_path, &source).expect("config");
     let perch = Perch {

@@ -89,6 +89,7 @@ fn populated(dir: &std::path::Path) -> Store {
             recipient: None,
             origin: None,
             auto: None,
+            held_until: None,
         })
         .expect("outbox");
     store

@@ -68,6 +68,9 @@ pub struct Card {
     pub category: Option<String>,
     pub tags: Vec<String>,
     pub actions: Vec<CardAction>,
+    /// A reply waits for X's rate limit until then (adapters show the
+    /// time in each reader's own time zone).
+    pub reply_held_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Card {
@@ -107,6 +110,7 @@ impl Card {
             category: ticket.category.clone(),
             tags: ticket.tags.iter().cloned().collect(),
             actions,
+            reply_held_until: ticket.reply_held_until,
         }
     }
 

@@ -257,3 +257,53 @@ tags = ["money"]
         Some("outage")
     );
 }
+
+#[test]
+fn an_interval_faster_than_x_window_allows_is_a_warning_that_says_what_perch_does() {
+    let src = BASE.replace("interval = \"1m\"", "interval = \"2s\"");
+    let validated = from_str(&src).unwrap_or_else(|p| panic!("{p:?}"));
+    let warning = validated
+        .warnings
+        .iter()
+        .find(|w| w.key == "accounts[0].ingest.mentions.interval")
+        .unwrap_or_else(|| panic!("no warning in {:?}", validated.warnings));
+    assert!(
+        warning.message.contains("450 times per 15 minutes")
+            && warning.message.contains("X allows 300")
+            && warning.message.contains("perch polls every 3s instead"),
+        "{}",
+        warning.message
+    );
+    // Search rules share one window: three at 5 s are too fast together.
+    let searches = (0..3)
+        .map(|i| format!("[[accounts.ingest.search]]\nname = \"s{i}\"\nquery = \"acme\"\ninterval = \"5s\"\n"))
+        .collect::<String>();
+    let src = BASE.replace(
+        "[accounts.routes]",
+        &format!("{searches}\n[accounts.routes]"),
+    );
+    let validated = from_str(&src).unwrap_or_else(|p| panic!("{p:?}"));
+    let shared: Vec<_> = validated
+        .warnings
+        .iter()
+        .filter(|w| w.key.starts_with("accounts[0].ingest.search["))
+        .collect();
+    assert_eq!(shared.len(), 3, "{:?}", validated.warnings);
+    assert!(
+        shared[0].message.contains("with the other 2 search rules"),
+        "{}",
+        shared[0].message
+    );
+    assert!(
+        shared[0].message.contains("every 9s"),
+        "{}",
+        shared[0].message
+    );
+    // At the sustainable pace, nothing to say about it.
+    let base = from_str(BASE).unwrap_or_else(|p| panic!("{p:?}"));
+    assert!(
+        base.warnings.iter().all(|w| !w.key.ends_with(".interval")),
+        "{:?}",
+        base.warnings
+    );
+}

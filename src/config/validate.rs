@@ -13,6 +13,7 @@ use super::raw::*;
 use super::types::*;
 use super::Problem;
 use crate::ticket::Priority;
+use crate::xrules::limits;
 
 /// X's limit on a recent-search query.
 pub const MAX_QUERY_CHARS: usize = 512;
@@ -467,19 +468,73 @@ fn auth(c: &mut Checker, at: &str, raw: &RawAuth) -> XAuth {
     }
 }
 
-fn poll(c: &mut Checker, key: &str, raw: Option<&RawPoll>) -> Option<Poll> {
+fn poll(c: &mut Checker, key: &str, raw: Option<&RawPoll>, endpoint: &str) -> Option<Poll> {
     let raw = raw?;
     let interval = c.duration_or(
         &format!("{key}.interval"),
         raw.interval.as_ref(),
         DEFAULT_POLL,
     );
-    raw.enabled.unwrap_or(true).then_some(Poll { interval })
+    let enabled = raw.enabled.unwrap_or(true);
+    if enabled {
+        within_window(c, &format!("{key}.interval"), interval, endpoint, 1);
+    }
+    enabled.then_some(Poll { interval })
+}
+
+/// Warns when `sharers` loops polling `endpoint` every `interval` would
+/// spend X's window before it resets (perch then polls more slowly).
+fn within_window(c: &mut Checker, key: &str, interval: Duration, endpoint: &str, sharers: u32) {
+    let (Some(sustainable), Some(limit)) = (
+        limits::sustainable_interval(endpoint, sharers),
+        limits::published(endpoint),
+    ) else {
+        return;
+    };
+    if interval >= sustainable {
+        return;
+    }
+    let per_window = (limits::WINDOW.as_secs_f64() / interval.as_secs_f64().max(0.001)).round();
+    let shared = if sharers > 1 {
+        format!(
+            " (with the other {} search rules of this account)",
+            sharers - 1
+        )
+    } else {
+        String::new()
+    };
+    let slower = Duration::from_secs(sustainable.as_secs_f64().ceil() as u64);
+    c.warn(
+        key,
+        format!(
+            "polling every {} asks `{endpoint}` {per_window} times per 15 minutes{shared}; X allows {limit}, so perch polls every {} instead (set it to {} or more to silence this)",
+            humantime::format_duration(interval),
+            humantime::format_duration(slower),
+            humantime::format_duration(slower),
+        ),
+    );
 }
 
 fn ingest(c: &mut Checker, at: &str, raw: &RawIngest, handle: &str, auth: &XAuth) -> Ingest {
-    let mentions = poll(c, &format!("{at}.ingest.mentions"), raw.mentions.as_ref());
-    let dms = poll(c, &format!("{at}.ingest.dms"), raw.dms.as_ref());
+    let mentions = poll(
+        c,
+        &format!("{at}.ingest.mentions"),
+        raw.mentions.as_ref(),
+        limits::MENTIONS,
+    );
+    let dms = poll(
+        c,
+        &format!("{at}.ingest.dms"),
+        raw.dms.as_ref(),
+        limits::DM_EVENTS,
+    );
+    // Every search rule of the account counts against one window.
+    let searches = raw
+        .search
+        .iter()
+        .filter(|s| s.enabled.unwrap_or(true))
+        .count();
+    let searches = u32::try_from(searches).unwrap_or(u32::MAX);
     let mut names = HashSet::new();
     let mut search = Vec::new();
     for (i, s) in raw.search.iter().enumerate() {
@@ -501,6 +556,15 @@ fn ingest(c: &mut Checker, at: &str, raw: &RawIngest, handle: &str, auth: &XAuth
             s.interval.as_ref(),
             DEFAULT_SEARCH_POLL,
         );
+        if s.enabled.unwrap_or(true) {
+            within_window(
+                c,
+                &format!("{key}.interval"),
+                interval,
+                limits::SEARCH_RECENT,
+                searches,
+            );
+        }
         if let Some(query) = search_query(c, &key, s, handle) {
             if s.enabled.unwrap_or(true) {
                 search.push(SearchRule {

@@ -65,6 +65,7 @@ pub(super) fn first_reply(
         recipient: Some(ticket.customer.id.clone()),
         origin: None,
         auto: Some(kind),
+        held_until: None,
     };
     Some(FirstReply {
         once: format!("{}/{}/{kind:?}", ticket.account, ticket.customer.id),

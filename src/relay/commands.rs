@@ -184,6 +184,7 @@ impl Relay {
                     recipient: Some(t.ticket.customer.id.clone()),
                     origin: origin.cloned(),
                     auto: None,
+                    held_until: None,
                 }),
                 _ => None,
             })

@@ -17,6 +17,7 @@
 mod auto_reply;
 mod commands;
 mod inbound;
+mod notices;
 mod people;
 mod saved;
 mod threads;
@@ -32,7 +33,7 @@ use tokio::task::JoinHandle;
 use crate::chat::{ChatEvent, ChatPlatform, Platform};
 use crate::config::Config;
 use crate::store::Store;
-use crate::ticket::{AccountKey, Policy, Transition, XRef};
+use crate::ticket::{AccountKey, ChatThread, Policy, Ticket, Transition, XRef};
 use crate::twitter::XClient;
 
 pub use people::Roles;
@@ -53,6 +54,7 @@ pub struct Relay {
     wake_commands: Notify,
     wake_outbox: Notify,
     backoff: to_x::Backoff,
+    notices: notices::Notices,
 }
 
 impl Relay {
@@ -81,6 +83,7 @@ impl Relay {
             wake_commands: Notify::new(),
             wake_outbox: Notify::new(),
             backoff: to_x::Backoff::default(),
+            notices: notices::Notices::default(),
         })
     }
 
@@ -113,6 +116,25 @@ impl Relay {
 
     fn platform(&self, which: Platform) -> Option<&Arc<dyn ChatPlatform>> {
         self.platforms.iter().find(|p| p.platform() == which)
+    }
+
+    /// Queues `notice` for `thread`, said in the background in order.
+    fn notify(&self, thread: &ChatThread, notice: notices::Notice) {
+        if let Some(platform) = self.platform(threads::platform_of(thread)) {
+            self.notices.push(platform, thread, notice);
+        }
+    }
+
+    /// Queues `text` for every thread of `ticket` but `except`.
+    fn notify_everywhere(&self, ticket: &Ticket, text: &str, except: Option<&ChatThread>) {
+        for thread in ticket.threads.iter().filter(|t| Some(*t) != except) {
+            self.notify(thread, notices::Notice::Say(text.to_owned()));
+        }
+    }
+
+    /// Notices queued for chat threads and not yet said.
+    pub fn notices_pending(&self) -> usize {
+        self.notices.pending()
     }
 
     /// Starts the relay's loops; they stop when `stop` turns true. Chat

@@ -7,7 +7,10 @@
 //! view says a card is being opened; if perch stops before the thread is
 //! linked, the channel is searched for the card before another is posted.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::Utc;
+use futures_util::future::join_all;
 
 use super::Relay;
 use crate::chat::{Card, ChatError, ChatPlatform, Platform, Text};
@@ -72,6 +75,9 @@ impl Relay {
     }
 
     /// Works through every ticket that asked for its threads to be synced.
+    /// Each route (a channel) takes its tickets in order, side by side
+    /// with the other routes: one channel's pacing or rate limit never
+    /// holds back another channel's cards.
     pub(super) async fn sync_threads(&self) {
         let wanted = match self.store.needs_sync() {
             Ok(w) => w,
@@ -80,35 +86,52 @@ impl Relay {
                 return;
             }
         };
+        let mut tickets = Vec::new();
         for (id, revision) in wanted {
-            match self.sync_ticket(id).await {
-                Ok(true) => {
-                    if let Err(e) = self.store.synced(id, revision) {
-                        tracing::error!(ticket = %id, error = %e, "cannot record a synced ticket");
-                    }
-                }
-                Ok(false) => {}
+            match self.store.ticket(id) {
+                Ok(Some(ticket)) => tickets.push((ticket, revision)),
+                Ok(None) => self.synced(id, revision),
                 Err(e) => {
                     tracing::error!(ticket = %id, error = %e, "cannot read a ticket to draw it")
                 }
             }
         }
-    }
-
-    /// `true` when every route is up to date.
-    async fn sync_ticket(&self, id: TicketId) -> Result<bool, StoreError> {
-        let Some(ticket) = self.store.ticket(id)? else {
-            return Ok(true);
-        };
-        let mut done = true;
-        for route in self.routes(&ticket) {
-            if let Err(e) = self.sync_route(&route, &ticket).await {
-                done = false;
-                let retry = matches!(&e, SyncError::Chat(c) if c.is_retryable());
-                tracing::warn!(ticket = %id, route = %route.key(), error = %e, will_retry = retry, "cannot update a ticket thread");
+        let mut by_route: HashMap<String, (Route<'_>, Vec<&Ticket>)> = HashMap::new();
+        for (ticket, _) in &tickets {
+            for route in self.routes(ticket) {
+                by_route
+                    .entry(route.key())
+                    .or_insert_with(|| (route, Vec::new()))
+                    .1
+                    .push(ticket);
             }
         }
-        Ok(done)
+        let behind: Vec<HashSet<TicketId>> = join_all(by_route.into_values().map(
+            |(route, tickets)| async move {
+                let mut behind = HashSet::new();
+                for ticket in tickets {
+                    if let Err(e) = self.sync_route(&route, ticket).await {
+                        behind.insert(ticket.id);
+                        let retry = matches!(&e, SyncError::Chat(c) if c.is_retryable());
+                        tracing::warn!(ticket = %ticket.id, route = %route.key(), error = %e, will_retry = retry, "cannot update a ticket thread");
+                    }
+                }
+                behind
+            },
+        ))
+        .await;
+        for (ticket, revision) in &tickets {
+            if !behind.iter().any(|b| b.contains(&ticket.id)) {
+                self.synced(ticket.id, *revision);
+            }
+        }
+    }
+
+    /// Records that every route of ticket `id` shows `revision`.
+    fn synced(&self, id: TicketId, revision: u64) {
+        if let Err(e) = self.store.synced(id, revision) {
+            tracing::error!(ticket = %id, error = %e, "cannot record a synced ticket");
+        }
     }
 
     async fn sync_route(&self, route: &Route<'_>, ticket: &Ticket) -> Result<(), SyncError> {

@@ -4,19 +4,24 @@
 //! sent again only when it is not there. So a customer never gets the
 //! same reply twice, and none is lost.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use futures_util::future::join_all;
 
+use super::notices::Notice;
 use super::people::Person;
 use super::Relay;
 use crate::chat::Reaction;
-use crate::store::{Delivery, OutboxEntry, OutboxId, StoreError};
-use crate::ticket::{Author, Effect, Message, ReplyChannel, Ticket, Transition, TweetId, XRef};
+use crate::store::{Also, Delivery, OutboxEntry, OutboxId, StoreError};
+use crate::ticket::{
+    AccountKey, Author, Effect, Message, ReplyChannel, Ticket, TicketId, Transition, TweetId, XRef,
+};
 use crate::twitter::publish::{self, Posted, MAX_WEIGHTED};
 use crate::twitter::{XClient, XError};
+use crate::xrules::limits;
 
 /// Tries before a reply that X keeps refusing for passing reasons fails.
 const MAX_ATTEMPTS: u32 = 5;
@@ -84,12 +89,38 @@ impl Backoff {
 
     fn delay(&self, id: OutboxId, attempt: u32) {
         let wait = Duration::from_secs(2u64.saturating_pow(attempt.min(8)));
+        self.until(id, Instant::now() + wait);
+    }
+
+    fn until(&self, id: OutboxId, at: Instant) {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.insert(id, Instant::now() + wait);
+        map.insert(id, at);
+    }
+}
+
+/// What became of an entry in one pass.
+enum Outcome {
+    /// Sent or failed: nothing more to do.
+    Done,
+    /// Still to go (backing off, or waiting for X's window): the ticket's
+    /// later replies wait behind it.
+    Waiting,
+}
+
+/// The endpoint a reply is posted through.
+fn posting_endpoint(channel: ReplyChannel) -> &'static str {
+    match channel {
+        ReplyChannel::Public => limits::CREATE_POST,
+        ReplyChannel::Dm => limits::SEND_DM,
     }
 }
 
 impl Relay {
+    /// One pass over the outbox. Accounts go side by side, and within an
+    /// account an entry that must wait (X's window for its endpoint is
+    /// spent, or X failed) is skipped until then while everything else
+    /// keeps flowing: nothing here sleeps on behalf of one reply. Replies
+    /// in one ticket go in the order they were written.
     pub(super) async fn drain_outbox(&self) {
         let entries = match self.store.undelivered() {
             Ok(e) => e,
@@ -98,20 +129,49 @@ impl Relay {
                 return;
             }
         };
+        let mut by_account: HashMap<AccountKey, Vec<(OutboxId, OutboxEntry)>> = HashMap::new();
         for (id, entry) in entries {
-            if !self.backoff.ready(id) {
+            by_account
+                .entry(entry.account.clone())
+                .or_default()
+                .push((id, entry));
+        }
+        join_all(
+            by_account
+                .into_values()
+                .map(|entries| self.drain_account(entries)),
+        )
+        .await;
+    }
+
+    async fn drain_account(&self, entries: Vec<(OutboxId, OutboxEntry)>) {
+        let mut waiting: HashSet<TicketId> = HashSet::new();
+        for (id, entry) in entries {
+            if waiting.contains(&entry.ticket) {
                 continue;
             }
-            if let Err(e) = self.deliver(id, &entry).await {
-                tracing::error!(outbox = id, error = %e, "cannot record a reply's delivery; will retry");
+            let outcome = if self.backoff.ready(id) {
+                self.deliver(id, &entry).await
+            } else {
+                Ok(Outcome::Waiting)
+            };
+            match outcome {
+                Ok(Outcome::Done) => {}
+                Ok(Outcome::Waiting) => {
+                    waiting.insert(entry.ticket);
+                }
+                Err(e) => {
+                    tracing::error!(outbox = id, error = %e, "cannot record a reply's delivery; will retry");
+                    waiting.insert(entry.ticket);
+                }
             }
         }
     }
 
-    async fn deliver(&self, id: OutboxId, entry: &OutboxEntry) -> Result<(), StoreError> {
+    async fn deliver(&self, id: OutboxId, entry: &OutboxEntry) -> Result<Outcome, StoreError> {
         let Some(client) = self.x.get(&entry.account) else {
             let reason = format!("account `{}` is not configured any more", entry.account);
-            return self.failed(id, entry, &entry.delivery, &reason).await;
+            return self.failed(id, entry, &entry.delivery, &reason);
         };
         let attempt = match &entry.delivery {
             Delivery::Pending => 1,
@@ -120,21 +180,30 @@ impl Relay {
                 match self.find_sent(client, entry).await {
                     Ok(Some(x_ref)) => {
                         tracing::info!(outbox = id, "reply found on X; not sending it again");
-                        return self.sent(id, entry, &entry.delivery, x_ref).await;
+                        return self.sent(id, entry, &entry.delivery, x_ref);
                     }
                     Ok(None) => attempt + 1,
+                    Err(XError::RateLimited { endpoint, reset_in }) => {
+                        return self.hold(id, entry, &endpoint, reset_in);
+                    }
                     Err(e) => {
                         tracing::warn!(outbox = id, error = %e, "cannot check X for an earlier send; will retry");
                         self.backoff.delay(id, *attempt);
-                        return Ok(());
+                        return Ok(Outcome::Waiting);
                     }
                 }
             }
-            Delivery::Sent { .. } | Delivery::Failed { .. } => return Ok(()),
+            Delivery::Sent { .. } | Delivery::Failed { .. } => return Ok(Outcome::Done),
         };
         if attempt > MAX_ATTEMPTS {
             let reason = format!("X did not take it after {MAX_ATTEMPTS} tries");
-            return self.failed(id, entry, &entry.delivery, &reason).await;
+            return self.failed(id, entry, &entry.delivery, &reason);
+        }
+        // A window known to be spent is waited for before anything is
+        // marked as handed to X.
+        let endpoint = posting_endpoint(entry.channel);
+        if let Some(w) = client.window(endpoint).filter(|w| w.remaining == 0) {
+            return self.hold(id, entry, endpoint, w.resets_in);
         }
         let sending = Delivery::Sending {
             since: Utc::now(),
@@ -144,18 +213,121 @@ impl Relay {
             .store
             .set_delivery(id, &entry.delivery, sending.clone())?
         {
-            return Ok(());
+            return Ok(Outcome::Done);
         }
         match self.send(client, entry).await {
-            Ok(x_ref) => self.sent(id, entry, &sending, x_ref).await,
+            Ok(x_ref) => self.sent(id, entry, &sending, x_ref),
+            // X refused to post it (429), so nothing was made: it is as it
+            // was before this try, and waits for the reset.
+            Err(XError::RateLimited {
+                endpoint: spent,
+                reset_in,
+            }) if spent == endpoint => {
+                self.store
+                    .set_delivery(id, &sending, entry.delivery.clone())?;
+                self.hold(id, entry, endpoint, reset_in)
+            }
+            // A read after X's duplicate refusal: its fate is unknown, so it
+            // stays `Sending`, to be looked for after the reset.
+            Err(XError::RateLimited {
+                endpoint: spent,
+                reset_in,
+            }) => {
+                let checked = OutboxEntry {
+                    delivery: sending,
+                    ..entry.clone()
+                };
+                self.hold(id, &checked, &spent, reset_in)
+            }
             // Its fate is unknown: it stays `Sending`, to be looked for first.
             Err(e) if e.is_retryable() => {
                 tracing::warn!(outbox = id, attempt, error = %e, "X did not take a reply; will check and retry");
                 self.backoff.delay(id, attempt);
-                Ok(())
+                Ok(Outcome::Waiting)
             }
-            Err(e) => self.failed(id, entry, &sending, &e.to_string()).await,
+            Err(e) => self.failed(id, entry, &sending, &e.to_string()),
         }
+    }
+
+    /// `entry` waits until `endpoint`'s window resets. The first time,
+    /// the agent is told in the thread when it will go, and the card says
+    /// so, in one transaction with the entry's note that they were told.
+    fn hold(
+        &self,
+        id: OutboxId,
+        entry: &OutboxEntry,
+        endpoint: &str,
+        reset_in: Duration,
+    ) -> Result<Outcome, StoreError> {
+        self.backoff.until(id, Instant::now() + reset_in);
+        let now = Utc::now();
+        let until = now + chrono::Duration::from_std(reset_in).unwrap_or_default();
+        tracing::info!(outbox = id, ticket = %entry.ticket, account = %entry.account, endpoint, wait_s = reset_in.as_secs(), "X's rate limit window is spent; the reply waits for the reset");
+        if entry.held_until.is_some() {
+            return Ok(Outcome::Waiting);
+        }
+        let told = OutboxEntry {
+            held_until: Some(until),
+            ..entry.clone()
+        };
+        let make = move |_: &Transition| Some(told.clone());
+        let also = Also {
+            outbox: Some((id, &make)),
+            ..Also::default()
+        };
+        let held = self.store.update_ticket_also(
+            entry.ticket,
+            None,
+            now,
+            |t| {
+                let mut next = t.clone();
+                next.reply_held_until = Some(t.reply_held_until.map_or(until, |u| u.max(until)));
+                Ok(Transition {
+                    ticket: next,
+                    effects: vec![Effect::RefreshCards],
+                })
+            },
+            &also,
+        )?;
+        if held.is_ok() {
+            self.wake_threads.notify_one();
+        }
+        if let Some(origin) = &entry.origin {
+            let line = self.held_line(&entry.account, endpoint, until);
+            self.notify(&origin.thread, Notice::Say(line));
+        }
+        Ok(Outcome::Waiting)
+    }
+
+    /// What the agent reads when X's limit holds their reply.
+    fn held_line(&self, account: &AccountKey, endpoint: &str, until: DateTime<Utc>) -> String {
+        let handle = self
+            .config
+            .account(account)
+            .map_or_else(|| account.to_string(), |a| format!("@{}", a.handle));
+        let zone = self
+            .config
+            .support_hours
+            .as_ref()
+            .map_or(chrono_tz::UTC, |h| h.zone);
+        let local = until.with_timezone(&zone);
+        let today = Utc::now().with_timezone(&zone).date_naive() == local.date_naive();
+        let at = if today {
+            local.format("%H:%M %Z").to_string()
+        } else {
+            local.format("%a %d %b %H:%M %Z").to_string()
+        };
+        let what = match endpoint {
+            limits::CREATE_POST => "public replies",
+            limits::SEND_DM => "DMs",
+            _ => "reads (perch first checks whether an earlier try went out)",
+        };
+        let allowed = limits::published(endpoint)
+            .map(|n| format!(" (X allows {n} per 15 minutes)"))
+            .unwrap_or_default();
+        format!(
+            "⏳ X's limit on {what} for {handle} is reached{allowed}. This reply waits and goes at {at}; you will see it here when it does."
+        )
     }
 
     async fn send(&self, client: &XClient, entry: &OutboxEntry) -> Result<XRef, XError> {
@@ -240,20 +412,20 @@ impl Relay {
         }
     }
 
-    async fn sent(
+    fn sent(
         &self,
         id: OutboxId,
         entry: &OutboxEntry,
         from: &Delivery,
         x_ref: XRef,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Outcome, StoreError> {
         let now = Utc::now();
         let to = Delivery::Sent {
             x_ref: x_ref.clone(),
             at: now,
         };
         if !self.store.set_delivery(id, from, to)? {
-            return Ok(());
+            return Ok(Outcome::Done);
         }
         self.backoff.forget(id);
         let (author, detail) = match entry.auto {
@@ -283,8 +455,9 @@ impl Relay {
                 action: "sent".to_owned(),
                 detail: Some(detail.clone()),
             }];
-            // The thread loop shows perch's own replies in the threads.
-            if entry.auto.is_some() {
+            // The thread loop shows perch's own replies in the threads, and
+            // redraws a card that said a reply was waiting.
+            if entry.auto.is_some() || next.reply_held_until.take().is_some() {
                 effects.push(Effect::RefreshCards);
             }
             Ok(Transition {
@@ -297,58 +470,76 @@ impl Relay {
         }
         let link = self.link(&entry.account, &x_ref);
         tracing::info!(outbox = id, ticket = %entry.ticket, channel = %entry.channel, "reply sent to X");
+        // The chat hears of it in the background: its pacing must not hold
+        // back the next reply to X.
         if let Some(origin) = &entry.origin {
-            self.mark(origin, Reaction::Sent).await;
-            self.post(
+            self.notify(&origin.thread, Notice::Mark(origin.clone(), Reaction::Sent));
+            self.notify(
                 &origin.thread,
-                &format!("Sent as a {}: {link}", entry.channel),
-            )
-            .await;
+                Notice::Say(format!("Sent as a {}: {link}", entry.channel)),
+            );
         }
-        if entry.auto.is_some() {
-            self.wake_threads.notify_one();
-            return Ok(());
-        }
-        if let Ok(transition) = recorded {
+        self.wake_threads.notify_one();
+        if let (None, Ok(transition)) = (entry.auto, recorded) {
             let words = format!(
                 "{} replied ({}): {}\n{link}",
                 entry.agent.name, entry.channel, entry.text
             );
-            self.say_everywhere(
+            self.notify_everywhere(
                 &transition.ticket,
                 &words,
                 entry.origin.as_ref().map(|o| &o.thread),
-            )
-            .await;
+            );
         }
-        Ok(())
+        Ok(Outcome::Done)
     }
 
-    async fn failed(
+    fn failed(
         &self,
         id: OutboxId,
         entry: &OutboxEntry,
         from: &Delivery,
         reason: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Outcome, StoreError> {
         let to = Delivery::Failed {
             reason: reason.to_owned(),
             at: Utc::now(),
         };
         if !self.store.set_delivery(id, from, to)? {
-            return Ok(());
+            return Ok(Outcome::Done);
         }
         self.backoff.forget(id);
         tracing::warn!(outbox = id, ticket = %entry.ticket, reason, "reply not sent");
+        if entry.held_until.is_some() {
+            // The card no longer says a reply is on its way.
+            let cleared = self
+                .store
+                .update_ticket(entry.ticket, None, Utc::now(), |t| {
+                    let mut next = t.clone();
+                    next.reply_held_until = None;
+                    Ok(Transition {
+                        ticket: next,
+                        effects: vec![Effect::RefreshCards],
+                    })
+                })?;
+            if cleared.is_ok() {
+                self.wake_threads.notify_one();
+            }
+        }
         if let Some(origin) = &entry.origin {
-            self.mark(origin, Reaction::Failed).await;
-            self.post(&origin.thread, &format!("Not sent to X: {reason}"))
-                .await;
+            self.notify(
+                &origin.thread,
+                Notice::Mark(origin.clone(), Reaction::Failed),
+            );
+            self.notify(
+                &origin.thread,
+                Notice::Say(format!("Not sent to X: {reason}")),
+            );
         }
         if let (Some(reply), Some(ticket)) = (entry.auto, self.store.ticket(entry.ticket)?) {
             let words = format!("perch could not send the {reply} to X: {reason}");
-            self.say_everywhere(&ticket, &words, None).await;
+            self.notify_everywhere(&ticket, &words, None);
         }
-        Ok(())
+        Ok(Outcome::Done)
     }
 }

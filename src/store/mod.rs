@@ -46,7 +46,7 @@ pub use audit::AuditEntry;
 pub use chat::RouteView;
 pub use dump::ImportSummary;
 pub use error::StoreError;
-pub use outbox::{Delivery, OutboxEntry, OutboxId};
+pub use outbox::{Delivery, OutboxCounts, OutboxEntry, OutboxId};
 pub use tickets::{Also, FirstReply, MakeFirstReply, Opened, Updated};
 
 /// Every tree, in export order.

@@ -57,6 +57,21 @@ pub struct OutboxEntry {
     /// Set when perch sends it on its own (`agent` is then perch).
     #[serde(default)]
     pub auto: Option<AutoReply>,
+    /// When X's rate limit last held it, it was to go then (the agent was
+    /// told, once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_until: Option<DateTime<Utc>>,
+}
+
+/// What the outbox holds, for health.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    /// Not yet sent (or still to be checked on X).
+    pub waiting: usize,
+    /// Of those, held by X's rate limit now.
+    pub held: usize,
+    /// Refused by X for good.
+    pub failed: usize,
 }
 
 impl Store {
@@ -87,13 +102,19 @@ impl Store {
             .collect())
     }
 
-    /// How many replies wait to be sent (or checked), and how many failed.
-    pub fn outbox_counts(&self) -> Result<(usize, usize), StoreError> {
-        let mut counts = (0, 0);
+    /// How many replies wait to be sent (or checked), how many of those
+    /// X's rate limit holds at `now`, and how many failed.
+    pub fn outbox_counts(&self, now: DateTime<Utc>) -> Result<OutboxCounts, StoreError> {
+        let mut counts = OutboxCounts::default();
         for (_, e) in self.all::<OutboxEntry>(&self.outbox, "outbox")? {
             match e.delivery {
-                Delivery::Pending | Delivery::Sending { .. } => counts.0 += 1,
-                Delivery::Failed { .. } => counts.1 += 1,
+                Delivery::Pending | Delivery::Sending { .. } => {
+                    counts.waiting += 1;
+                    if e.held_until.is_some_and(|until| until > now) {
+                        counts.held += 1;
+                    }
+                }
+                Delivery::Failed { .. } => counts.failed += 1,
                 Delivery::Sent { .. } => {}
             }
         }

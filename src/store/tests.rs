@@ -270,6 +270,7 @@ fn an_outbox_entry_moves_forward_once() {
         recipient: None,
         origin: None,
         auto: None,
+        held_until: None,
     };
     let id = store.enqueue(&entry).expect("enqueue");
     let sending = Delivery::Sending {

@@ -262,6 +262,10 @@ pub struct Ticket {
     /// How many times the stored ticket has changed; the store bumps it.
     #[serde(default)]
     pub revision: u64,
+    /// A reply to this ticket waits for X's rate limit window until then
+    /// (shown on the card; cleared when the reply goes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_held_until: Option<DateTime<Utc>>,
 }
 
 /// What is known when a ticket is first opened.
@@ -308,6 +312,7 @@ impl Ticket {
             resolved_at: None,
             updated_at: at,
             revision: 0,
+            reply_held_until: None,
         }
     }
 

@@ -1,7 +1,9 @@
 //! A thin typed X API v2 client on reqwest.
 //!
 //! Every request goes through `send`, which is the one place that signs,
-//! reads the rate-limit headers, waits for a reset instead of hammering,
+//! reads the rate-limit headers, refuses to send into a window it knows is
+//! spent (and never sleeps for one: `RateLimited` says when it resets, and
+//! the caller decides, so one spent endpoint never holds back another),
 //! backs off on 5xx (reads only: a post that failed may still exist, so
 //! the outbox checks before sending again), refreshes an expired OAuth 2.0
 //! token once, and turns error bodies into typed errors.
@@ -19,6 +21,7 @@ use super::oauth2::OAuth2Session;
 use super::XError;
 use crate::config::Secret;
 use crate::ticket::AccountKey;
+use crate::xrules::limits;
 
 /// How the client authenticates as the account.
 pub enum Auth {
@@ -39,9 +42,6 @@ pub struct Patience {
     pub attempts: u32,
     /// First backoff after a 5xx; doubles each time.
     pub backoff: Duration,
-    /// The longest the client waits for a rate-limit reset before giving
-    /// up with `RateLimited` (the caller then tries on its next round).
-    pub max_rate_wait: Duration,
 }
 
 impl Default for Patience {
@@ -49,7 +49,6 @@ impl Default for Patience {
         Self {
             attempts: 4,
             backoff: Duration::from_millis(500),
-            max_rate_wait: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -104,12 +103,25 @@ impl XClient {
         &self.account
     }
 
-    /// The last rate-limit state seen for `method path`.
+    /// The last rate-limit state seen for `method path` (a path with ids,
+    /// or its template: X counts `/2/users/1/mentions` and
+    /// `/2/users/:id/mentions` as one endpoint).
     pub fn rate_limit(&self, method: &str, path: &str) -> Option<RateLimit> {
         self.limits
             .lock()
             .ok()
-            .and_then(|l| l.get(&format!("{method} {path}")).copied())
+            .and_then(|l| l.get(&endpoint_key(method, path)).copied())
+    }
+
+    /// What X last said about `endpoint`'s window (`GET
+    /// /2/users/:id/mentions`), while it lasts.
+    pub fn window(&self, endpoint: &str) -> Option<limits::Window> {
+        let limit = self.limits.lock().ok()?.get(endpoint).copied()?;
+        let resets_in = until_reset(limit.reset);
+        (!resets_in.is_zero()).then_some(limits::Window {
+            remaining: limit.remaining,
+            resets_in,
+        })
     }
 
     /// `GET path?query`, read as `T`.
@@ -141,7 +153,7 @@ impl XClient {
         query: &BTreeMap<&str, String>,
         body: Option<&B>,
     ) -> Result<Vec<u8>, XError> {
-        let endpoint = format!("{method} {path}");
+        let endpoint = endpoint_key(method.as_str(), path);
         let url = format!("{}{path}", self.base);
         let mut backoff = self.patience.backoff;
         let mut refreshed = false;
@@ -152,7 +164,7 @@ impl XClient {
         let may_repeat = method == Method::GET;
         loop {
             attempt += 1;
-            self.wait_for_budget(&endpoint).await?;
+            self.check_budget(&endpoint)?;
             let params: BTreeMap<&str, &str> =
                 query.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let full = oauth1_request::to_query(
@@ -199,14 +211,12 @@ impl XClient {
                 s => s,
             };
             match status {
-                StatusCode::TOO_MANY_REQUESTS if attempt < self.patience.attempts => {
-                    // The headers just recorded say when; the next loop
-                    // waits for the reset without sending anything.
-                    self.exhaust(&endpoint);
-                    tracing::warn!(account = %self.account, %endpoint, "X rate limit hit; waiting for the reset");
-                }
                 StatusCode::TOO_MANY_REQUESTS => {
+                    // The headers just recorded say when it resets; until
+                    // then nothing more is sent to this endpoint.
+                    self.exhaust(&endpoint);
                     let reset_in = self.reset_in(&endpoint);
+                    tracing::warn!(account = %self.account, %endpoint, reset_s = reset_in.as_secs(), "X rate limit hit");
                     return Err(XError::RateLimited { endpoint, reset_in });
                 }
                 StatusCode::UNAUTHORIZED => {
@@ -319,35 +329,58 @@ impl XClient {
             .lock()
             .ok()
             .and_then(|l| l.get(endpoint).map(|r| r.reset))
-            .map_or(Duration::ZERO, |reset| {
-                Duration::from_secs(reset.saturating_sub(unix_now()))
-            })
+            .map_or(Duration::ZERO, until_reset)
     }
 
-    /// Sleeps until the endpoint's window resets when it is spent.
-    async fn wait_for_budget(&self, endpoint: &str) -> Result<(), XError> {
-        let spent = self
-            .limits
-            .lock()
-            .ok()
-            .and_then(|l| l.get(endpoint).copied())
-            .filter(|r| r.remaining == 0 && r.reset >= unix_now());
-        let Some(limit) = spent else { return Ok(()) };
-        // +1 s: the reset is whole seconds and X's clock is not ours.
-        let wait = Duration::from_secs(limit.reset.saturating_sub(unix_now()) + 1);
-        if wait > self.patience.max_rate_wait {
-            return Err(XError::RateLimited {
-                endpoint: endpoint.to_owned(),
-                reset_in: wait,
-            });
+    /// `RateLimited` without sending when the endpoint's window is known
+    /// to be spent; a window whose reset has passed is forgotten.
+    fn check_budget(&self, endpoint: &str) -> Result<(), XError> {
+        let Ok(mut limits) = self.limits.lock() else {
+            return Ok(());
+        };
+        let Some(limit) = limits.get(endpoint).copied() else {
+            return Ok(());
+        };
+        if limit.remaining > 0 {
+            return Ok(());
         }
-        tracing::info!(account = %self.account, %endpoint, wait_s = wait.as_secs(), "rate limit spent; waiting for the reset");
-        tokio::time::sleep(wait).await;
-        if let Ok(mut limits) = self.limits.lock() {
+        let reset_in = until_reset(limit.reset);
+        if reset_in.is_zero() {
             limits.remove(endpoint);
+            return Ok(());
         }
-        Ok(())
+        Err(XError::RateLimited {
+            endpoint: endpoint.to_owned(),
+            reset_in,
+        })
     }
+}
+
+/// How long until a window that resets at `reset` (Unix seconds) is new
+/// again: +1 s, as the reset is whole seconds and X's clock is not ours.
+fn until_reset(reset: u64) -> Duration {
+    match reset.checked_sub(unix_now()) {
+        Some(secs) => Duration::from_secs(secs + 1),
+        None => Duration::ZERO,
+    }
+}
+
+/// The endpoint a request counts against, as X documents its limits:
+/// `GET /2/users/:id/mentions` for `/2/users/1500…/mentions`.
+pub fn endpoint_key(method: &str, path: &str) -> String {
+    // `/2/…`: the version is a number too, and stays.
+    let template: Vec<&str> = path
+        .split('/')
+        .enumerate()
+        .map(|(i, part)| {
+            if i > 1 && !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
+                ":id"
+            } else {
+                part
+            }
+        })
+        .collect();
+    format!("{method} {}", template.join("/"))
 }
 
 fn is_reply_restriction(detail: &str) -> bool {
@@ -460,4 +493,23 @@ fn post_query(
         query.insert(page_param, p.to_owned());
     }
     query
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_count_against_the_endpoint_x_documents() {
+        assert_eq!(
+            endpoint_key("GET", "/2/users/1500000000000000001/mentions"),
+            limits::MENTIONS
+        );
+        assert_eq!(
+            endpoint_key("POST", "/2/dm_conversations/with/42/messages"),
+            limits::SEND_DM
+        );
+        assert_eq!(endpoint_key("POST", "/2/tweets"), limits::CREATE_POST);
+        assert_eq!(endpoint_key("GET", "/2/dm_events"), limits::DM_EVENTS);
+    }
 }

@@ -17,6 +17,7 @@ use super::inbound::{InboundItem, Source};
 use super::{XClient, XError};
 use crate::config::{Account, SearchRule};
 use crate::store::Store;
+use crate::xrules::limits;
 
 /// How long an inbound id is remembered: longer than X lets DMs be re-read.
 pub fn dedupe_ttl() -> chrono::Duration {
@@ -284,6 +285,15 @@ pub enum Task {
 }
 
 impl Task {
+    /// The X endpoint its polls count against.
+    pub fn endpoint(&self) -> &'static str {
+        match self {
+            Self::Mentions => limits::MENTIONS,
+            Self::Dms => limits::DM_EVENTS,
+            Self::Search(_) => limits::SEARCH_RECENT,
+        }
+    }
+
     /// `mentions`, `dms`, `search:brand`: the name in logs and counters.
     pub fn label(&self) -> String {
         match self {
@@ -294,16 +304,22 @@ impl Task {
     }
 }
 
-/// Polls one source until `stop`: at its interval, paced by the budget.
-pub async fn run(
-    ingest: Arc<Ingest>,
-    task: Task,
-    base: Duration,
-    budget: Option<u64>,
-    mut stop: watch::Receiver<bool>,
-) {
+/// How one loop polls: its configured interval, the month's read budget,
+/// and how many loops of its account poll the same endpoint.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    pub interval: Duration,
+    pub budget: Option<u64>,
+    pub sharers: u32,
+}
+
+/// Polls one source until `stop`: at its interval, paced by the budget
+/// and by X's window for its endpoint (spread over the window, so that the
+/// window is never spent before it resets).
+pub async fn run(ingest: Arc<Ingest>, task: Task, pace: Pace, mut stop: watch::Receiver<bool>) {
     let account = ingest.account.key.clone();
     let source = task.label();
+    let mut stretched = false;
     loop {
         let now = Utc::now();
         let poll = async {
@@ -330,15 +346,30 @@ pub async fn run(
             Err(e) => tracing::error!(%account, source = %source, error = %e, "poll failed"),
         }
         let used = reads_this_month(&ingest.store, now).unwrap_or(0);
-        let (wait, warning) = paced_interval(base, used, budget, now);
+        let (budgeted, warning) = paced_interval(pace.interval, used, pace.budget, now);
         if let Some(w) = warning {
             tracing::warn!(%account, source = %source, "{w}");
+        }
+        let window = ingest.client.window(task.endpoint());
+        let wait = limits::paced(budgeted, window, pace.sharers);
+        if (wait > budgeted) != stretched {
+            stretched = wait > budgeted;
+            if stretched {
+                tracing::info!(%account, source = %source, endpoint = task.endpoint(), every = %humantime::format_duration(round_s(wait)), "polling slowed to stay within X's rate limit window");
+            } else {
+                tracing::info!(%account, source = %source, every = %humantime::format_duration(budgeted), "polling at the configured interval again");
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
     }
+}
+
+/// Whole seconds, for logs.
+fn round_s(d: Duration) -> Duration {
+    Duration::from_secs(d.as_secs_f64().round() as u64)
 }
 
 #[cfg(test)]

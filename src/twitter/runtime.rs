@@ -8,7 +8,7 @@ use axum::Router;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::ingest::{self, Ingest, Task};
+use super::ingest::{self, Ingest, Pace, Task};
 use super::oauth2::OAuth2Session;
 use super::webhook::http::{self as webhook_http, Hook};
 use super::{Auth, Patience, XClient, XError};
@@ -104,13 +104,22 @@ pub fn start(
         for rule in &account.ingest.search {
             loops.push((Task::Search(rule.clone()), rule.interval));
         }
-        for (task, interval) in loops {
-            tracing::info!(account = %account.key, source = %task.label(), every = %humantime::format_duration(interval), "polling X");
+        for (task, interval) in &loops {
+            // Loops of one account polling one endpoint share its window.
+            let sharers = loops
+                .iter()
+                .filter(|(t, _)| t.endpoint() == task.endpoint())
+                .count();
+            let pace = Pace {
+                interval: *interval,
+                budget,
+                sharers: u32::try_from(sharers).unwrap_or(u32::MAX),
+            };
+            tracing::info!(account = %account.key, source = %task.label(), every = %humantime::format_duration(*interval), "polling X");
             tasks.push(tokio::spawn(ingest::run(
                 Arc::clone(&ingest),
-                task,
-                interval,
-                budget,
+                task.clone(),
+                pace,
                 stop.clone(),
             )));
         }

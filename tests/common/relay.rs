@@ -59,7 +59,7 @@ pub fn sandbox_toml(data: &Path, ports: &Ports, edits: &[(&str, &str)]) -> Strin
         ("http://127.0.0.1:18080", x.as_str()),
         ("http://127.0.0.1:18081/api", slack.as_str()),
         ("http://127.0.0.1:18082", discord.as_str()),
-        ("interval = \"2s\"", "interval = \"1s\""),
+        ("interval = \"3s\"", "interval = \"1s\""),
         ("interval = \"5s\"", "interval = \"1s\""),
     ];
     for (from, to) in fixed.iter().chain(edits) {

@@ -79,7 +79,6 @@ pub fn patience() -> Patience {
     Patience {
         attempts: 4,
         backoff: Duration::from_millis(20),
-        max_rate_wait: Duration::from_secs(10),
     }
 }
 

@@ -40,6 +40,17 @@ pub fn embed(card: &Card) -> CreateEmbed {
             true,
         )
         .field("Replies go out as", card.reply_channel.to_string(), true);
+    if let Some(at) = card.reply_held_until {
+        // Discord shows a `<t:…>` in the reader's own time zone.
+        embed = embed.field(
+            "Waiting on X",
+            format!(
+                "⏳ a reply goes at <t:{}:t> (X's rate limit)",
+                at.timestamp()
+            ),
+            true,
+        );
+    }
     if let Some(url) = &card.link {
         embed = embed.url(url);
     }

@@ -53,6 +53,14 @@ pub fn card(card: &Card) -> Vec<SlackBlock> {
         };
         facts.push(md(format!("*Category*\n{}{tags}", escape(c))));
     }
+    if let Some(at) = card.reply_held_until {
+        // Slack shows a `<!date>` in the reader's own time zone.
+        facts.push(md(format!(
+            "*Waiting on X*\n:hourglass: a reply goes at <!date^{}^{{time}}|{} UTC> (X's rate limit)",
+            at.timestamp(),
+            at.format("%H:%M")
+        )));
+    }
     let mut blocks: Vec<SlackBlock> = vec![
         SlackSectionBlock::new().with_text(md(who)).into(),
         SlackSectionBlock::new()

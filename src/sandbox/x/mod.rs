@@ -29,6 +29,7 @@ use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
 use crate::twitter::api::{DmEvent, Entities, MentionEntity, Post, ReferencedPost, User};
+use crate::xrules::limits;
 pub use auth::OAuth1Keys;
 
 /// An X account the fake hosts (a brand account perch acts as).
@@ -97,17 +98,6 @@ pub(crate) struct State {
     requests: Vec<RequestRecord>,
 }
 
-/// Rate limits per 15 minutes for user context, as X documents them.
-const DEFAULT_LIMITS: [(&str, u64); 7] = [
-    ("GET /2/users/:id/mentions", 300),
-    ("GET /2/tweets/search/recent", 300),
-    ("GET /2/dm_events", 300),
-    ("GET /2/users/:id/tweets", 900),
-    ("POST /2/tweets", 100),
-    ("POST /2/dm_conversations/with/:id/messages", 200),
-    ("POST /2/oauth2/token", 1000),
-];
-
 pub(crate) fn unix_now() -> u64 {
     u64::try_from(Utc::now().timestamp()).unwrap_or(0)
 }
@@ -119,8 +109,11 @@ impl State {
             access_ttl: 7200,
             ..Self::default()
         };
-        for (endpoint, limit) in DEFAULT_LIMITS {
-            state.limits.insert(endpoint.to_owned(), (limit, 15 * 60));
+        // X's published limits, per user and window.
+        for (endpoint, limit) in limits::PUBLISHED {
+            state
+                .limits
+                .insert(endpoint.to_owned(), (limit, limits::WINDOW.as_secs()));
         }
         for a in &accounts {
             state.users.push(User {
