@@ -2,25 +2,32 @@
 //!
 //! # Layout
 //!
-//! - [`config`]: the TOML config: raw serde types, a pure `validate()`, and
-//!   the validated types the rest of the crate reads.
-//! - [`ticket`]: the domain with no I/O: typed ids, tickets, the claim state
-//!   machine and the chat command grammar.
-//! - [`store`]: the sled store: trees, versioned and checksummed values,
-//!   transactions for claims, export and import.
-//! - [`sandbox`]: fake X, Slack and Discord on 127.0.0.1, and `perch
-//!   sandbox`, which plays a scene on them.
-//! - [`service`]: `perch run`: opens the store, starts ingest, the chat
-//!   adapters and the relay, serves health, and stops cleanly.
-//! - [`chat`]: the chat-platform interface, and the Slack and Discord
-//!   adapters.
-//! - [`relay`]: X items into ticket threads, chat into claims and replies,
-//!   the outbox to X.
-//! - [`cli`]: what each `perch` subcommand does (`main.rs` only parses).
-//! - [`twitter`]: the X API v2 client, ingest, read budget, publishing.
-//! - [`logging`]: tracing setup (text or JSON).
-//! - [`xrules`]: what X allows (published rate limits, polling pace), pure.
+//! Bottom-up: each module uses only those on its own line or above it,
+//! never below (`tests/layers.rs` fails the tests when one does).
+//!
+//! 1. [`xrules`]: what X allows (published rate limits, polling pace, how
+//!    X measures a post or a DM): pure facts and arithmetic; [`backoff`]:
+//!    the one retry policy.
+//! 2. [`ticket`]: the domain with no I/O: typed ids, tickets, the claim
+//!    state machine and the chat command grammar.
+//! 3. [`config`]: the TOML config: raw serde types, a pure `validate()`,
+//!    and the validated types the rest of the crate reads. (`testing`:
+//!    builders for unit tests, on this line.)
+//! 4. [`chat`]: the chat-platform interface (and the `Journal` the store
+//!    keeps for it), the Slack and Discord adapters; [`logging`]: tracing
+//!    setup (text or JSON).
+//! 5. [`store`]: the sled store: trees, versioned and checksummed values,
+//!    transactions for claims, export and import.
+//! 6. [`twitter`]: the X API v2 client, ingest, read budget, publishing.
+//! 7. [`relay`]: X items into ticket threads, chat into claims and replies,
+//!    the outbox to X.
+//! 8. [`service`]: `perch run`: opens the store, starts ingest, the chat
+//!    adapters and the relay, serves health, and stops cleanly.
+//! 9. [`sandbox`]: fake X, Slack and Discord on 127.0.0.1, and `perch
+//!    sandbox`, which plays a scene on them.
+//! 10. [`cli`]: what each `perch` subcommand does (`main.rs` only parses).
 
+pub mod backoff;
 pub mod chat;
 pub mod cli;
 pub mod config;

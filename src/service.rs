@@ -258,7 +258,7 @@ async fn chat_platforms(
                 addr: *addr,
             },
         };
-        let mut adapter = SlackAdapter::offline(web, connection, store.clone());
+        let mut adapter = SlackAdapter::offline(web, connection, Arc::new(store.clone()));
         match adapter.check().await {
             Ok(()) => tracing::info!("Slack bot token accepted"),
             Err(e) if e.is_retryable() => {
@@ -280,7 +280,7 @@ async fn chat_platforms(
             rest,
             number(&discord.application_id),
             guilds,
-            store.clone(),
+            Arc::new(store.clone()),
         )));
     }
     Ok(platforms)

@@ -1,5 +1,8 @@
 //! `perch check` as an operator runs it, and every shipped config file.
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{perch, repo_path, text, EXAMPLE_SECRETS};

@@ -2,6 +2,9 @@
 //! Discord: what people do arrives as ChatEvents through the shared
 //! interface, promptly acknowledged.
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::sync::Arc;
@@ -61,7 +64,7 @@ async fn rig() -> Rig {
         rest,
         APPLICATION_ID,
         vec![GUILD_ID],
-        store.clone(),
+        Arc::new(store.clone()),
     ));
     let (tx, events) = mpsc::channel(64);
     let (stop, stopped) = watch::channel(false);

@@ -1,6 +1,9 @@
 //! Contract: the fake Discord's REST answers, and serenity's request
 //! bodies, against Discord's OpenAPI description (../shared/specs/discord).
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

@@ -2,6 +2,9 @@
 //! the fake sends must make serenity's handler fire (serenity silently
 //! drops payloads it cannot parse).
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

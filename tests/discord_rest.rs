@@ -1,6 +1,9 @@
 //! The Discord adapter's REST side, through serenity, against the fake
 //! Discord.
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};

@@ -3,6 +3,9 @@
 //! goes out once, the team sees it in the thread, and it is not taken
 //! for the team's first response.
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

@@ -1,6 +1,9 @@
 //! Claims, commands and buttons from both platforms, through the one
 //! state machine: who holds a ticket is the same everywhere.
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::relay::{

@@ -8,6 +8,9 @@
 //! The fakes live in this test process and outlive each perch; perch is
 //! the real binary (`perch run`) against them.
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -4,6 +4,9 @@
 //! go, it goes after the reset exactly once and in order; chat notices
 //! never hold back the next post; polling is spread over X's read window.
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

@@ -1,6 +1,9 @@
 //! Agents reply inline in the ticket thread; perch posts the reply on X
 //! once, as the holder, and only the holder.
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

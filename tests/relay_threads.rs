@@ -1,6 +1,9 @@
 //! Customers write on X; the team sees each conversation as one thread in
 //! Slack and in Discord, kept in step.
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

@@ -2,6 +2,9 @@
 //! act as a customer through the fake X's control API and see perch pick
 //! it up.
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::io::{BufRead, BufReader};

@@ -1,5 +1,8 @@
 //! `perch run`: the health endpoint, a clean stop, idle claims released.
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};

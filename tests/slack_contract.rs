@@ -1,6 +1,9 @@
 //! Contract: what the fake Slack answers, and what the adapter sends,
 //! against Slack's Web API description (../shared/specs/slack).
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

@@ -1,6 +1,9 @@
 //! The Slack adapter on the Events API: signed requests only, answered at
 //! once, retries dropped.
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};
@@ -46,7 +49,7 @@ async fn rig() -> Rig {
         addr,
     };
     let adapter = std::sync::Arc::new(
-        SlackAdapter::connect(web, connection, store)
+        SlackAdapter::connect(web, connection, std::sync::Arc::new(store))
             .await
             .expect("connect"),
     );

@@ -1,6 +1,9 @@
 //! The Slack adapter over Socket Mode, through slack-morphism, against the
 //! fake Slack: what people do in Slack reaches perch once, promptly.
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{next_event, no_more_events};
@@ -41,7 +44,7 @@ async fn rig() -> Rig {
         Connection::SocketMode {
             app_token: Secret::new("xapp-t"),
         },
-        store,
+        std::sync::Arc::new(store),
     )
     .await
     .expect("connect");
@@ -339,7 +342,7 @@ async fn a_redelivery_to_a_restarted_adapter_is_still_dropped() {
             app_token: Secret::new("xapp-t"),
         };
         let adapter = std::sync::Arc::new(
-            SlackAdapter::connect(web, connection, store)
+            SlackAdapter::connect(web, connection, std::sync::Arc::new(store))
                 .await
                 .expect("connect")
                 .with_reconnect_backoff(Duration::from_secs(1)),

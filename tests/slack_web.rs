@@ -1,6 +1,9 @@
 //! The Slack adapter's Web API side, through slack-morphism, against the
 //! fake Slack.
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};

@@ -6,6 +6,9 @@
 //! prints `ack N` only after each has returned (the store flushes before
 //! returning).
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;

@@ -1,5 +1,8 @@
 //! `export` then `import` into an empty store reproduces every tree.
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use chrono::Duration;

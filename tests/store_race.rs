@@ -1,6 +1,9 @@
 //! Many agents claim the same tickets at the same moment: exactly one wins
 //! each ticket, and every other is told who did.
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::{Arc, Barrier};
 
 use perch::store::Store;

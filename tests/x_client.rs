@@ -1,6 +1,9 @@
 //! The X client's manners against the fake X: rate limits, OAuth 2.0
 //! rotation, publishing.
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

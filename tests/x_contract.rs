@@ -1,6 +1,9 @@
 //! Contract: what the fake X answers, and what perch's client sends, match
 //! the official X API v2 OpenAPI description for the same operations.
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::BTreeMap;

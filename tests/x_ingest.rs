@@ -1,5 +1,8 @@
 //! X ingest end to end: the real client against the fake X.
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use chrono::Utc;

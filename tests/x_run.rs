@@ -1,6 +1,9 @@
 //! `perch run` pointed at the fake X ingests what customers send it, by
 //! polling and by webhook.
 
+// Tests panic on what they did not expect (Cargo.toml [lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::net::SocketAddr;

@@ -15,6 +15,7 @@
 
 pub mod card;
 pub mod discord;
+mod pace;
 pub mod slack;
 
 use std::time::Duration;
@@ -25,14 +26,8 @@ use tokio::sync::{mpsc, watch};
 
 pub use card::{Card, CardAction};
 
+pub use crate::ticket::Platform;
 use crate::ticket::{ChatThread, TicketId};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Platform {
-    Slack,
-    Discord,
-}
 
 /// A person on a chat platform, as the event saw them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,19 +169,45 @@ pub fn dedupe_window() -> chrono::Duration {
     chrono::Duration::hours(24)
 }
 
-/// Records `event` in the store's chat journal unless the delivery `key`
-/// was seen in the window, then hands it on. Used by every adapter, so
-/// "once" means the same everywhere, and an acknowledged delivery survives
-/// a crash: the relay acts on the journal, the channel only wakes it.
+/// What the adapters keep through a restart, and all they know of the
+/// store (which implements it): each delivery recorded once, and the
+/// ticket threads to read back after a restart.
+pub trait Journal: Send + Sync {
+    /// Records `event` under the delivery id `key` of `platform` unless
+    /// that id was seen within `window`; `true` when it was new. The event
+    /// and its id are kept together, so an acknowledged delivery survives
+    /// a crash.
+    fn record(
+        &self,
+        platform: Platform,
+        key: &str,
+        event: &ChatEvent,
+        window: chrono::Duration,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, JournalError>;
+
+    /// The threads on `platform` of tickets that are not resolved.
+    fn open_threads(&self, platform: Platform) -> Result<Vec<ChatThread>, JournalError>;
+}
+
+/// The journal could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct JournalError(pub String);
+
+/// Records `event` in the journal unless the delivery `key` was seen in
+/// the window, then hands it on. Used by every adapter, so "once" means
+/// the same everywhere, and an acknowledged delivery survives a crash: the
+/// relay acts on the journal, the channel only wakes it.
 pub(crate) async fn deliver_once(
-    store: &crate::store::Store,
+    journal: &dyn Journal,
     platform: Platform,
     key: &str,
     events: &mpsc::Sender<ChatEvent>,
     event: ChatEvent,
 ) {
     let namespace = platform.name();
-    match store.record_chat_event(namespace, key, &event, dedupe_window(), chrono::Utc::now()) {
+    match journal.record(platform, key, &event, dedupe_window(), chrono::Utc::now()) {
         Ok(true) => {
             if events.send(event).await.is_err() {
                 tracing::warn!(namespace, "no one is listening for chat events any more");
@@ -195,15 +216,6 @@ pub(crate) async fn deliver_once(
         Ok(false) => tracing::debug!(namespace, key, "redelivery dropped"),
         Err(e) => {
             tracing::error!(namespace, error = %e, key, "cannot record a chat delivery; dropping it to be safe")
-        }
-    }
-}
-
-impl Platform {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Slack => "slack",
-            Self::Discord => "discord",
         }
     }
 }

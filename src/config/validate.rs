@@ -13,7 +13,7 @@ use super::raw::*;
 use super::types::*;
 use super::Problem;
 use crate::ticket::Priority;
-use crate::xrules::limits;
+use crate::xrules::{limits, text};
 
 /// X's limit on a recent-search query.
 pub const MAX_QUERY_CHARS: usize = 512;
@@ -985,12 +985,15 @@ fn auto_replies(c: &mut Checker, raw: &RawAutoReplies) -> AutoReplies {
             "x".repeat(15),
             off.replace(AutoReplies::OPENS, "Wednesday 09:00 +0530")
         );
-        let count = crate::twitter::publish::weighted_length(&longest);
-        let limit = crate::twitter::publish::MAX_WEIGHTED;
-        if count > limit {
+        if let Err(too_long) = text::fits_post(&longest) {
             c.fail(
                 "auto_replies.off_hours",
-                format!("is {count} characters as X counts them with the customer's @handle; a public reply allows {limit}, so cut {}", count - limit),
+                format!(
+                    "is {} characters as X counts them with the customer's @handle; a public reply allows {}, so cut {}",
+                    too_long.count,
+                    too_long.limit,
+                    too_long.excess()
+                ),
             );
         }
     }

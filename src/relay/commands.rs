@@ -5,7 +5,6 @@
 use chrono::{DateTime, Utc};
 
 use super::people::Person;
-use super::threads::platform_of;
 use super::to_x::{compose, ComposeError};
 use super::Relay;
 use crate::chat::{
@@ -384,7 +383,7 @@ impl Relay {
     }
 
     pub(super) async fn post(&self, thread: &ChatThread, text: &str) {
-        if let Some(p) = self.platform(platform_of(thread)) {
+        if let Some(p) = self.platform(thread.platform()) {
             if let Err(e) = p.post(thread, &Text::Ours(text.to_owned())).await {
                 tracing::warn!(error = %e, "cannot post in a ticket thread");
             }
@@ -392,7 +391,7 @@ impl Relay {
     }
 
     pub(super) async fn mark(&self, message: &MessageRef, reaction: Reaction) {
-        if let Some(p) = self.platform(platform_of(&message.thread)) {
+        if let Some(p) = self.platform(message.thread.platform()) {
             if p.capabilities().reactions {
                 if let Err(e) = p.react(message, reaction).await {
                     tracing::warn!(error = %e, "cannot mark a message");

@@ -53,7 +53,7 @@ pub struct Relay {
     wake_threads: Notify,
     wake_commands: Notify,
     wake_outbox: Notify,
-    backoff: to_x::Backoff,
+    not_before: to_x::NotBefore,
     notices: notices::Notices,
 }
 
@@ -82,7 +82,7 @@ impl Relay {
             wake_threads: Notify::new(),
             wake_commands: Notify::new(),
             wake_outbox: Notify::new(),
-            backoff: to_x::Backoff::default(),
+            not_before: to_x::NotBefore::default(),
             notices: notices::Notices::default(),
         })
     }
@@ -120,7 +120,7 @@ impl Relay {
 
     /// Queues `notice` for `thread`, said in the background in order.
     fn notify(&self, thread: &ChatThread, notice: notices::Notice) {
-        if let Some(platform) = self.platform(threads::platform_of(thread)) {
+        if let Some(platform) = self.platform(thread.platform()) {
             self.notices.push(platform, thread, notice);
         }
     }

@@ -214,19 +214,12 @@ impl Relay {
         except: Option<&ChatThread>,
     ) {
         for thread in ticket.threads.iter().filter(|t| Some(*t) != except) {
-            let Some(platform) = self.platform(platform_of(thread)) else {
+            let Some(platform) = self.platform(thread.platform()) else {
                 continue;
             };
             if let Err(e) = platform.post(thread, &Text::Ours(text.to_owned())).await {
                 tracing::warn!(ticket = %ticket.id, error = %e, "cannot post in a ticket thread");
             }
         }
-    }
-}
-
-pub(super) fn platform_of(thread: &ChatThread) -> Platform {
-    match thread {
-        ChatThread::Slack { .. } => Platform::Slack,
-        ChatThread::Discord { .. } => Platform::Discord,
     }
 }

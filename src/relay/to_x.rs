@@ -14,19 +14,18 @@ use futures_util::future::join_all;
 use super::notices::Notice;
 use super::people::Person;
 use super::Relay;
+use crate::backoff::Backoff;
 use crate::chat::Reaction;
 use crate::store::{Also, Delivery, OutboxEntry, OutboxId, StoreError};
 use crate::ticket::{
     AccountKey, Author, Effect, Message, ReplyChannel, Ticket, TicketId, Transition, TweetId, XRef,
 };
-use crate::twitter::publish::{self, Posted, MAX_WEIGHTED};
+use crate::twitter::publish::{self, Posted};
 use crate::twitter::{XClient, XError};
-use crate::xrules::limits;
+use crate::xrules::{limits, text};
 
 /// Tries before a reply that X keeps refusing for passing reasons fails.
 const MAX_ATTEMPTS: u32 = 5;
-/// X allows 10,000 characters in a DM.
-const MAX_DM_CHARS: usize = 10_000;
 
 /// Why an agent's words cannot go out as they are.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,38 +44,37 @@ pub fn compose(ticket: &Ticket, person: &Person, words: &str) -> Result<String, 
     if words.is_empty() {
         return Err(ComposeError::Empty);
     }
-    match ticket.reply_channel {
+    let (composed, fits) = match ticket.reply_channel {
         ReplyChannel::Public => {
-            let text = format!("@{} {words} ^{}", ticket.customer.handle, person.initials);
-            let count = publish::weighted_length(&text);
-            if count > MAX_WEIGHTED {
-                return Err(ComposeError::TooLong {
-                    count,
-                    limit: MAX_WEIGHTED,
-                });
-            }
-            Ok(text)
+            let composed = format!("@{} {words} ^{}", ticket.customer.handle, person.initials);
+            let fits = text::fits_post(&composed);
+            (composed, fits)
         }
         ReplyChannel::Dm => {
-            let text = format!("{words}\n^{}", person.initials);
-            let count = text.chars().count();
-            if count > MAX_DM_CHARS {
-                return Err(ComposeError::TooLong {
-                    count,
-                    limit: MAX_DM_CHARS,
-                });
-            }
-            Ok(text)
+            let composed = format!("{words}\n^{}", person.initials);
+            let fits = text::fits_dm(&composed);
+            (composed, fits)
         }
+    };
+    match fits {
+        Ok(_) => Ok(composed),
+        Err(text::TooLong { count, limit }) => Err(ComposeError::TooLong { count, limit }),
     }
 }
 
-/// When each entry that X turned away for a passing reason may be tried
-/// again (in memory: after a restart everything is tried at once).
-#[derive(Default)]
-pub(super) struct Backoff(Mutex<HashMap<OutboxId, Instant>>);
+/// Waits between tries of a reply X did not take for a passing reason.
+const RETRY: Backoff = Backoff {
+    first: Duration::from_secs(2),
+    max: Duration::from_secs(256),
+};
 
-impl Backoff {
+/// When each entry that must wait (X turned it away for a passing reason,
+/// or its window is spent) may be tried again (in memory: after a restart
+/// everything is tried at once).
+#[derive(Default)]
+pub(super) struct NotBefore(Mutex<HashMap<OutboxId, Instant>>);
+
+impl NotBefore {
     fn ready(&self, id: OutboxId) -> bool {
         let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         map.get(&id).is_none_or(|at| Instant::now() >= *at)
@@ -88,8 +86,7 @@ impl Backoff {
     }
 
     fn delay(&self, id: OutboxId, attempt: u32) {
-        let wait = Duration::from_secs(2u64.saturating_pow(attempt.min(8)));
-        self.until(id, Instant::now() + wait);
+        self.until(id, Instant::now() + RETRY.after(attempt));
     }
 
     fn until(&self, id: OutboxId, at: Instant) {
@@ -150,7 +147,7 @@ impl Relay {
             if waiting.contains(&entry.ticket) {
                 continue;
             }
-            let outcome = if self.backoff.ready(id) {
+            let outcome = if self.not_before.ready(id) {
                 self.deliver(id, &entry).await
             } else {
                 Ok(Outcome::Waiting)
@@ -188,7 +185,7 @@ impl Relay {
                     }
                     Err(e) => {
                         tracing::warn!(outbox = id, error = %e, "cannot check X for an earlier send; will retry");
-                        self.backoff.delay(id, *attempt);
+                        self.not_before.delay(id, *attempt);
                         return Ok(Outcome::Waiting);
                     }
                 }
@@ -242,7 +239,7 @@ impl Relay {
             // Its fate is unknown: it stays `Sending`, to be looked for first.
             Err(e) if e.is_retryable() => {
                 tracing::warn!(outbox = id, attempt, error = %e, "X did not take a reply; will check and retry");
-                self.backoff.delay(id, attempt);
+                self.not_before.delay(id, attempt);
                 Ok(Outcome::Waiting)
             }
             Err(e) => self.failed(id, entry, &sending, &e.to_string()),
@@ -259,7 +256,7 @@ impl Relay {
         endpoint: &str,
         reset_in: Duration,
     ) -> Result<Outcome, StoreError> {
-        self.backoff.until(id, Instant::now() + reset_in);
+        self.not_before.until(id, Instant::now() + reset_in);
         let now = Utc::now();
         let until = now + chrono::Duration::from_std(reset_in).unwrap_or_default();
         tracing::info!(outbox = id, ticket = %entry.ticket, account = %entry.account, endpoint, wait_s = reset_in.as_secs(), "X's rate limit window is spent; the reply waits for the reset");
@@ -427,7 +424,7 @@ impl Relay {
         if !self.store.set_delivery(id, from, to)? {
             return Ok(Outcome::Done);
         }
-        self.backoff.forget(id);
+        self.not_before.forget(id);
         let (author, detail) = match entry.auto {
             Some(reply) => (
                 Author::Auto { reply },
@@ -508,7 +505,7 @@ impl Relay {
         if !self.store.set_delivery(id, from, to)? {
             return Ok(Outcome::Done);
         }
-        self.backoff.forget(id);
+        self.not_before.forget(id);
         tracing::warn!(outbox = id, ticket = %entry.ticket, reason, "reply not sent");
         if entry.held_until.is_some() {
             // The card no longer says a reply is on its way.

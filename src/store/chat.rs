@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::codec::{self, number_key};
 use super::{Store, StoreError};
-use crate::chat::ChatEvent;
-use crate::ticket::TicketId;
+use crate::chat::{ChatEvent, Journal, JournalError, Platform};
+use crate::ticket::{ChatThread, State, TicketId};
 
 /// How far one route's thread of a ticket is drawn.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +30,30 @@ pub struct RouteView {
     /// How many of the customer's messages the thread shows (the card
     /// shows the first).
     pub relayed: usize,
+}
+
+impl Journal for Store {
+    fn record(
+        &self,
+        platform: Platform,
+        key: &str,
+        event: &ChatEvent,
+        window: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, JournalError> {
+        self.record_chat_event(platform.name(), key, event, window, now)
+            .map_err(|e| JournalError(e.to_string()))
+    }
+
+    fn open_threads(&self, platform: Platform) -> Result<Vec<ChatThread>, JournalError> {
+        let tickets = self.tickets().map_err(|e| JournalError(e.to_string()))?;
+        Ok(tickets
+            .into_iter()
+            .filter(|t| !matches!(t.state, State::Resolved(_)))
+            .flat_map(|t| t.threads)
+            .filter(|thread| thread.platform() == platform)
+            .collect())
+    }
 }
 
 impl Store {

@@ -159,6 +159,23 @@ impl ConversationKey {
     }
 }
 
+/// A chat platform perch speaks in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    Slack,
+    Discord,
+}
+
+impl Platform {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Slack => "slack",
+            Self::Discord => "discord",
+        }
+    }
+}
+
 /// Where a ticket's thread lives on a chat platform.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "platform", rename_all = "snake_case")]
@@ -178,6 +195,13 @@ pub enum ChatThread {
 }
 
 impl ChatThread {
+    pub fn platform(&self) -> Platform {
+        match self {
+            Self::Slack { .. } => Platform::Slack,
+            Self::Discord { .. } => Platform::Discord,
+        }
+    }
+
     /// The key used in the store's `threads` tree.
     pub fn storage_key(&self) -> String {
         match self {

@@ -19,6 +19,7 @@ use serde::Serialize;
 use super::api::{self, ErrorBody};
 use super::oauth2::OAuth2Session;
 use super::XError;
+use crate::backoff::Backoff;
 use crate::config::Secret;
 use crate::ticket::AccountKey;
 use crate::xrules::limits;
@@ -40,15 +41,18 @@ pub enum Auth {
 pub struct Patience {
     /// Attempts for one read when X fails with 5xx or the network drops.
     pub attempts: u32,
-    /// First backoff after a 5xx; doubles each time.
-    pub backoff: Duration,
+    /// The waits between those attempts.
+    pub backoff: Backoff,
 }
 
 impl Default for Patience {
     fn default() -> Self {
         Self {
             attempts: 4,
-            backoff: Duration::from_millis(500),
+            backoff: Backoff {
+                first: Duration::from_millis(500),
+                max: Duration::from_secs(4),
+            },
         }
     }
 }
@@ -155,7 +159,6 @@ impl XClient {
     ) -> Result<Vec<u8>, XError> {
         let endpoint = endpoint_key(method.as_str(), path);
         let url = format!("{}{path}", self.base);
-        let mut backoff = self.patience.backoff;
         let mut refreshed = false;
         let mut attempt = 0;
         // A post or DM that failed with 5xx or a dropped connection may
@@ -183,8 +186,7 @@ impl XClient {
                 Ok(r) => r,
                 Err(e) if may_repeat && attempt < self.patience.attempts => {
                     tracing::warn!(account = %self.account, %endpoint, error = %e, "X unreachable; backing off");
-                    tokio::time::sleep(backoff).await;
-                    backoff *= 2;
+                    tokio::time::sleep(self.patience.backoff.after(attempt)).await;
                     continue;
                 }
                 Err(e) => {
@@ -238,8 +240,7 @@ impl XClient {
                 }
                 s if s.is_server_error() && may_repeat && attempt < self.patience.attempts => {
                     tracing::warn!(account = %self.account, %endpoint, status = s.as_u16(), "X failed; backing off");
-                    tokio::time::sleep(backoff).await;
-                    backoff *= 2;
+                    tokio::time::sleep(self.patience.backoff.after(attempt)).await;
                 }
                 s if s.is_server_error() => return Err(XError::Unavailable { detail }),
                 s => {

@@ -2,30 +2,21 @@
 
 use super::api::{CreatePost, ReplySettings};
 use super::{XClient, XError};
-
-/// X's limit, in weighted characters.
-pub const MAX_WEIGHTED: usize = 280;
-
-/// X's weighted length of `text` (URLs count 23, most characters outside
-/// the Latin ranges 2), as the twitter-text library computes it.
-pub fn weighted_length(text: &str) -> usize {
-    let parsed = twitter_text::parse(text, twitter_text_config::config_v3(), true);
-    usize::try_from(parsed.weighted_length).unwrap_or(0)
-}
+use crate::xrules::text;
 
 /// Refuses a text X would refuse for length, saying by how much.
 pub fn check_length(text: &str) -> Result<usize, XError> {
-    let n = weighted_length(text);
     if text.trim().is_empty() {
         return Err(XError::Invalid("the reply is empty".to_owned()));
     }
-    if n > MAX_WEIGHTED {
-        return Err(XError::Invalid(format!(
-            "the reply is {n} characters as X counts them; the limit is {MAX_WEIGHTED}, so cut {}",
-            n - MAX_WEIGHTED
-        )));
-    }
-    Ok(n)
+    text::fits_post(text).map_err(|too_long| {
+        XError::Invalid(format!(
+            "the reply is {} characters as X counts them; the limit is {}, so cut {}",
+            too_long.count,
+            too_long.limit,
+            too_long.excess()
+        ))
+    })
 }
 
 /// What became of a post.
@@ -76,11 +67,10 @@ pub async fn direct_message(
     if text.trim().is_empty() {
         return Err(XError::Invalid("the message is empty".to_owned()));
     }
-    // DMs allow 10,000 characters.
-    if text.chars().count() > 10_000 {
+    if let Err(too_long) = text::fits_dm(text) {
         return Err(XError::Invalid(format!(
-            "the message is {} characters; X allows 10000 in a DM",
-            text.chars().count()
+            "the message is {} characters; X allows {} in a DM",
+            too_long.count, too_long.limit
         )));
     }
     Ok(client.send_dm(participant_id, text).await?.dm_event_id)
@@ -89,26 +79,6 @@ pub async fn direct_message(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn weighted_lengths_follow_x_rules() {
-        let cases: [(&str, String, usize); 7] = [
-            ("ASCII", "hello world".to_owned(), 11),
-            (
-                "URL counts 23",
-                "see https://example.com/a/very/long/path/that/goes/on/and/on".to_owned(),
-                4 + 23,
-            ),
-            ("CJK counts 2", "你好世界".to_owned(), 8),
-            ("emoji counts 2", "👍🏽".to_owned(), 2),
-            ("Latin-1 counts 1", "café".to_owned(), 4),
-            ("exactly 280", "a".repeat(280), 280),
-            ("281", "a".repeat(281), 281),
-        ];
-        for (what, text, want) in cases {
-            assert_eq!(weighted_length(&text), want, "{what}");
-        }
-    }
 
     #[test]
     fn too_long_is_refused_with_the_count() {

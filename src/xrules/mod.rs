@@ -1,7 +1,9 @@
 //! What X allows, as pure facts and arithmetic with no I/O: the rate
-//! limits X publishes, and how often a source can be polled within them.
+//! limits X publishes and how often a source can be polled within them
+//! (`limits`), and how X measures a post or a DM (`text`).
 //! The bottom of the crate: config (to warn in `perch check`), the X
 //! client and ingest (to pace), and the fake X (to enforce) all read the
 //! same numbers.
 
 pub mod limits;
+pub mod text;

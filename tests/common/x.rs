@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use perch::backoff::Backoff;
 use perch::config::{self, Account, Secret};
 use perch::sandbox::x::{FakeAccount, FakeX, OAuth1Keys};
 use perch::store::Store;
@@ -78,7 +79,10 @@ app_token_env = "A"
 pub fn patience() -> Patience {
     Patience {
         attempts: 4,
-        backoff: Duration::from_millis(20),
+        backoff: Backoff {
+            first: Duration::from_millis(20),
+            max: Duration::from_secs(1),
+        },
     }
 }
 

@@ -22,10 +22,9 @@ use tokio::sync::{mpsc, watch};
 
 use super::{classify, DiscordRest};
 use crate::chat::{
-    Capabilities, Card, CardAction, ChatError, ChatEvent, ChatPlatform, ChatUser, MessageRef,
-    Platform, Reaction, Responder, Text, Visibility,
+    Capabilities, Card, CardAction, ChatError, ChatEvent, ChatPlatform, ChatUser, Journal,
+    MessageRef, Platform, Reaction, Responder, Text, Visibility,
 };
-use crate::store::Store;
 use crate::ticket::{ChatThread, TicketId};
 
 /// The grammar's verbs, as `/perch` subcommands.
@@ -80,13 +79,18 @@ pub fn intents() -> GatewayIntents {
 pub struct DiscordAdapter {
     rest: DiscordRest,
     guilds: Vec<u64>,
-    store: Store,
+    journal: Arc<dyn Journal>,
 }
 
 impl DiscordAdapter {
     /// `application_id` is `discord.application_id` (interaction follow-ups
     /// are sent in its name).
-    pub fn new(rest: DiscordRest, application_id: u64, guilds: Vec<u64>, store: Store) -> Self {
+    pub fn new(
+        rest: DiscordRest,
+        application_id: u64,
+        guilds: Vec<u64>,
+        journal: Arc<dyn Journal>,
+    ) -> Self {
         if application_id > 0 {
             rest.http
                 .set_application_id(serenity::all::ApplicationId::new(application_id));
@@ -94,7 +98,7 @@ impl DiscordAdapter {
         Self {
             rest,
             guilds,
-            store,
+            journal,
         }
     }
 
@@ -105,7 +109,7 @@ impl DiscordAdapter {
 
 struct Handler {
     events: mpsc::Sender<ChatEvent>,
-    store: Store,
+    journal: Arc<dyn Journal>,
     guilds: Vec<u64>,
 }
 
@@ -138,48 +142,39 @@ impl Handler {
     /// Reads back what people wrote in open ticket threads within the
     /// dedupe window; what was seen already is dropped by `forward`.
     async fn catch_up(&self, ctx: &Context) {
-        let tickets = match self.store.tickets() {
+        let threads = match self.journal.open_threads(Platform::Discord) {
             Ok(t) => t,
             Err(e) => {
-                return tracing::error!(error = %e, "cannot list tickets to catch up on Discord")
+                return tracing::error!(error = %e, "cannot list ticket threads to catch up on Discord")
             }
         };
         let since = serenity::all::MessageId::new(super::snowflake_at(
             Utc::now() - crate::chat::dedupe_window(),
         ));
         let mut roles = std::collections::HashMap::new();
-        for ticket in tickets
-            .iter()
-            .filter(|t| !matches!(t.state, crate::ticket::State::Resolved(_)))
-        {
-            for thread in ticket
-                .threads
-                .iter()
-                .filter(|t| matches!(t, ChatThread::Discord { .. }))
-            {
-                let ChatThread::Discord { thread: id, .. } = thread else {
-                    continue;
-                };
-                let Ok(channel) = id.as_str().parse::<u64>() else {
-                    continue;
-                };
-                let builder = serenity::all::GetMessages::new().after(since).limit(100);
-                match ChannelId::new(channel).messages(&ctx.http, builder).await {
-                    Ok(mut messages) => {
-                        messages.sort_by_key(|m| m.id);
-                        for m in messages {
-                            // History carries no member: roles are asked for.
-                            let roles = match m.member {
-                                Some(_) => None,
-                                None if m.author.bot => None,
-                                None => Some(self.roles_of(ctx, m.author.id, &mut roles).await),
-                            };
-                            self.person_message(thread.clone(), &m, roles).await;
-                        }
+        for thread in &threads {
+            let ChatThread::Discord { thread: id, .. } = thread else {
+                continue;
+            };
+            let Ok(channel) = id.as_str().parse::<u64>() else {
+                continue;
+            };
+            let builder = serenity::all::GetMessages::new().after(since).limit(100);
+            match ChannelId::new(channel).messages(&ctx.http, builder).await {
+                Ok(mut messages) => {
+                    messages.sort_by_key(|m| m.id);
+                    for m in messages {
+                        // History carries no member: roles are asked for.
+                        let roles = match m.member {
+                            Some(_) => None,
+                            None if m.author.bot => None,
+                            None => Some(self.roles_of(ctx, m.author.id, &mut roles).await),
+                        };
+                        self.person_message(thread.clone(), &m, roles).await;
                     }
-                    Err(e) => {
-                        tracing::warn!(thread = channel, error = %e, "cannot catch up on a Discord thread")
-                    }
+                }
+                Err(e) => {
+                    tracing::warn!(thread = channel, error = %e, "cannot catch up on a Discord thread")
                 }
             }
         }
@@ -242,7 +237,14 @@ impl Handler {
     }
 
     async fn forward(&self, key: &str, event: ChatEvent) {
-        crate::chat::deliver_once(&self.store, Platform::Discord, key, &self.events, event).await;
+        crate::chat::deliver_once(
+            self.journal.as_ref(),
+            Platform::Discord,
+            key,
+            &self.events,
+            event,
+        )
+        .await;
     }
 }
 
@@ -422,7 +424,7 @@ impl ChatPlatform for DiscordAdapter {
     ) -> Result<(), ChatError> {
         let handler = Handler {
             events,
-            store: self.store.clone(),
+            journal: Arc::clone(&self.journal),
             guilds: self.guilds.clone(),
         };
         let mut client: Client = ClientBuilder::new_with_http(self.rest.client_http(), intents())

@@ -19,7 +19,7 @@ pub use gateway::{intents, perch_command, DiscordAdapter};
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serenity::all::{
     ChannelId, ChannelType, CreateAllowedMentions, CreateForumPost, CreateMessage, CreateThread,
@@ -28,6 +28,7 @@ use serenity::all::{
 };
 use tokio::sync::Mutex;
 
+use super::pace::Pacer;
 use super::{Card, ChatError, MessageRef, Reaction, Text};
 use crate::config::Secret;
 use crate::ticket::{ChatThread, TicketId};
@@ -48,14 +49,13 @@ pub(crate) fn snowflake_time(id: u64) -> Option<chrono::DateTime<chrono::Utc>> {
 
 /// Discord allows about 5 messages per 5 s per channel.
 pub const DEFAULT_POST_INTERVAL: Duration = Duration::from_secs(1);
-const RATE_LIMIT_ATTEMPTS: u32 = 3;
 
 pub struct DiscordRest {
     pub(crate) http: Arc<Http>,
     token: Secret,
     api_url: Option<String>,
-    post_interval: Duration,
-    next_post: Mutex<HashMap<u64, Instant>>,
+    /// Posts per channel.
+    pacer: Pacer<u64>,
     /// Route channels: text or forum, and a forum's tags by name.
     kinds: Mutex<HashMap<u64, GuildChannel>>,
 }
@@ -100,8 +100,7 @@ impl DiscordRest {
             http: Arc::new(builder.build()),
             token: bot_token.clone(),
             api_url: api_url.map(str::to_owned),
-            post_interval,
-            next_post: Mutex::new(HashMap::new()),
+            pacer: Pacer::new("Discord", post_interval),
             kinds: Mutex::new(HashMap::new()),
         }
     }
@@ -115,45 +114,18 @@ impl DiscordRest {
         builder.build()
     }
 
-    async fn pace(&self, channel: u64) {
-        let wait = {
-            let mut next = self.next_post.lock().await;
-            let now = Instant::now();
-            let slot = next
-                .get(&channel)
-                .copied()
-                .filter(|t| *t > now)
-                .unwrap_or(now);
-            next.insert(channel, slot + self.post_interval);
-            slot.saturating_duration_since(now)
-        };
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-        }
-    }
-
     /// Runs a post paced for `channel`, waiting out 429s a few times.
     async fn paced<T, F, Fut>(&self, channel: u64, call: F) -> Result<T, ChatError>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = serenity::Result<T>>,
     {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            self.pace(channel).await;
-            match call().await.map_err(classify) {
-                Err(ChatError::RateLimited { retry_after }) if attempt < RATE_LIMIT_ATTEMPTS => {
-                    tracing::warn!(
-                        channel,
-                        wait_ms = retry_after.as_millis() as u64,
-                        "Discord rate limit; waiting"
-                    );
-                    tokio::time::sleep(retry_after).await;
-                }
-                other => return other,
-            }
-        }
+        self.pacer
+            .run(&channel, || {
+                let made = call();
+                async move { made.await.map_err(classify) }
+            })
+            .await
     }
 
     async fn channel(&self, channel: u64) -> Result<GuildChannel, ChatError> {

@@ -15,22 +15,19 @@ pub mod text;
 
 pub use socket_mode::{Connection, SlackAdapter};
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
-use tokio::sync::Mutex;
 
+use super::pace::Pacer;
 use super::{Card, ChatError, MessageRef, Reaction, Responder, Text, Visibility};
 use crate::config::Secret;
 use crate::ticket::{ChatThread, TicketId};
 
 /// Slack allows about one message per second per channel.
 pub const DEFAULT_POST_INTERVAL: Duration = Duration::from_secs(1);
-/// How many times a 429 is waited out before giving up.
-const RATE_LIMIT_ATTEMPTS: u32 = 3;
 
 type Connector = SlackClientHyperHttpsConnector;
 
@@ -38,9 +35,8 @@ type Connector = SlackClientHyperHttpsConnector;
 pub struct SlackWeb {
     pub(crate) client: Arc<SlackClient<Connector>>,
     token: SlackApiToken,
-    post_interval: Duration,
-    /// Per channel: when the next post may go.
-    next_post: Mutex<HashMap<String, Instant>>,
+    /// Posts per channel.
+    pacer: Pacer<String>,
 }
 
 fn connector(api_url: &str) -> Result<Connector, ChatError> {
@@ -90,8 +86,7 @@ impl SlackWeb {
         Ok(Self {
             client: Arc::new(SlackClient::new(connector(api_url)?)),
             token: SlackApiToken::new(SlackApiTokenValue(bot_token.expose().to_owned())),
-            post_interval,
-            next_post: Mutex::new(HashMap::new()),
+            pacer: Pacer::new("Slack", post_interval),
         })
     }
 
@@ -160,43 +155,19 @@ impl SlackWeb {
             .unwrap_or_else(|| user.to_owned()))
     }
 
-    /// Waits for this channel's turn (one post per interval).
-    async fn pace(&self, channel: &str) {
-        let wait = {
-            let mut next = self.next_post.lock().await;
-            let now = Instant::now();
-            let slot = next
-                .get(channel)
-                .copied()
-                .filter(|t| *t > now)
-                .unwrap_or(now);
-            next.insert(channel.to_owned(), slot + self.post_interval);
-            slot.saturating_duration_since(now)
-        };
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-        }
-    }
-
-    /// Posts (paced), waiting out a 429's `Retry-After` a few times.
+    /// Posts, paced per channel, waiting out a 429's `Retry-After`.
     async fn post_message(
         &self,
         request: SlackApiChatPostMessageRequest,
     ) -> Result<SlackApiChatPostMessageResponse, ChatError> {
         let channel = request.channel.to_string();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            self.pace(&channel).await;
-            let session = self.client.open_session(&self.token);
-            match session.chat_post_message(&request).await.map_err(classify) {
-                Err(ChatError::RateLimited { retry_after }) if attempt < RATE_LIMIT_ATTEMPTS => {
-                    tracing::warn!(%channel, wait_s = retry_after.as_secs(), "Slack rate limit; waiting");
-                    tokio::time::sleep(retry_after).await;
-                }
-                other => return other,
-            }
-        }
+        let request = &request;
+        self.pacer
+            .run(&channel, || async move {
+                let session = self.client.open_session(&self.token);
+                session.chat_post_message(request).await.map_err(classify)
+            })
+            .await
     }
 
     /// Opens a ticket thread: the card is the parent message.

@@ -14,11 +14,10 @@ use tokio::sync::{mpsc, watch};
 
 use super::{classify, events, SlackWeb};
 use crate::chat::{
-    Capabilities, Card, ChatError, ChatEvent, ChatPlatform, MessageRef, Platform, Reaction,
-    Responder, Text, Visibility,
+    Capabilities, Card, ChatError, ChatEvent, ChatPlatform, Journal, MessageRef, Platform,
+    Reaction, Responder, Text, Visibility,
 };
 use crate::config::Secret;
-use crate::store::Store;
 use crate::ticket::{ChatThread, TicketId};
 
 /// How Slack reaches perch.
@@ -39,14 +38,14 @@ pub struct SlackAdapter {
     /// Learned from auth.test at `connect`, or in `run` when Slack was
     /// unreachable at start.
     bot_user: Option<String>,
-    store: Store,
+    journal: Arc<dyn Journal>,
     reconnect_backoff: Duration,
 }
 
 /// What the callbacks need (slack-morphism callbacks are plain `fn`s).
 pub(super) struct Inbound {
     pub(super) events: mpsc::Sender<ChatEvent>,
-    pub(super) store: Store,
+    pub(super) journal: Arc<dyn Journal>,
     pub(super) bot_user: String,
 }
 
@@ -55,22 +54,22 @@ impl SlackAdapter {
     pub async fn connect(
         web: SlackWeb,
         connection: Connection,
-        store: Store,
+        journal: Arc<dyn Journal>,
     ) -> Result<Self, ChatError> {
         let bot_user = web.whoami().await?;
-        let mut adapter = Self::offline(web, connection, store);
+        let mut adapter = Self::offline(web, connection, journal);
         adapter.bot_user = Some(bot_user);
         Ok(adapter)
     }
 
     /// An adapter for a Slack that could not be reached yet: `run` checks
     /// the token (retrying while Slack is unreachable) before listening.
-    pub fn offline(web: SlackWeb, connection: Connection, store: Store) -> Self {
+    pub fn offline(web: SlackWeb, connection: Connection, journal: Arc<dyn Journal>) -> Self {
         Self {
             web,
             connection,
             bot_user: None,
-            store,
+            journal,
             reconnect_backoff: Duration::from_secs(5),
         }
     }
@@ -118,7 +117,14 @@ impl SlackAdapter {
 /// Hands an event on unless this delivery id was seen already (Slack
 /// redelivers what it thinks was not acknowledged, also across restarts).
 pub(super) async fn forward(inbound: &Inbound, key: &str, event: ChatEvent) {
-    crate::chat::deliver_once(&inbound.store, Platform::Slack, key, &inbound.events, event).await;
+    crate::chat::deliver_once(
+        inbound.journal.as_ref(),
+        Platform::Slack,
+        key,
+        &inbound.events,
+        event,
+    )
+    .await;
 }
 
 async fn on_push(
@@ -242,7 +248,7 @@ impl ChatPlatform for SlackAdapter {
         };
         let inbound = Inbound {
             events,
-            store: self.store.clone(),
+            journal: Arc::clone(&self.journal),
             bot_user,
         };
         let app_token = match &self.connection {

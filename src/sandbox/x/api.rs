@@ -15,7 +15,7 @@ use super::auth::{self, AuthFailure};
 use super::query::Query;
 use super::{lock, unix_now, Shared, State, Window};
 use crate::twitter::api::{CreateDm, CreatePost, Post, User};
-use crate::twitter::publish::{weighted_length, MAX_WEIGHTED};
+use crate::xrules::text;
 
 /// `GET /2/users/123/mentions` -> `GET /2/users/:id/mentions`.
 pub fn endpoint_of(method: &Method, path: &str) -> Option<String> {
@@ -393,7 +393,7 @@ fn create_post(s: &mut State, body: &[u8], me: &str) -> Response {
     if req.text.trim().is_empty() {
         return invalid("`text` must not be empty", "text");
     }
-    if weighted_length(&req.text) > MAX_WEIGHTED {
+    if text::fits_post(&req.text).is_err() {
         return problem(
             StatusCode::FORBIDDEN,
             "Forbidden",
