@@ -148,6 +148,20 @@ pub fn numeric_id(value: &str, what: &str) -> Result<String, String> {
     }
 }
 
+/// A Discord snowflake (an application, guild or channel id): digits, as
+/// a non-zero 64-bit number.
+pub fn snowflake(value: &str, what: &str) -> Result<u64, String> {
+    numeric_id(value, what)?
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            format!(
+                "`{value}` is not a {what}: Discord ids are numbers from 1 to 18446744073709551615"
+            )
+        })
+}
+
 /// A Slack id: a capital prefix letter from `prefixes`, then capitals and digits.
 pub fn slack_id(value: &str, prefixes: &str, what: &str) -> Result<String, String> {
     let ok = value.len() >= 3

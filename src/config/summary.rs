@@ -80,7 +80,11 @@ fn write_summary(out: &mut String, config: &Config) -> std::fmt::Result {
             out,
             "discord: application {}, guilds {}",
             d.application_id,
-            d.guild_ids.join(", ")
+            d.guild_ids
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         )?;
         writeln!(
             out,

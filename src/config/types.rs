@@ -1,15 +1,14 @@
 //! The validated config: every value parsed, every cross-reference checked.
 //! Only `validate` builds these.
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
-use chrono_tz::Tz;
-use regex::Regex;
+use chrono::{DateTime, Utc};
 
+pub use crate::ticket::hours::SupportHours;
+pub use crate::ticket::rules::{Classification, Rule, Rules};
 use crate::ticket::{
     AccountKey, AgentId, DiscordChannelId, DiscordUserId, Priority, SlackChannelId, SlackUserId,
     XUserId,
@@ -150,8 +149,8 @@ pub struct SlackSettings {
 #[derive(Debug, Clone)]
 pub struct DiscordSettings {
     pub bot_token: EnvVar,
-    pub application_id: String,
-    pub guild_ids: Vec<String>,
+    pub application_id: u64,
+    pub guild_ids: Vec<u64>,
     /// Only for the sandbox: where the fake Discord listens.
     pub api_url: Option<String>,
 }
@@ -175,70 +174,6 @@ pub struct Permissions {
     pub discord_lead_role: Option<String>,
 }
 
-/// Published support hours.
-#[derive(Debug, Clone)]
-pub struct SupportHours {
-    pub zone: Tz,
-    /// Monday first; `[start, end)` in minutes after local midnight.
-    pub weekly: [Vec<(u16, u16)>; 7],
-    pub holidays: BTreeSet<NaiveDate>,
-}
-
-impl SupportHours {
-    /// Whether the team is at work at `at`.
-    pub fn is_open(&self, at: DateTime<Utc>) -> bool {
-        let local = at.with_timezone(&self.zone);
-        if self.holidays.contains(&local.date_naive()) {
-            return false;
-        }
-        let day = local.weekday().num_days_from_monday() as usize;
-        // Unreachable index guard: weekday is always 0..7.
-        let Some(ranges) = self.weekly.get(day) else {
-            return false;
-        };
-        let minute = (local.hour() * 60 + local.minute()) as u16;
-        ranges
-            .iter()
-            .any(|&(start, end)| start <= minute && minute < end)
-    }
-
-    /// When the team is next at work: `at` itself when it is now, else
-    /// the next opening within two weeks (holidays skipped); `None` when
-    /// there is none.
-    pub fn next_opening(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        if self.is_open(at) {
-            return Some(at);
-        }
-        let today = at.with_timezone(&self.zone).date_naive();
-        (0..15u64)
-            .filter_map(|n| today.checked_add_days(Days::new(n)))
-            .filter(|day| !self.holidays.contains(day))
-            .flat_map(|day| {
-                let index = day.weekday().num_days_from_monday() as usize;
-                let mut starts: Vec<u16> = self
-                    .weekly
-                    .get(index)
-                    .map(|ranges| ranges.iter().map(|r| r.0).collect())
-                    .unwrap_or_default();
-                starts.sort_unstable();
-                starts.into_iter().filter_map(move |start| {
-                    let time =
-                        NaiveTime::from_hms_opt(u32::from(start / 60), u32::from(start % 60), 0)?;
-                    let local = self.zone.from_local_datetime(&day.and_time(time));
-                    Some(local.earliest()?.with_timezone(&Utc))
-                })
-            })
-            .find(|opens| *opens > at)
-    }
-
-    /// How customers read an opening time: `Monday 09:00 EST`.
-    pub fn describe(&self, at: DateTime<Utc>) -> String {
-        at.with_timezone(&self.zone)
-            .format("%A %H:%M %Z")
-            .to_string()
-    }
-}
-
 /// How fast each priority should get its first response.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ResponseTargets {
@@ -256,56 +191,6 @@ impl ResponseTargets {
             Priority::Normal => self.normal,
             Priority::Low => self.low,
         }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Rule {
-    pub name: String,
-    /// The keywords (as whole words, any case) and the regex, either of
-    /// which makes the rule match.
-    pub matchers: Vec<Regex>,
-    pub category: Option<String>,
-    pub priority: Option<Priority>,
-    pub tags: Vec<String>,
-}
-
-/// What the classification rules say about a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Classification {
-    pub category: Option<String>,
-    pub priority: Priority,
-    pub tags: BTreeSet<String>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Rules(pub Vec<Rule>);
-
-impl Rules {
-    /// Every matching rule adds its tags; the most urgent priority wins;
-    /// the first matching rule with a category names it.
-    pub fn classify(&self, text: &str) -> Classification {
-        let mut out = Classification {
-            category: None,
-            priority: Priority::Normal,
-            tags: BTreeSet::new(),
-        };
-        let mut priority: Option<Priority> = None;
-        for rule in self
-            .0
-            .iter()
-            .filter(|r| r.matchers.iter().any(|m| m.is_match(text)))
-        {
-            if out.category.is_none() {
-                out.category.clone_from(&rule.category);
-            }
-            if let Some(p) = rule.priority {
-                priority = Some(priority.map_or(p, |q| q.min(p)));
-            }
-            out.tags.extend(rule.tags.iter().cloned());
-        }
-        out.priority = priority.unwrap_or(Priority::Normal);
-        out
     }
 }
 

@@ -7,10 +7,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::commands::last_customer_post;
 use crate::config::Config;
 use crate::store::{Delivery, FirstReply, OutboxEntry};
-use crate::ticket::{Agent, AutoReply, Origin, ReplyChannel, Ticket};
+use crate::ticket::{last_customer_post, Agent, AutoReply, Origin, ReplyChannel, Ticket};
 
 /// A customer hears the same automatic reply at most once in this long:
 /// nobody wants to read it twice, and X refuses a post that repeats one.

@@ -2,24 +2,14 @@
 //! machine. Each journal entry is consumed in the transaction that acts on
 //! it; answers and marks follow.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
 use super::people::Person;
-use super::to_x::{compose, ComposeError};
-use super::Relay;
-use crate::chat::{
-    CardAction, ChatEvent, ChatUser, MessageRef, Platform, Reaction, Responder, Text, Visibility,
-};
-use crate::store::{Also, OutboxEntry, StoreError};
+use super::{reports, Relay};
+use crate::chat::{CardAction, ChatEvent, ChatUser, Responder};
+use crate::store::{Also, StoreError};
 use crate::ticket::grammar::{self, ChatCommand, TicketAction};
-use crate::ticket::{
-    self, Author, ChatThread, Command, Effect, Refusal, Role, State, Ticket, TicketId, Transition,
-    XRef,
-};
-
-/// How long a message in a thread perch does not know is kept in case the
-/// thread turns out to be a ticket's.
-const UNKNOWN_THREAD_GRACE: chrono::Duration = chrono::Duration::minutes(10);
+use crate::ticket::{self, ChatThread, Command, Effect, Refusal, Role, TicketId, Transition};
 
 impl Relay {
     /// Acts on every chat event in the journal, oldest first.
@@ -65,162 +55,6 @@ impl Relay {
         }
     }
 
-    /// A person wrote in a thread: a reply to the customer, a note, or
-    /// internal discussion.
-    async fn thread_message(
-        &self,
-        key: &str,
-        message: MessageRef,
-        author: ChatUser,
-        text: String,
-    ) -> Result<(), StoreError> {
-        let Some(ticket) = self.store.ticket_for_thread(&message.thread)? else {
-            // Not a ticket thread, or not yet known as one: a card's thread
-            // is linked just after the platform answered, and after a
-            // crash only when the card is found again. Kept for a while.
-            let age = message
-                .written_at()
-                .map_or(chrono::Duration::MAX, |at| Utc::now() - at);
-            if age < UNKNOWN_THREAD_GRACE {
-                return Ok(());
-            }
-            return self.store.take_chat_event(key);
-        };
-        let person = self.roles.resolve(&author).await;
-        if let Some(note) = grammar::internal_note(&text) {
-            if person.actor.role != Role::Outsider && !note.is_empty() {
-                let note = note.to_owned();
-                let outcome = self.store.update_ticket_also(
-                    ticket.id,
-                    Some(&person.actor.agent),
-                    Utc::now(),
-                    |t| {
-                        ticket::apply(
-                            t,
-                            Command::Note { text: note.clone() },
-                            &person.actor,
-                            Utc::now(),
-                            &self.policy,
-                        )
-                    },
-                    &Also {
-                        chat_event: Some(key),
-                        ..Also::default()
-                    },
-                )?;
-                if outcome.is_ok() {
-                    return Ok(());
-                }
-            }
-            return self.store.take_chat_event(key);
-        }
-        if person.actor.role == Role::Outsider {
-            self.tell(
-                &author,
-                &message.thread,
-                &format!(
-                    "Only support agents' messages go to the customer; yours stays here in the thread. {}",
-                    Refusal::NotAnAgent
-                ),
-            )
-            .await;
-            return self.store.take_chat_event(key);
-        }
-        if let Err(e) = compose(&ticket, &person, &text) {
-            let in_thread = matches!(e, ComposeError::TooLong { .. });
-            self.refused(&author, &message, &e.to_string(), in_thread)
-                .await;
-            return self.store.take_chat_event(key);
-        }
-        let outcome = self
-            .write_reply(key, ticket.id, &person, &text, Some(&message))
-            .await?;
-        match outcome {
-            Ok(_) => self.mark(&message, Reaction::Pending).await,
-            Err(refusal) => {
-                let why = match &refusal {
-                    Refusal::NotHolder { holder } => format!(
-                        "Not sent: {} holds {} and only they speak to the customer; your message stays in the thread as internal discussion. Ask them, or a lead can `claim force`.",
-                        holder.name, ticket.id
-                    ),
-                    Refusal::HeldBy { holder, .. } => format!(
-                        "Not sent: {} holds {}; your message stays in the thread.",
-                        holder.name, ticket.id
-                    ),
-                    other => format!("Not sent: {other}."),
-                };
-                self.tell(&author, &message.thread, &why).await;
-                self.store.take_chat_event(key)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes an agent's reply to the outbox, with the claim it may take
-    /// and the chat event it answers, in one transaction. `origin` is the
-    /// agent's message, marked as the reply travels.
-    pub(super) async fn write_reply(
-        &self,
-        key: &str,
-        ticket: TicketId,
-        person: &Person,
-        words: &str,
-        origin: Option<&MessageRef>,
-    ) -> Result<Result<Transition, Refusal>, StoreError> {
-        let number = self.store.next_outbox_id()?;
-        let now = Utc::now();
-        let make = |t: &Transition| -> Option<OutboxEntry> {
-            t.effects.iter().find_map(|e| match e {
-                Effect::SendReply { text, channel } => Some(OutboxEntry {
-                    ticket: t.ticket.id,
-                    account: t.ticket.account.clone(),
-                    agent: person.actor.agent.clone(),
-                    text: text.clone(),
-                    channel: *channel,
-                    created_at: now,
-                    delivery: crate::store::Delivery::Pending,
-                    in_reply_to: last_customer_post(&t.ticket),
-                    recipient: Some(t.ticket.customer.id.clone()),
-                    origin: origin.cloned(),
-                    auto: None,
-                    held_until: None,
-                }),
-                _ => None,
-            })
-        };
-        let outcome = self.store.update_ticket_also(
-            ticket,
-            Some(&person.actor.agent),
-            now,
-            |t| {
-                // The channel may have changed since `compose` read it.
-                let text = compose(t, person, words).map_err(|_| Refusal::EmptyText("send"))?;
-                ticket::apply(t, Command::Reply { text }, &person.actor, now, &self.policy)
-            },
-            &Also {
-                chat_event: Some(key),
-                outbox: Some((number, &make)),
-                ..Also::default()
-            },
-        )?;
-        if let Ok(transition) = &outcome {
-            self.wake_outbox.notify_one();
-            self.wake_threads.notify_one();
-            self.carry_out(transition).await;
-        }
-        Ok(outcome)
-    }
-
-    async fn refused(&self, author: &ChatUser, message: &MessageRef, why: &str, in_thread: bool) {
-        self.mark(message, Reaction::Failed).await;
-        let text = format!("Not sent: {why}.");
-        if in_thread {
-            self.post(&message.thread, &text).await;
-        } else {
-            self.tell(author, &message.thread, &text).await;
-        }
-    }
-
     async fn button(
         &self,
         key: &str,
@@ -249,10 +83,15 @@ impl Relay {
                 None => grammar::HELP.to_owned(),
             }),
             _ if person.actor.role == Role::Outsider => Some(Refusal::NotAnAgent.to_string()),
-            ChatCommand::Queue => Some(self.queue_text()?),
-            ChatCommand::Mine => Some(self.mine_text(&person)?),
+            ChatCommand::Queue => Some(reports::queue(&self.store.queue()?, Utc::now())),
+            ChatCommand::Mine => Some(reports::mine(
+                &self.store.held_by(&person.actor.agent.id)?,
+                Utc::now(),
+            )),
             ChatCommand::SavedReplies => Some(self.saved_replies_text()),
-            ChatCommand::Stats { period } => Some(self.stats_text(period, Utc::now())?),
+            ChatCommand::Stats { period } => {
+                Some(reports::stats(&self.store.tickets()?, period, Utc::now()))
+            }
             ChatCommand::Ticket { ticket, action } => {
                 let target = match ticket {
                     Some(id) => Some(id),
@@ -323,7 +162,7 @@ impl Relay {
             Ok(transition) => {
                 self.wake_threads.notify_one();
                 self.carry_out(&transition).await;
-                done_text(verb, &transition.ticket)
+                reports::done(verb, &transition.ticket)
             }
             Err(refusal) => format!("{id}: {refusal}"),
         }))
@@ -338,176 +177,4 @@ impl Relay {
             }
         }
     }
-
-    /// Answers a command or button (only the caller sees it, where the
-    /// platform allows).
-    async fn answer(&self, to: &Responder, text: &str) {
-        let which = match to {
-            Responder::Slack { .. } => Platform::Slack,
-            Responder::Discord { .. } => Platform::Discord,
-        };
-        if let Some(p) = self.platform(which) {
-            if let Err(e) = p.answer(to, text, Visibility::Caller).await {
-                tracing::warn!(error = %e, "cannot answer a command");
-            }
-        }
-    }
-
-    /// Tells one person something about a thread: privately on Slack, in
-    /// the thread on Discord (a bot cannot whisper outside an interaction).
-    pub(super) async fn tell(&self, who: &ChatUser, thread: &ChatThread, text: &str) {
-        match (who.platform, thread) {
-            (Platform::Slack, ChatThread::Slack { channel, thread_ts }) => {
-                let to = Responder::Slack {
-                    channel: channel.as_str().to_owned(),
-                    user: who.id.clone(),
-                    thread_ts: Some(thread_ts.as_str().to_owned()),
-                };
-                let whispered = match self.platform(Platform::Slack) {
-                    Some(p) => p.answer(&to, text, Visibility::Caller).await,
-                    None => return,
-                };
-                // Slack refuses an ephemeral to someone it does not count
-                // as in the channel; they still must hear why.
-                if let Err(e) = whispered {
-                    tracing::warn!(error = %e, "cannot answer privately; answering in the thread");
-                    let name = who.name.clone().unwrap_or_else(|| format!("<@{}>", who.id));
-                    self.post(thread, &format!("{name}: {text}")).await;
-                }
-            }
-            _ => {
-                let name = who.name.clone().unwrap_or_else(|| who.id.clone());
-                self.post(thread, &format!("{name}: {text}")).await;
-            }
-        }
-    }
-
-    pub(super) async fn post(&self, thread: &ChatThread, text: &str) {
-        if let Some(p) = self.platform(thread.platform()) {
-            if let Err(e) = p.post(thread, &Text::Ours(text.to_owned())).await {
-                tracing::warn!(error = %e, "cannot post in a ticket thread");
-            }
-        }
-    }
-
-    pub(super) async fn mark(&self, message: &MessageRef, reaction: Reaction) {
-        if let Some(p) = self.platform(message.thread.platform()) {
-            if p.capabilities().reactions {
-                if let Err(e) = p.react(message, reaction).await {
-                    tracing::warn!(error = %e, "cannot mark a message");
-                }
-            }
-        }
-    }
-
-    fn queue_text(&self) -> Result<String, StoreError> {
-        let queue = self.store.queue()?;
-        if queue.is_empty() {
-            return Ok("The queue is empty: every open ticket is claimed.".to_owned());
-        }
-        let now = Utc::now();
-        let mut out = format!("{} unclaimed, most urgent and oldest first:", queue.len());
-        for t in queue.iter().take(20) {
-            out.push_str(&format!("\n{}", line(t, now)));
-        }
-        Ok(out)
-    }
-
-    fn mine_text(&self, person: &Person) -> Result<String, StoreError> {
-        let mine = self.store.held_by(&person.actor.agent.id)?;
-        if mine.is_empty() {
-            return Ok("You hold no tickets. `queue` shows the unclaimed ones.".to_owned());
-        }
-        let now = Utc::now();
-        let mut out = format!("You hold {}:", mine.len());
-        for t in &mine {
-            out.push_str(&format!("\n{}", line(t, now)));
-        }
-        Ok(out)
-    }
-
-    fn stats_text(
-        &self,
-        period: std::time::Duration,
-        now: DateTime<Utc>,
-    ) -> Result<String, StoreError> {
-        let since = now - chrono::Duration::from_std(period).unwrap_or(chrono::Duration::days(7));
-        let tickets: Vec<Ticket> = self
-            .store
-            .tickets()?
-            .into_iter()
-            .filter(|t| t.created_at >= since)
-            .collect();
-        let mut waits: Vec<i64> = tickets
-            .iter()
-            .filter_map(|t| {
-                t.first_response_at
-                    .map(|f| (f - t.created_at).num_seconds())
-            })
-            .collect();
-        waits.sort_unstable();
-        let period = humantime::format_duration(period);
-        if tickets.is_empty() {
-            return Ok(format!("No tickets in the last {period}."));
-        }
-        let rate = waits.len() * 100 / tickets.len();
-        let median = waits
-            .get(waits.len() / 2)
-            .map(|s| {
-                humantime::format_duration(std::time::Duration::from_secs(
-                    u64::try_from(*s).unwrap_or(0),
-                ))
-                .to_string()
-            })
-            .unwrap_or_else(|| "n/a".to_owned());
-        Ok(format!(
-            "Last {period}: {} tickets, {} answered ({rate}%), median time to first response {median}.",
-            tickets.len(),
-            waits.len()
-        ))
-    }
-}
-
-/// The customer's latest post in a ticket, which a public reply answers.
-pub(super) fn last_customer_post(t: &Ticket) -> Option<crate::ticket::TweetId> {
-    t.messages
-        .iter()
-        .rev()
-        .find_map(|m| match (&m.author, &m.x_ref) {
-            (Author::Customer, XRef::Tweet { id }) => Some(id.clone()),
-            _ => None,
-        })
-}
-
-fn line(t: &Ticket, now: DateTime<Utc>) -> String {
-    let age = (now - t.created_at).num_minutes().max(0);
-    let text = t
-        .messages
-        .iter()
-        .rev()
-        .find(|m| m.author == Author::Customer)
-        .map(|m| m.text.chars().take(60).collect::<String>())
-        .unwrap_or_default();
-    let holder = match &t.state {
-        State::Claimed(c) => format!(" · {}", c.holder.name),
-        _ => String::new(),
-    };
-    format!(
-        "{} {} · @{} · {} · {age}m ago{holder}: {text}",
-        t.id,
-        t.priority,
-        t.customer.handle,
-        t.origin.label()
-    )
-}
-
-fn done_text(verb: &str, t: &Ticket) -> String {
-    let status = match &t.state {
-        State::Claimed(c) => format!("claimed by {}", c.holder.name),
-        other => other.label().to_owned(),
-    };
-    format!(
-        "{}: {verb} done; it is now {status}, answered by {}.",
-        t.id, t.reply_channel
-    )
 }

@@ -16,10 +16,14 @@
 
 mod auto_reply;
 mod commands;
+mod idle;
 mod inbound;
 mod notices;
 mod people;
+mod replies;
+mod reports;
 mod saved;
+mod speaking;
 mod threads;
 mod to_x;
 
@@ -36,8 +40,8 @@ use crate::store::Store;
 use crate::ticket::{AccountKey, ChatThread, Policy, Ticket, Transition, XRef};
 use crate::twitter::XClient;
 
+pub use idle::{idle_release_loop, release_idle_claims};
 pub use people::Roles;
-pub use to_x::{compose, ComposeError};
 
 /// How often each loop looks for work it was not woken for.
 const TICK: Duration = Duration::from_millis(500);

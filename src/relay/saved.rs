@@ -4,10 +4,9 @@
 //! `replies` lists them.
 
 use super::people::Person;
-use super::to_x::compose;
 use super::Relay;
 use crate::store::StoreError;
-use crate::ticket::Ticket;
+use crate::ticket::{compose, Ticket};
 
 impl Relay {
     /// Sends the saved reply `name` on `ticket`; returns what to answer.
@@ -30,7 +29,7 @@ impl Relay {
                 self.saved_replies_text()
             )));
         };
-        if let Err(e) = compose(ticket, person, &saved.text) {
+        if let Err(e) = compose(ticket, &person.initials, &saved.text) {
             return Ok(Some(format!("{id}: not sent: {e}.")));
         }
         Ok(Some(

@@ -12,55 +12,19 @@ use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 
 use super::notices::Notice;
-use super::people::Person;
 use super::Relay;
 use crate::backoff::Backoff;
 use crate::chat::Reaction;
 use crate::store::{Also, Delivery, OutboxEntry, OutboxId, StoreError};
 use crate::ticket::{
-    AccountKey, Author, Effect, Message, ReplyChannel, Ticket, TicketId, Transition, TweetId, XRef,
+    reply, AccountKey, Author, Message, ReplyChannel, TicketId, Transition, TweetId, XRef,
 };
 use crate::twitter::publish::{self, Posted};
 use crate::twitter::{XClient, XError};
-use crate::xrules::{limits, text};
+use crate::xrules::limits;
 
 /// Tries before a reply that X keeps refusing for passing reasons fails.
 const MAX_ATTEMPTS: u32 = 5;
-
-/// Why an agent's words cannot go out as they are.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ComposeError {
-    #[error("the message is empty")]
-    Empty,
-    #[error("the reply is {count} characters as X counts them (the @handle and your signature included); the limit is {limit}, so cut {}", count - limit)]
-    TooLong { count: usize, limit: usize },
-}
-
-/// The text that goes to X for an agent's message: a public reply names
-/// the customer, and every reply carries the agent's signature (`^JD`).
-/// The length is checked as X counts it, never truncated.
-pub fn compose(ticket: &Ticket, person: &Person, words: &str) -> Result<String, ComposeError> {
-    let words = words.trim();
-    if words.is_empty() {
-        return Err(ComposeError::Empty);
-    }
-    let (composed, fits) = match ticket.reply_channel {
-        ReplyChannel::Public => {
-            let composed = format!("@{} {words} ^{}", ticket.customer.handle, person.initials);
-            let fits = text::fits_post(&composed);
-            (composed, fits)
-        }
-        ReplyChannel::Dm => {
-            let composed = format!("{words}\n^{}", person.initials);
-            let fits = text::fits_dm(&composed);
-            (composed, fits)
-        }
-    };
-    match fits {
-        Ok(_) => Ok(composed),
-        Err(text::TooLong { count, limit }) => Err(ComposeError::TooLong { count, limit }),
-    }
-}
 
 /// Waits between tries of a reply X did not take for a passing reason.
 const RETRY: Backoff = Backoff {
@@ -276,14 +240,7 @@ impl Relay {
             entry.ticket,
             None,
             now,
-            |t| {
-                let mut next = t.clone();
-                next.reply_held_until = Some(t.reply_held_until.map_or(until, |u| u.max(until)));
-                Ok(Transition {
-                    ticket: next,
-                    effects: vec![Effect::RefreshCards],
-                })
-            },
+            |t| Ok(reply::reply_held(t, until)),
             &also,
         )?;
         if held.is_ok() {
@@ -446,21 +403,7 @@ impl Relay {
             at: now,
         };
         let recorded = self.store.update_ticket(entry.ticket, actor, now, |t| {
-            let mut next = t.clone();
-            next.messages.push(message.clone());
-            let mut effects = vec![Effect::Audit {
-                action: "sent".to_owned(),
-                detail: Some(detail.clone()),
-            }];
-            // The thread loop shows perch's own replies in the threads, and
-            // redraws a card that said a reply was waiting.
-            if entry.auto.is_some() || next.reply_held_until.take().is_some() {
-                effects.push(Effect::RefreshCards);
-            }
-            Ok(Transition {
-                ticket: next,
-                effects,
-            })
+            Ok(reply::reply_sent(t, message.clone(), detail.clone()))
         })?;
         if let XRef::Tweet { id: tweet } = &x_ref {
             self.store.link_tweet(entry.ticket, tweet)?;
@@ -512,12 +455,7 @@ impl Relay {
             let cleared = self
                 .store
                 .update_ticket(entry.ticket, None, Utc::now(), |t| {
-                    let mut next = t.clone();
-                    next.reply_held_until = None;
-                    Ok(Transition {
-                        ticket: next,
-                        effects: vec![Effect::RefreshCards],
-                    })
+                    Ok(reply::reply_not_held(t))
                 })?;
             if cleared.is_ok() {
                 self.wake_threads.notify_one();

@@ -128,6 +128,28 @@ fn fmt_time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// A command's change in the making: the ticket before, the ticket
+/// after, and what people must hear.
+struct Draft<'a> {
+    before: &'a Ticket,
+    next: Ticket,
+    effects: Vec<Effect>,
+    me: &'a Agent,
+    lead: bool,
+    now: DateTime<Utc>,
+}
+
+impl Draft<'_> {
+    fn notify(&mut self, who: &Agent, what: String) {
+        let effect = notify(who, self.before, what);
+        self.effects.push(effect);
+    }
+
+    fn claimed_by_me(&mut self) {
+        self.next.state = State::Claimed(Claim::new(self.me.clone(), self.now));
+    }
+}
+
 /// Applies `command` by `actor` to `ticket` at `now`.
 pub fn apply(
     ticket: &Ticket,
@@ -139,192 +161,31 @@ pub fn apply(
     if actor.role == Role::Outsider {
         return Err(Refusal::NotAnAgent);
     }
-    let me = &actor.agent;
-    let lead = actor.role == Role::Lead;
     let verb = command.verb();
-    let mut next = ticket.clone();
-    let mut effects = Vec::new();
-
+    let mut d = Draft {
+        before: ticket,
+        next: ticket.clone(),
+        effects: Vec::new(),
+        me: &actor.agent,
+        lead: actor.role == Role::Lead,
+        now,
+    };
     match command {
-        Command::Claim { force } => match &ticket.state {
-            State::Resolved(_) => return Err(Refusal::Resolved),
-            State::Open => next.state = State::Claimed(Claim::new(me.clone(), now)),
-            State::Claimed(claim) if claim.holder.id == me.id => {
-                return Err(Refusal::AlreadyYours { since: claim.since })
-            }
-            State::Claimed(claim) if !force => {
-                return Err(Refusal::HeldBy {
-                    holder: claim.holder.clone(),
-                    since: claim.since,
-                })
-            }
-            State::Claimed(_) if !lead => {
-                return Err(Refusal::NeedsLead {
-                    action: "take over a ticket someone else holds",
-                })
-            }
-            State::Claimed(claim) => {
-                effects.push(notify(
-                    &claim.holder,
-                    ticket,
-                    format!("{} took it over from you", me.name),
-                ));
-                next.state = State::Claimed(Claim::new(me.clone(), now));
-            }
-        },
-        Command::Unclaim => match &ticket.state {
-            State::Open | State::Resolved(_) => return Err(Refusal::NotClaimed),
-            State::Claimed(claim) if claim.holder.id == me.id => next.state = State::Open,
-            State::Claimed(claim) if lead => {
-                effects.push(notify(
-                    &claim.holder,
-                    ticket,
-                    format!("{} released your claim", me.name),
-                ));
-                next.state = State::Open;
-            }
-            State::Claimed(claim) => {
-                return Err(Refusal::NotHolder {
-                    holder: claim.holder.clone(),
-                })
-            }
-        },
-        Command::Assign { to } => {
-            if !lead {
-                return Err(Refusal::NeedsLead {
-                    action: "assign tickets",
-                });
-            }
-            match &ticket.state {
-                State::Resolved(_) => return Err(Refusal::Resolved),
-                State::Claimed(claim) if claim.holder.id == to.id => {
-                    return Err(Refusal::AlreadyHeld {
-                        holder: claim.holder.clone(),
-                    })
-                }
-                State::Claimed(claim) => {
-                    if claim.holder.id != me.id {
-                        let text = format!("{} reassigned it to {}", me.name, to.name);
-                        effects.push(notify(&claim.holder, ticket, text));
-                    }
-                }
-                State::Open => {}
-            }
-            if to.id != me.id {
-                effects.push(notify(
-                    &to,
-                    ticket,
-                    format!("{} assigned it to you", me.name),
-                ));
-            }
-            next.state = State::Claimed(Claim::new(to, now));
-        }
-        Command::Resolve { note } => {
-            match &ticket.state {
-                State::Resolved(_) => return Err(Refusal::Resolved),
-                State::Open => {}
-                State::Claimed(claim) if claim.holder.id == me.id => {}
-                State::Claimed(claim) if lead => {
-                    effects.push(notify(
-                        &claim.holder,
-                        ticket,
-                        format!("{} resolved it", me.name),
-                    ));
-                }
-                State::Claimed(claim) => {
-                    return Err(Refusal::NotHolder {
-                        holder: claim.holder.clone(),
-                    })
-                }
-            }
-            let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-            next.state = State::Resolved(Resolution {
-                by: me.clone(),
-                at: now,
-                note,
-            });
-            next.resolved_at = Some(now);
-        }
-        Command::Reopen => {
-            if !matches!(ticket.state, State::Resolved(_)) {
-                return Err(Refusal::NotResolved);
-            }
-            next.state = State::Open;
-            next.resolved_at = None;
-        }
-        Command::Note { text } => {
-            let text = text.trim();
-            if text.is_empty() {
-                return Err(Refusal::EmptyText("note"));
-            }
-            next.notes.push(super::model::Note {
-                by: me.clone(),
-                at: now,
-                text: text.to_owned(),
-            });
-            next.updated_at = now;
-            effects.push(audit(verb, Some(text.to_owned())));
-            return Ok(Transition {
-                ticket: next,
-                effects,
-            });
-        }
-        Command::SetReplyChannel(channel) => {
-            if let State::Claimed(claim) = &ticket.state {
-                if claim.holder.id != me.id && !lead {
-                    return Err(Refusal::NotHolder {
-                        holder: claim.holder.clone(),
-                    });
-                }
-            }
-            if ticket.reply_channel == channel {
-                return Err(Refusal::AlreadyChannel(channel));
-            }
-            if channel == ReplyChannel::Public {
-                if ticket.origin == Origin::Dm {
-                    return Err(Refusal::ChannelUnavailable {
-                        reason: "this ticket came in as a DM, so it can only be answered by DM",
-                    });
-                }
-                if !ticket.can_reply_publicly {
-                    return Err(Refusal::ChannelUnavailable {
-                        reason: "X accepts a public reply only to a post that mentioned or quoted the account; answer by DM",
-                    });
-                }
-            }
-            next.reply_channel = channel;
-        }
-        Command::Reply { text } => {
-            let text = text.trim();
-            if text.is_empty() {
-                return Err(Refusal::EmptyText("send"));
-            }
-            let mut claim = match &ticket.state {
-                State::Resolved(_) => return Err(Refusal::Resolved),
-                State::Claimed(claim) if claim.holder.id == me.id => claim.clone(),
-                State::Claimed(claim) => {
-                    return Err(Refusal::NotHolder {
-                        holder: claim.holder.clone(),
-                    })
-                }
-                State::Open if policy.require_explicit_claim => {
-                    return Err(Refusal::MustClaimFirst)
-                }
-                State::Open => {
-                    effects.push(audit("claim", Some("by replying".to_owned())));
-                    Claim::new(me.clone(), now)
-                }
-            };
-            claim.last_reply_at = Some(now);
-            next.state = State::Claimed(claim);
-            next.first_response_at.get_or_insert(now);
-            effects.push(Effect::SendReply {
-                text: text.to_owned(),
-                channel: ticket.reply_channel,
-            });
-        }
+        // A note changes nothing anyone sees on the card.
+        Command::Note { text } => return note(d, verb, &text),
+        Command::Claim { force } => claim(&mut d, force)?,
+        Command::Unclaim => unclaim(&mut d)?,
+        Command::Assign { to } => assign(&mut d, to)?,
+        Command::Resolve { note } => resolve(&mut d, note)?,
+        Command::Reopen => reopen(&mut d)?,
+        Command::SetReplyChannel(channel) => set_reply_channel(&mut d, channel)?,
+        Command::Reply { text } => reply(&mut d, &text, policy)?,
     }
-
+    let Draft {
+        mut next,
+        mut effects,
+        ..
+    } = d;
     next.updated_at = now;
     effects.push(Effect::RefreshCards);
     effects.push(audit(verb, detail_of(&next, ticket)));
@@ -339,6 +200,199 @@ pub fn apply(
         ticket: next,
         effects,
     })
+}
+
+fn claim(d: &mut Draft<'_>, force: bool) -> Result<(), Refusal> {
+    match &d.before.state {
+        State::Resolved(_) => Err(Refusal::Resolved),
+        State::Open => {
+            d.claimed_by_me();
+            Ok(())
+        }
+        State::Claimed(claim) if claim.holder.id == d.me.id => {
+            Err(Refusal::AlreadyYours { since: claim.since })
+        }
+        State::Claimed(claim) if !force => Err(Refusal::HeldBy {
+            holder: claim.holder.clone(),
+            since: claim.since,
+        }),
+        State::Claimed(_) if !d.lead => Err(Refusal::NeedsLead {
+            action: "take over a ticket someone else holds",
+        }),
+        State::Claimed(claim) => {
+            let holder = claim.holder.clone();
+            d.notify(&holder, format!("{} took it over from you", d.me.name));
+            d.claimed_by_me();
+            Ok(())
+        }
+    }
+}
+
+fn unclaim(d: &mut Draft<'_>) -> Result<(), Refusal> {
+    match &d.before.state {
+        State::Open | State::Resolved(_) => return Err(Refusal::NotClaimed),
+        State::Claimed(claim) if claim.holder.id == d.me.id => {}
+        State::Claimed(claim) if d.lead => {
+            let holder = claim.holder.clone();
+            d.notify(&holder, format!("{} released your claim", d.me.name));
+        }
+        State::Claimed(claim) => {
+            return Err(Refusal::NotHolder {
+                holder: claim.holder.clone(),
+            })
+        }
+    }
+    d.next.state = State::Open;
+    Ok(())
+}
+
+fn assign(d: &mut Draft<'_>, to: Agent) -> Result<(), Refusal> {
+    if !d.lead {
+        return Err(Refusal::NeedsLead {
+            action: "assign tickets",
+        });
+    }
+    match &d.before.state {
+        State::Resolved(_) => return Err(Refusal::Resolved),
+        State::Claimed(claim) if claim.holder.id == to.id => {
+            return Err(Refusal::AlreadyHeld {
+                holder: claim.holder.clone(),
+            })
+        }
+        State::Claimed(claim) if claim.holder.id != d.me.id => {
+            let holder = claim.holder.clone();
+            d.notify(
+                &holder,
+                format!("{} reassigned it to {}", d.me.name, to.name),
+            );
+        }
+        State::Claimed(_) | State::Open => {}
+    }
+    if to.id != d.me.id {
+        d.notify(&to, format!("{} assigned it to you", d.me.name));
+    }
+    d.next.state = State::Claimed(Claim::new(to, d.now));
+    Ok(())
+}
+
+fn resolve(d: &mut Draft<'_>, note: Option<String>) -> Result<(), Refusal> {
+    match &d.before.state {
+        State::Resolved(_) => return Err(Refusal::Resolved),
+        State::Open => {}
+        State::Claimed(claim) if claim.holder.id == d.me.id => {}
+        State::Claimed(claim) if d.lead => {
+            let holder = claim.holder.clone();
+            d.notify(&holder, format!("{} resolved it", d.me.name));
+        }
+        State::Claimed(claim) => {
+            return Err(Refusal::NotHolder {
+                holder: claim.holder.clone(),
+            })
+        }
+    }
+    let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    d.next.state = State::Resolved(Resolution {
+        by: d.me.clone(),
+        at: d.now,
+        note,
+    });
+    d.next.resolved_at = Some(d.now);
+    Ok(())
+}
+
+fn reopen(d: &mut Draft<'_>) -> Result<(), Refusal> {
+    if !matches!(d.before.state, State::Resolved(_)) {
+        return Err(Refusal::NotResolved);
+    }
+    d.next.state = State::Open;
+    d.next.resolved_at = None;
+    Ok(())
+}
+
+/// A note joins the ticket and the audit log; nothing is redrawn.
+fn note(d: Draft<'_>, verb: &str, text: &str) -> Result<Transition, Refusal> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Refusal::EmptyText("note"));
+    }
+    let Draft {
+        mut next,
+        mut effects,
+        me,
+        now,
+        ..
+    } = d;
+    next.notes.push(super::model::Note {
+        by: me.clone(),
+        at: now,
+        text: text.to_owned(),
+    });
+    next.updated_at = now;
+    effects.push(audit(verb, Some(text.to_owned())));
+    Ok(Transition {
+        ticket: next,
+        effects,
+    })
+}
+
+fn set_reply_channel(d: &mut Draft<'_>, channel: ReplyChannel) -> Result<(), Refusal> {
+    let ticket = d.before;
+    if let State::Claimed(claim) = &ticket.state {
+        if claim.holder.id != d.me.id && !d.lead {
+            return Err(Refusal::NotHolder {
+                holder: claim.holder.clone(),
+            });
+        }
+    }
+    if ticket.reply_channel == channel {
+        return Err(Refusal::AlreadyChannel(channel));
+    }
+    if channel == ReplyChannel::Public {
+        if ticket.origin == Origin::Dm {
+            return Err(Refusal::ChannelUnavailable {
+                reason: "this ticket came in as a DM, so it can only be answered by DM",
+            });
+        }
+        if !ticket.can_reply_publicly {
+            return Err(Refusal::ChannelUnavailable {
+                reason: "X accepts a public reply only to a post that mentioned or quoted the account; answer by DM",
+            });
+        }
+    }
+    d.next.reply_channel = channel;
+    Ok(())
+}
+
+/// A reply to the customer: by the holder, or claiming an open ticket on
+/// the way (unless the team requires an explicit claim).
+fn reply(d: &mut Draft<'_>, text: &str, policy: &Policy) -> Result<(), Refusal> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Refusal::EmptyText("send"));
+    }
+    let mut claim = match &d.before.state {
+        State::Resolved(_) => return Err(Refusal::Resolved),
+        State::Claimed(claim) if claim.holder.id == d.me.id => claim.clone(),
+        State::Claimed(claim) => {
+            return Err(Refusal::NotHolder {
+                holder: claim.holder.clone(),
+            })
+        }
+        State::Open if policy.require_explicit_claim => return Err(Refusal::MustClaimFirst),
+        State::Open => {
+            d.effects
+                .push(audit("claim", Some("by replying".to_owned())));
+            Claim::new(d.me.clone(), d.now)
+        }
+    };
+    claim.last_reply_at = Some(d.now);
+    d.next.state = State::Claimed(claim);
+    d.next.first_response_at.get_or_insert(d.now);
+    d.effects.push(Effect::SendReply {
+        text: text.to_owned(),
+        channel: d.before.reply_channel,
+    });
+    Ok(())
 }
 
 /// Releases a claim whose holder has not replied for `idle`. `None` when

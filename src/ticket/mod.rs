@@ -1,13 +1,17 @@
 //! The ticket domain, with no I/O: typed ids, the ticket model, the claim
-//! state machine and the chat command grammar.
+//! state machine, the chat command grammar, and composing replies.
 
 pub mod grammar;
+pub mod hours;
 pub mod ids;
 pub mod machine;
 pub mod model;
+pub mod reply;
+pub mod rules;
 
 pub use ids::*;
 pub use machine::{
     apply, customer_wrote, release_if_idle, Command, Effect, Policy, Refusal, Transition,
 };
 pub use model::*;
+pub use reply::{compose, last_customer_post, ComposeError};

@@ -8,9 +8,8 @@
 //! the outbox checks before sending again), refreshes an expired OAuth 2.0
 //! token once, and turns error bodies into typed errors.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -18,6 +17,7 @@ use serde::Serialize;
 
 use super::api::{self, ErrorBody};
 use super::oauth2::OAuth2Session;
+use super::windows::{endpoint_key, Windows};
 use super::XError;
 use crate::backoff::Backoff;
 use crate::config::Secret;
@@ -57,14 +57,7 @@ impl Default for Patience {
     }
 }
 
-/// What X last said about one endpoint's budget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimit {
-    pub limit: u64,
-    pub remaining: u64,
-    /// Unix seconds.
-    pub reset: u64,
-}
+pub use super::windows::RateLimit;
 
 pub struct XClient {
     http: reqwest::Client,
@@ -72,13 +65,7 @@ pub struct XClient {
     account: AccountKey,
     auth: Auth,
     patience: Patience,
-    limits: Mutex<HashMap<String, RateLimit>>,
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    windows: Windows,
 }
 
 impl XClient {
@@ -99,7 +86,7 @@ impl XClient {
             account,
             auth,
             patience,
-            limits: Mutex::new(HashMap::new()),
+            windows: Windows::default(),
         })
     }
 
@@ -111,21 +98,13 @@ impl XClient {
     /// or its template: X counts `/2/users/1/mentions` and
     /// `/2/users/:id/mentions` as one endpoint).
     pub fn rate_limit(&self, method: &str, path: &str) -> Option<RateLimit> {
-        self.limits
-            .lock()
-            .ok()
-            .and_then(|l| l.get(&endpoint_key(method, path)).copied())
+        self.windows.get(&endpoint_key(method, path))
     }
 
     /// What X last said about `endpoint`'s window (`GET
     /// /2/users/:id/mentions`), while it lasts.
     pub fn window(&self, endpoint: &str) -> Option<limits::Window> {
-        let limit = self.limits.lock().ok()?.get(endpoint).copied()?;
-        let resets_in = until_reset(limit.reset);
-        (!resets_in.is_zero()).then_some(limits::Window {
-            remaining: limit.remaining,
-            resets_in,
-        })
+        self.windows.window(endpoint)
     }
 
     /// `GET path?query`, read as `T`.
@@ -167,7 +146,7 @@ impl XClient {
         let may_repeat = method == Method::GET;
         loop {
             attempt += 1;
-            self.check_budget(&endpoint)?;
+            self.windows.check(&endpoint)?;
             let params: BTreeMap<&str, &str> =
                 query.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let full = oauth1_request::to_query(
@@ -196,7 +175,7 @@ impl XClient {
                 }
             };
             let status = response.status();
-            self.record_limit(&endpoint, response.headers());
+            self.windows.record(&endpoint, response.headers());
             let bytes = response
                 .bytes()
                 .await
@@ -216,8 +195,8 @@ impl XClient {
                 StatusCode::TOO_MANY_REQUESTS => {
                     // The headers just recorded say when it resets; until
                     // then nothing more is sent to this endpoint.
-                    self.exhaust(&endpoint);
-                    let reset_in = self.reset_in(&endpoint);
+                    self.windows.exhaust(&endpoint);
+                    let reset_in = self.windows.reset_in(&endpoint);
                     tracing::warn!(account = %self.account, %endpoint, reset_s = reset_in.as_secs(), "X rate limit hit");
                     return Err(XError::RateLimited { endpoint, reset_in });
                 }
@@ -286,102 +265,6 @@ impl XClient {
             )),
         }
     }
-
-    fn record_limit(&self, endpoint: &str, headers: &reqwest::header::HeaderMap) {
-        let number = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-        };
-        if let (Some(limit), Some(remaining), Some(reset)) = (
-            number("x-rate-limit-limit"),
-            number("x-rate-limit-remaining"),
-            number("x-rate-limit-reset"),
-        ) {
-            if let Ok(mut limits) = self.limits.lock() {
-                limits.insert(
-                    endpoint.to_owned(),
-                    RateLimit {
-                        limit,
-                        remaining,
-                        reset,
-                    },
-                );
-            }
-        }
-    }
-
-    /// After a 429, treat the window as spent even if headers were missing.
-    fn exhaust(&self, endpoint: &str) {
-        if let Ok(mut limits) = self.limits.lock() {
-            let entry = limits.entry(endpoint.to_owned()).or_insert(RateLimit {
-                limit: 0,
-                remaining: 0,
-                // No headers: X's windows are 15 minutes; try again in one.
-                reset: unix_now() + 60,
-            });
-            entry.remaining = 0;
-        }
-    }
-
-    fn reset_in(&self, endpoint: &str) -> Duration {
-        self.limits
-            .lock()
-            .ok()
-            .and_then(|l| l.get(endpoint).map(|r| r.reset))
-            .map_or(Duration::ZERO, until_reset)
-    }
-
-    /// `RateLimited` without sending when the endpoint's window is known
-    /// to be spent; a window whose reset has passed is forgotten.
-    fn check_budget(&self, endpoint: &str) -> Result<(), XError> {
-        let Ok(mut limits) = self.limits.lock() else {
-            return Ok(());
-        };
-        let Some(limit) = limits.get(endpoint).copied() else {
-            return Ok(());
-        };
-        if limit.remaining > 0 {
-            return Ok(());
-        }
-        let reset_in = until_reset(limit.reset);
-        if reset_in.is_zero() {
-            limits.remove(endpoint);
-            return Ok(());
-        }
-        Err(XError::RateLimited {
-            endpoint: endpoint.to_owned(),
-            reset_in,
-        })
-    }
-}
-
-/// How long until a window that resets at `reset` (Unix seconds) is new
-/// again: +1 s, as the reset is whole seconds and X's clock is not ours.
-fn until_reset(reset: u64) -> Duration {
-    match reset.checked_sub(unix_now()) {
-        Some(secs) => Duration::from_secs(secs + 1),
-        None => Duration::ZERO,
-    }
-}
-
-/// The endpoint a request counts against, as X documents its limits:
-/// `GET /2/users/:id/mentions` for `/2/users/1500…/mentions`.
-pub fn endpoint_key(method: &str, path: &str) -> String {
-    // `/2/…`: the version is a number too, and stays.
-    let template: Vec<&str> = path
-        .split('/')
-        .enumerate()
-        .map(|(i, part)| {
-            if i > 1 && !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
-                ":id"
-            } else {
-                part
-            }
-        })
-        .collect();
-    format!("{method} {}", template.join("/"))
 }
 
 fn is_reply_restriction(detail: &str) -> bool {
@@ -494,23 +377,4 @@ fn post_query(
         query.insert(page_param, p.to_owned());
     }
     query
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn requests_count_against_the_endpoint_x_documents() {
-        assert_eq!(
-            endpoint_key("GET", "/2/users/1500000000000000001/mentions"),
-            limits::MENTIONS
-        );
-        assert_eq!(
-            endpoint_key("POST", "/2/dm_conversations/with/42/messages"),
-            limits::SEND_DM
-        );
-        assert_eq!(endpoint_key("POST", "/2/tweets"), limits::CREATE_POST);
-        assert_eq!(endpoint_key("GET", "/2/dm_events"), limits::DM_EVENTS);
-    }
 }

@@ -16,6 +16,7 @@ pub mod oauth2;
 pub mod publish;
 pub mod runtime;
 pub mod webhook;
+mod windows;
 
 pub use client::{Auth, Patience, XClient};
 pub use error::XError;

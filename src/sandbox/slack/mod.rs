@@ -465,6 +465,11 @@ impl Control {
         lock(&self.0).socket.connects
     }
 
+    /// How many clients are connected to the socket now.
+    pub fn live_sockets(&self) -> usize {
+        lock(&self.0).socket.connections.len()
+    }
+
     /// Every message of a channel, thread replies included, oldest first.
     pub fn messages(&self, channel: &str) -> Vec<Message> {
         lock(&self.0)

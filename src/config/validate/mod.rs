@@ -1,0 +1,172 @@
+//! `validate`: raw config in, validated config out, or every problem found.
+//! Pure: no I/O, no environment, no clock.
+
+use std::collections::{BTreeSet, HashSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use regex::{Regex, RegexBuilder};
+
+mod accounts;
+mod platforms;
+mod replies;
+mod team;
+
+use super::parse;
+use super::raw::*;
+use super::types::*;
+use super::Problem;
+use crate::ticket::Priority;
+use crate::xrules::{limits, text};
+use accounts::accounts;
+use platforms::{discord, service, slack, x_settings};
+use replies::{auto_replies, rules, saved_replies};
+use team::{agents, permissions, support_hours, targets};
+
+/// X's limit on a recent-search query.
+pub const MAX_QUERY_CHARS: usize = 512;
+const DEFAULT_POLL: Duration = Duration::from_secs(60);
+const DEFAULT_SEARCH_POLL: Duration = Duration::from_secs(120);
+const MIN_POLL: Duration = Duration::from_secs(1);
+
+/// A validated config and the things worth a warning but not a refusal.
+#[derive(Debug)]
+pub struct Validated {
+    pub config: Config,
+    pub warnings: Vec<Problem>,
+}
+
+/// Collects problems while building validated values.
+#[derive(Default)]
+struct Checker {
+    problems: Vec<Problem>,
+    warnings: Vec<Problem>,
+}
+
+impl Checker {
+    fn fail(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem::new(key, message));
+    }
+
+    fn warn(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push(Problem::new(key, message));
+    }
+
+    /// Keeps the value, or records the parser's message under `key`.
+    fn check<T>(&mut self, key: &str, result: Result<T, String>) -> Option<T> {
+        result.map_err(|m| self.fail(key, m)).ok()
+    }
+
+    fn env(&mut self, key: &str, value: &str) -> EnvVar {
+        let name = self.check(key, parse::env_name(value)).unwrap_or_default();
+        EnvVar {
+            name,
+            key: key.to_owned(),
+        }
+    }
+
+    fn required_env(&mut self, key: &str, value: Option<&String>, why: &str) -> EnvVar {
+        match value {
+            Some(v) => self.env(key, v),
+            None => {
+                self.fail(key, format!("is missing: {why}"));
+                EnvVar {
+                    name: String::new(),
+                    key: key.to_owned(),
+                }
+            }
+        }
+    }
+
+    fn duration_or(&mut self, key: &str, value: Option<&String>, default: Duration) -> Duration {
+        match value {
+            None => default,
+            Some(v) => match self.check(key, parse::duration(v)) {
+                Some(d) if d < MIN_POLL => {
+                    self.fail(key, format!("`{v}` is shorter than the 1s minimum"));
+                    default
+                }
+                Some(d) => d,
+                None => default,
+            },
+        }
+    }
+
+    fn unique<'a>(&mut self, seen: &mut HashSet<&'a str>, key: &str, value: &'a str, what: &str) {
+        if !seen.insert(value) {
+            self.fail(
+                key,
+                format!("`{value}` is used by another {what}; each {what} needs its own"),
+            );
+        }
+    }
+}
+
+pub fn validate(raw: RawConfig) -> Result<Validated, Vec<Problem>> {
+    let mut c = Checker::default();
+    let service = service(&mut c, &raw.service);
+    let x = x_settings(&mut c, &raw.x);
+    let slack = raw.slack.as_ref().map(|s| slack(&mut c, s));
+    let discord = raw.discord.as_ref().map(|d| discord(&mut c, d));
+    let accounts = accounts(&mut c, &raw.accounts, slack.is_some(), discord.is_some());
+    let agents = agents(&mut c, &raw.agents);
+    let permissions = permissions(&mut c, &raw.permissions);
+    let support_hours = raw
+        .support_hours
+        .as_ref()
+        .and_then(|h| support_hours(&mut c, h));
+    let response_targets = targets(&mut c, &raw.response_targets);
+    let rules = rules(&mut c, &raw.rules);
+    let saved_replies = saved_replies(&mut c, &raw.saved_replies);
+    let auto_replies = auto_replies(&mut c, &raw.auto_replies);
+
+    if accounts.is_empty() && c.problems.is_empty() {
+        c.fail(
+            "accounts",
+            "no X account is configured; add an [[accounts]] table",
+        );
+    }
+    if agents.is_empty()
+        && permissions.slack_agent_group.is_none()
+        && permissions.discord_agent_role.is_none()
+    {
+        c.warn(
+            "agents",
+            "no agents and no agent group or role: nobody can claim or answer tickets",
+        );
+    }
+    if auto_replies.off_hours.is_some() && support_hours.is_none() {
+        c.warn(
+            "auto_replies.off_hours",
+            "is set but there are no [support_hours], so it is never sent",
+        );
+    }
+    if x.monthly_read_budget.is_none() {
+        c.warn(
+            "x.monthly_read_budget",
+            "is not set: X bills every post read, and polling is not budgeted",
+        );
+    }
+
+    if !c.problems.is_empty() {
+        return Err(c.problems);
+    }
+    Ok(Validated {
+        config: Config {
+            service,
+            x,
+            accounts,
+            slack,
+            discord,
+            agents,
+            permissions,
+            support_hours,
+            response_targets,
+            rules: Rules(rules),
+            saved_replies,
+            auto_replies,
+        },
+        warnings: c.warnings,
+    })
+}

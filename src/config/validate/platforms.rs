@@ -1,0 +1,157 @@
+//! `[service]`, `[x]`, `[slack]` and `[discord]`.
+
+use super::*;
+
+pub(super) fn service(c: &mut Checker, raw: &RawService) -> Service {
+    let health_addr = match &raw.health_addr {
+        None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        Some(v) => c
+            .check(
+                "service.health_addr",
+                v.parse().map_err(|_| {
+                    format!("`{v}` is not an address; write it like \"127.0.0.1:8080\"")
+                }),
+            )
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
+    };
+    let log_format = match raw.log_format.as_deref() {
+        None | Some("text") => LogFormat::Text,
+        Some("json") => LogFormat::Json,
+        Some(other) => {
+            c.fail(
+                "service.log_format",
+                format!("`{other}` is not a log format; use \"text\" or \"json\""),
+            );
+            LogFormat::Text
+        }
+    };
+    let data_dir = match raw.data_dir.as_deref() {
+        None => PathBuf::from("perch-data"),
+        Some("") => {
+            c.fail(
+                "service.data_dir",
+                "is empty; name the directory for the store",
+            );
+            PathBuf::new()
+        }
+        Some(d) => PathBuf::from(d),
+    };
+    let claim_idle_release = raw
+        .claim_idle_release
+        .as_ref()
+        .and_then(|v| c.check("service.claim_idle_release", parse::duration(v)));
+    Service {
+        data_dir,
+        health_addr,
+        log_format,
+        require_explicit_claim: raw.require_explicit_claim.unwrap_or(false),
+        claim_idle_release,
+    }
+}
+
+pub(super) fn x_settings(c: &mut Checker, raw: &RawX) -> XSettings {
+    let api_url = match &raw.api_url {
+        None => "https://api.x.com".to_owned(),
+        Some(v) => c.check("x.api_url", parse::base_url(v)).unwrap_or_default(),
+    };
+    if raw.monthly_read_budget == Some(0) {
+        c.fail(
+            "x.monthly_read_budget",
+            "is 0, which would never allow a read; remove it or set a positive number",
+        );
+    }
+    XSettings {
+        api_url,
+        monthly_read_budget: raw.monthly_read_budget,
+    }
+}
+
+pub(super) fn slack(c: &mut Checker, raw: &RawSlack) -> SlackSettings {
+    let bot_token = c.env("slack.bot_token_env", &raw.bot_token_env);
+    let mode = match raw.mode.as_deref().unwrap_or("socket") {
+        "socket" => SlackMode::Socket {
+            app_token: c.required_env(
+                "slack.app_token_env",
+                raw.app_token_env.as_ref(),
+                "Socket Mode needs an app-level token (xapp-…); name its environment variable here",
+            ),
+        },
+        "events" => {
+            let addr = raw.events_addr.as_deref().unwrap_or("0.0.0.0:3000");
+            SlackMode::Events {
+                signing_secret: c.required_env(
+                    "slack.signing_secret_env",
+                    raw.signing_secret_env.as_ref(),
+                    "the Events API needs the app's signing secret; name its environment variable here",
+                ),
+                addr: c
+                    .check(
+                        "slack.events_addr",
+                        addr.parse()
+                            .map_err(|_| format!("`{addr}` is not an address; write it like \"0.0.0.0:3000\"")),
+                    )
+                    .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 3000))),
+            }
+        }
+        other => {
+            c.fail(
+                "slack.mode",
+                format!("`{other}` is not a Slack mode; use \"socket\" or \"events\""),
+            );
+            SlackMode::Socket {
+                app_token: EnvVar {
+                    name: String::new(),
+                    key: String::new(),
+                },
+            }
+        }
+    };
+    let api_url = match &raw.api_url {
+        None => "https://slack.com/api".to_owned(),
+        Some(v) => c
+            .check("slack.api_url", parse::base_url(v))
+            .unwrap_or_default(),
+    };
+    SlackSettings {
+        mode,
+        bot_token,
+        api_url,
+    }
+}
+
+pub(super) fn discord(c: &mut Checker, raw: &RawDiscord) -> DiscordSettings {
+    let bot_token = c.env("discord.bot_token_env", &raw.bot_token_env);
+    let application_id = c
+        .check(
+            "discord.application_id",
+            parse::snowflake(&raw.application_id, "Discord application id"),
+        )
+        .unwrap_or_default();
+    if raw.guild_ids.is_empty() {
+        c.fail(
+            "discord.guild_ids",
+            "is empty: list the server (guild) ids where the /perch command is registered",
+        );
+    }
+    let guild_ids = raw
+        .guild_ids
+        .iter()
+        .enumerate()
+        .filter_map(|(i, g)| {
+            c.check(
+                &format!("discord.guild_ids[{i}]"),
+                parse::snowflake(g, "Discord guild id"),
+            )
+        })
+        .collect();
+    let api_url = raw
+        .api_url
+        .as_ref()
+        .and_then(|v| c.check("discord.api_url", parse::base_url(v)));
+    DiscordSettings {
+        bot_token,
+        application_id,
+        guild_ids,
+        api_url,
+    }
+}

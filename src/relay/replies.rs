@@ -1,0 +1,178 @@
+//! What a person writes in a ticket thread: a reply to the customer
+//! (composed, checked, written to the outbox with the claim it takes, in
+//! one transaction with the chat event), a note, or internal discussion.
+
+use chrono::Utc;
+
+use super::people::Person;
+use super::Relay;
+use crate::chat::{ChatUser, MessageRef, Reaction};
+use crate::store::{Also, OutboxEntry, StoreError};
+use crate::ticket::grammar::{self};
+use crate::ticket::{
+    self, compose, last_customer_post, Command, ComposeError, Effect, Refusal, Role, TicketId,
+    Transition,
+};
+
+/// How long a message in a thread perch does not know is kept in case the
+/// thread turns out to be a ticket's.
+const UNKNOWN_THREAD_GRACE: chrono::Duration = chrono::Duration::minutes(10);
+
+impl Relay {
+    /// A person wrote in a thread: a reply to the customer, a note, or
+    /// internal discussion.
+    pub(super) async fn thread_message(
+        &self,
+        key: &str,
+        message: MessageRef,
+        author: ChatUser,
+        text: String,
+    ) -> Result<(), StoreError> {
+        let Some(ticket) = self.store.ticket_for_thread(&message.thread)? else {
+            // Not a ticket thread, or not yet known as one: a card's thread
+            // is linked just after the platform answered, and after a
+            // crash only when the card is found again. Kept for a while.
+            let age = message
+                .written_at()
+                .map_or(chrono::Duration::MAX, |at| Utc::now() - at);
+            if age < UNKNOWN_THREAD_GRACE {
+                return Ok(());
+            }
+            return self.store.take_chat_event(key);
+        };
+        let person = self.roles.resolve(&author).await;
+        if let Some(note) = grammar::internal_note(&text) {
+            if person.actor.role != Role::Outsider && !note.is_empty() {
+                let note = note.to_owned();
+                let outcome = self.store.update_ticket_also(
+                    ticket.id,
+                    Some(&person.actor.agent),
+                    Utc::now(),
+                    |t| {
+                        ticket::apply(
+                            t,
+                            Command::Note { text: note.clone() },
+                            &person.actor,
+                            Utc::now(),
+                            &self.policy,
+                        )
+                    },
+                    &Also {
+                        chat_event: Some(key),
+                        ..Also::default()
+                    },
+                )?;
+                if outcome.is_ok() {
+                    return Ok(());
+                }
+            }
+            return self.store.take_chat_event(key);
+        }
+        if person.actor.role == Role::Outsider {
+            self.tell(
+                &author,
+                &message.thread,
+                &format!(
+                    "Only support agents' messages go to the customer; yours stays here in the thread. {}",
+                    Refusal::NotAnAgent
+                ),
+            )
+            .await;
+            return self.store.take_chat_event(key);
+        }
+        if let Err(e) = compose(&ticket, &person.initials, &text) {
+            let in_thread = matches!(e, ComposeError::TooLong { .. });
+            self.refused(&author, &message, &e.to_string(), in_thread)
+                .await;
+            return self.store.take_chat_event(key);
+        }
+        let outcome = self
+            .write_reply(key, ticket.id, &person, &text, Some(&message))
+            .await?;
+        match outcome {
+            Ok(_) => self.mark(&message, Reaction::Pending).await,
+            Err(refusal) => {
+                let why = match &refusal {
+                    Refusal::NotHolder { holder } => format!(
+                        "Not sent: {} holds {} and only they speak to the customer; your message stays in the thread as internal discussion. Ask them, or a lead can `claim force`.",
+                        holder.name, ticket.id
+                    ),
+                    Refusal::HeldBy { holder, .. } => format!(
+                        "Not sent: {} holds {}; your message stays in the thread.",
+                        holder.name, ticket.id
+                    ),
+                    other => format!("Not sent: {other}."),
+                };
+                self.tell(&author, &message.thread, &why).await;
+                self.store.take_chat_event(key)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes an agent's reply to the outbox, with the claim it may take
+    /// and the chat event it answers, in one transaction. `origin` is the
+    /// agent's message, marked as the reply travels.
+    pub(super) async fn write_reply(
+        &self,
+        key: &str,
+        ticket: TicketId,
+        person: &Person,
+        words: &str,
+        origin: Option<&MessageRef>,
+    ) -> Result<Result<Transition, Refusal>, StoreError> {
+        let number = self.store.next_outbox_id()?;
+        let now = Utc::now();
+        let make = |t: &Transition| -> Option<OutboxEntry> {
+            t.effects.iter().find_map(|e| match e {
+                Effect::SendReply { text, channel } => Some(OutboxEntry {
+                    ticket: t.ticket.id,
+                    account: t.ticket.account.clone(),
+                    agent: person.actor.agent.clone(),
+                    text: text.clone(),
+                    channel: *channel,
+                    created_at: now,
+                    delivery: crate::store::Delivery::Pending,
+                    in_reply_to: last_customer_post(&t.ticket),
+                    recipient: Some(t.ticket.customer.id.clone()),
+                    origin: origin.cloned(),
+                    auto: None,
+                    held_until: None,
+                }),
+                _ => None,
+            })
+        };
+        let outcome = self.store.update_ticket_also(
+            ticket,
+            Some(&person.actor.agent),
+            now,
+            |t| {
+                // The channel may have changed since `compose` read it.
+                let text =
+                    compose(t, &person.initials, words).map_err(|_| Refusal::EmptyText("send"))?;
+                ticket::apply(t, Command::Reply { text }, &person.actor, now, &self.policy)
+            },
+            &Also {
+                chat_event: Some(key),
+                outbox: Some((number, &make)),
+                ..Also::default()
+            },
+        )?;
+        if let Ok(transition) = &outcome {
+            self.wake_outbox.notify_one();
+            self.wake_threads.notify_one();
+            self.carry_out(transition).await;
+        }
+        Ok(outcome)
+    }
+
+    async fn refused(&self, author: &ChatUser, message: &MessageRef, why: &str, in_thread: bool) {
+        self.mark(message, Reaction::Failed).await;
+        let text = format!("Not sent: {why}.");
+        if in_thread {
+            self.post(&message.thread, &text).await;
+        } else {
+            self.tell(author, &message.thread, &text).await;
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! How the relay speaks in chat: answers to a command or button, a word
+//! to one person about a thread, a post in a thread, a mark on a message.
+
+use super::Relay;
+use crate::chat::{ChatUser, MessageRef, Platform, Reaction, Responder, Text, Visibility};
+use crate::ticket::ChatThread;
+
+impl Relay {
+    /// Answers a command or button (only the caller sees it, where the
+    /// platform allows).
+    pub(super) async fn answer(&self, to: &Responder, text: &str) {
+        let which = match to {
+            Responder::Slack { .. } => Platform::Slack,
+            Responder::Discord { .. } => Platform::Discord,
+        };
+        if let Some(p) = self.platform(which) {
+            if let Err(e) = p.answer(to, text, Visibility::Caller).await {
+                tracing::warn!(error = %e, "cannot answer a command");
+            }
+        }
+    }
+
+    /// Tells one person something about a thread: privately on Slack, in
+    /// the thread on Discord (a bot cannot whisper outside an interaction).
+    pub(super) async fn tell(&self, who: &ChatUser, thread: &ChatThread, text: &str) {
+        match (who.platform, thread) {
+            (Platform::Slack, ChatThread::Slack { channel, thread_ts }) => {
+                let to = Responder::Slack {
+                    channel: channel.as_str().to_owned(),
+                    user: who.id.clone(),
+                    thread_ts: Some(thread_ts.as_str().to_owned()),
+                };
+                let whispered = match self.platform(Platform::Slack) {
+                    Some(p) => p.answer(&to, text, Visibility::Caller).await,
+                    None => return,
+                };
+                // Slack refuses an ephemeral to someone it does not count
+                // as in the channel; they still must hear why.
+                if let Err(e) = whispered {
+                    tracing::warn!(error = %e, "cannot answer privately; answering in the thread");
+                    let name = who.name.clone().unwrap_or_else(|| format!("<@{}>", who.id));
+                    self.post(thread, &format!("{name}: {text}")).await;
+                }
+            }
+            _ => {
+                let name = who.name.clone().unwrap_or_else(|| who.id.clone());
+                self.post(thread, &format!("{name}: {text}")).await;
+            }
+        }
+    }
+
+    pub(super) async fn post(&self, thread: &ChatThread, text: &str) {
+        if let Some(p) = self.platform(thread.platform()) {
+            if let Err(e) = p.post(thread, &Text::Ours(text.to_owned())).await {
+                tracing::warn!(error = %e, "cannot post in a ticket thread");
+            }
+        }
+    }
+
+    pub(super) async fn mark(&self, message: &MessageRef, reaction: Reaction) {
+        if let Some(p) = self.platform(message.thread.platform()) {
+            if p.capabilities().reactions {
+                if let Err(e) = p.react(message, reaction).await {
+                    tracing::warn!(error = %e, "cannot mark a message");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! The fake's control API over HTTP (`/_sandbox/...`): act as a person
+//! (a message, `/perch`, a button) and read a channel as people see it.
+
+use axum::extract::State as AxumState;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+use super::json::error;
+use super::{Control, Shared};
+
+/// The control routes, beside the REST API.
+pub(super) fn routes() -> axum::Router<Shared> {
+    axum::Router::new()
+        .route("/_sandbox/message", axum::routing::post(control_message))
+        .route("/_sandbox/command", axum::routing::post(control_command))
+        .route("/_sandbox/button", axum::routing::post(control_button))
+        .route(
+            "/_sandbox/channels/{id}",
+            axum::routing::get(control_channel),
+        )
+}
+
+#[derive(serde::Deserialize)]
+struct MessageIn {
+    channel: u64,
+    user: u64,
+    name: String,
+    #[serde(default)]
+    roles: Vec<u64>,
+    text: String,
+}
+
+#[derive(serde::Deserialize)]
+struct CommandIn {
+    channel: u64,
+    user: u64,
+    name: String,
+    #[serde(default)]
+    roles: Vec<u64>,
+    subcommand: String,
+    text: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct ButtonIn {
+    channel: u64,
+    message: u64,
+    user: u64,
+    name: String,
+    custom_id: String,
+}
+
+/// `POST /_sandbox/message`: a person writes in a channel or thread.
+async fn control_message(
+    AxumState(state): AxumState<Shared>,
+    axum::Json(m): axum::Json<MessageIn>,
+) -> axum::Json<Value> {
+    let id = Control(state).user_message(m.channel, m.user, &m.name, &m.roles, &m.text);
+    axum::Json(json!({ "id": id.to_string() }))
+}
+
+/// `POST /_sandbox/command`: a person runs `/perch <subcommand> [text]`.
+async fn control_command(
+    AxumState(state): AxumState<Shared>,
+    axum::Json(c): axum::Json<CommandIn>,
+) -> axum::Json<Value> {
+    let id = Control(state).slash_command(
+        c.channel,
+        c.user,
+        &c.name,
+        &c.roles,
+        &c.subcommand,
+        c.text.as_deref(),
+    );
+    axum::Json(json!({ "interaction_id": id.to_string() }))
+}
+
+/// `POST /_sandbox/button`: a person presses a button on a message.
+async fn control_button(
+    AxumState(state): AxumState<Shared>,
+    axum::Json(b): axum::Json<ButtonIn>,
+) -> Response {
+    match Control(state).press_button(b.channel, b.message, b.user, &b.name, &b.custom_id) {
+        Some(id) => axum::Json(json!({ "interaction_id": id.to_string() })).into_response(),
+        None => error(StatusCode::NOT_FOUND, 10008, "Unknown Message"),
+    }
+}
+
+/// `GET /_sandbox/channels/{id}`: a channel's messages as people see them.
+async fn control_channel(
+    AxumState(state): AxumState<Shared>,
+    axum::extract::Path(id): axum::extract::Path<u64>,
+) -> axum::Json<Value> {
+    let messages: Vec<Value> = Control(state)
+        .messages(id)
+        .iter()
+        .map(|m| {
+            json!({
+                "id": m.id.to_string(), "author": m.author_name, "content": m.content,
+                "card": m.embeds.get(0).map(|e| e["title"].clone()), "pinged": m.pinged, "reactions": m.reactions,
+            })
+        })
+        .collect();
+    axum::Json(json!({ "channel": id.to_string(), "messages": messages }))
+}

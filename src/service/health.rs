@@ -1,0 +1,72 @@
+//! `GET /healthz`: what perch holds and has yet to do, and whether the
+//! store passed its start-up check.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::Utc;
+use serde_json::{json, Value};
+
+use crate::store::Store;
+
+struct Shared {
+    store: Store,
+    /// Set when the start-up check found a damaged value.
+    damage: Option<String>,
+}
+
+/// The health route, on perch's listener.
+pub(super) fn routes(store: Store, damage: Option<String>) -> Router {
+    Router::new()
+        .route("/healthz", get(health))
+        .with_state(Arc::new(Shared { store, damage }))
+}
+
+async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) {
+    let counts = shared.store.counts();
+    let count = |name: &str| {
+        counts
+            .iter()
+            .find(|(t, _)| *t == name)
+            .map_or(0, |(_, n)| *n)
+    };
+    let queue = shared.store.queue().map(|q| q.len());
+    let replies = shared.store.outbox_counts(Utc::now()).ok();
+    let body = |status: &str, error: Option<String>| {
+        json!({
+            "status": status,
+            "version": env!("CARGO_PKG_VERSION"),
+            "tickets": count("tickets"),
+            "unclaimed": queue.as_ref().ok(),
+            "outbox": count("outbox"),
+            "inbox": count("inbox"),
+            // What the relay has yet to do: a number that keeps growing
+            // means a platform is refusing perch (see the logs).
+            "replies_waiting": replies.map(|r| r.waiting),
+            // Of those, how many wait for X's rate limit window to reset.
+            "replies_held_by_x_limit": replies.map(|r| r.held),
+            "replies_failed": replies.map(|r| r.failed),
+            "chat_events_waiting": count("chat_inbox"),
+            "tickets_to_redraw": count("chat_sync"),
+            "x_reads_this_month": crate::twitter::ingest::reads_this_month(&shared.store, Utc::now()).ok(),
+            "x_reads_by_source": crate::twitter::ingest::reads_by_source(&shared.store, Utc::now())
+                .map(|r| r.into_iter().collect::<std::collections::BTreeMap<_, _>>())
+                .ok(),
+            "error": error,
+        })
+    };
+    match (&queue, &shared.damage) {
+        (Err(e), _) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(body("error", Some(e.to_string()))),
+        ),
+        (Ok(_), Some(damage)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(body("degraded", Some(damage.clone()))),
+        ),
+        (Ok(_), None) => (StatusCode::OK, Json(body("ok", None))),
+    }
+}

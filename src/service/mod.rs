@@ -1,0 +1,200 @@
+//! `perch run`: the long-running service. It opens the store, serves the
+//! health endpoint (and X webhooks), polls X, connects the chat platforms,
+//! runs the relay between them, and releases idle claims.
+//!
+//! `run` takes its listener and its shutdown signal as arguments (as
+//! mini-redis does), so tests start it on 127.0.0.1:0 and stop it at will.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+
+mod health;
+
+use crate::chat::discord::{DiscordAdapter, DiscordRest};
+use crate::chat::slack::{Connection, SlackAdapter, SlackWeb};
+use crate::chat::ChatPlatform;
+use crate::config::secrets::Lookup;
+use crate::config::{Config, SlackMode};
+use crate::relay::Relay;
+use crate::store::Store;
+
+/// Runs until `shutdown` resolves, then stops serving and flushes the store.
+pub async fn run(
+    config: Config,
+    store: Store,
+    listener: TcpListener,
+    secrets: Lookup,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let damage = match store.verify() {
+        Ok(n) => {
+            tracing::info!(values = n, "store checked");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "store holds a damaged value; serving, but health reports it");
+            Some(e.to_string())
+        }
+    };
+    let synced = store.sync_agents(&config.agents, Utc::now())?;
+    tracing::debug!(changed = synced, "agents recorded");
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    tasks.push(tokio::spawn(maintenance_loop(
+        store.clone(),
+        stop_rx.clone(),
+    )));
+    let x = crate::twitter::runtime::start(&config, &store, &*secrets, &stop_rx)?;
+    tasks.extend(x.tasks);
+
+    let (events_tx, events_rx) = mpsc::channel(256);
+    let platforms = chat_platforms(&config, &store, &*secrets).await?;
+    for platform in &platforms {
+        let platform = Arc::clone(platform);
+        let (events, stop) = (events_tx.clone(), stop_rx.clone());
+        tasks.push(tokio::spawn(async move {
+            let name = platform.platform().name();
+            if let Err(e) = platform.run(events, stop).await {
+                tracing::error!(platform = name, error = %e, "chat connection ended");
+            }
+        }));
+    }
+    drop(events_tx);
+    let relay = Relay::new(config.clone(), store.clone(), platforms, x.clients);
+    tasks.extend(relay.start(events_rx, stop_rx.clone()));
+    if let Some(idle) = config.service.claim_idle_release {
+        tasks.push(tokio::spawn(crate::relay::idle_release_loop(
+            Arc::clone(&relay),
+            store.clone(),
+            idle,
+            stop_rx.clone(),
+        )));
+    }
+
+    let app = health::routes(store.clone(), damage).merge(x.routes);
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "perch is running; health at /healthz");
+    let mut server_stop = stop_rx.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = server_stop.wait_for(|stop| *stop).await;
+    });
+    let server = tokio::spawn(async move { server.await });
+
+    shutdown.await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    server.await??;
+    for task in tasks {
+        task.await?;
+    }
+    store.flush()?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// Hourly upkeep: forgets inbound event ids past their expiry, so the
+/// `seen` tree stays the size of the dedupe window.
+async fn maintenance_loop(store: Store, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        match store.purge_seen(Utc::now()) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "expired inbound ids forgotten"),
+            Err(e) => tracing::error!(error = %e, "purging expired inbound ids failed; will retry"),
+        }
+    }
+}
+
+/// Connects the chat platforms the config names: checks each bot token,
+/// so a wrong one stops perch at start with the platform's answer.
+async fn chat_platforms(
+    config: &Config,
+    store: &Store,
+    lookup: &(dyn Fn(&str) -> Option<String> + Send + Sync),
+) -> anyhow::Result<Vec<Arc<dyn ChatPlatform>>> {
+    let secret = |env: &crate::config::EnvVar| {
+        crate::config::secrets::read(env, lookup).map_err(|p| anyhow::anyhow!("{p}"))
+    };
+    let mut platforms: Vec<Arc<dyn ChatPlatform>> = Vec::new();
+    if let Some(slack) = &config.slack {
+        let web = SlackWeb::new(
+            &slack.api_url,
+            &secret(&slack.bot_token)?,
+            crate::chat::slack::DEFAULT_POST_INTERVAL,
+        )?;
+        let connection = match &slack.mode {
+            SlackMode::Socket { app_token } => Connection::SocketMode {
+                app_token: secret(app_token)?,
+            },
+            SlackMode::Events {
+                signing_secret,
+                addr,
+            } => Connection::EventsApi {
+                signing_secret: secret(signing_secret)?,
+                addr: *addr,
+            },
+        };
+        let mut adapter = SlackAdapter::offline(web, connection, Arc::new(store.clone()));
+        match adapter.check().await {
+            Ok(()) => tracing::info!("Slack bot token accepted"),
+            Err(e) if e.is_retryable() => {
+                tracing::warn!(error = %e, "Slack is unreachable; perch starts and keeps trying")
+            }
+            Err(e) => anyhow::bail!("cannot start the Slack adapter: {e}"),
+        }
+        platforms.push(Arc::new(adapter));
+    }
+    if let Some(discord) = &config.discord {
+        let rest = DiscordRest::new(
+            &secret(&discord.bot_token)?,
+            discord.api_url.as_deref(),
+            crate::chat::discord::DEFAULT_POST_INTERVAL,
+        );
+        platforms.push(Arc::new(DiscordAdapter::new(
+            rest,
+            discord.application_id,
+            discord.guild_ids.clone(),
+            Arc::new(store.clone()),
+        )));
+    }
+    Ok(platforms)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,72 @@
+//! Support hours: when the team is at work, and when it is next, in its
+//! own time zone (holidays closed). Pure arithmetic on a clock it is
+//! given.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+
+/// Published support hours.
+#[derive(Debug, Clone)]
+pub struct SupportHours {
+    pub zone: Tz,
+    /// Monday first; `[start, end)` in minutes after local midnight.
+    pub weekly: [Vec<(u16, u16)>; 7],
+    pub holidays: BTreeSet<NaiveDate>,
+}
+
+impl SupportHours {
+    /// Whether the team is at work at `at`.
+    pub fn is_open(&self, at: DateTime<Utc>) -> bool {
+        let local = at.with_timezone(&self.zone);
+        if self.holidays.contains(&local.date_naive()) {
+            return false;
+        }
+        let day = local.weekday().num_days_from_monday() as usize;
+        // Unreachable index guard: weekday is always 0..7.
+        let Some(ranges) = self.weekly.get(day) else {
+            return false;
+        };
+        let minute = (local.hour() * 60 + local.minute()) as u16;
+        ranges
+            .iter()
+            .any(|&(start, end)| start <= minute && minute < end)
+    }
+
+    /// When the team is next at work: `at` itself when it is now, else
+    /// the next opening within two weeks (holidays skipped); `None` when
+    /// there is none.
+    pub fn next_opening(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if self.is_open(at) {
+            return Some(at);
+        }
+        let today = at.with_timezone(&self.zone).date_naive();
+        (0..15u64)
+            .filter_map(|n| today.checked_add_days(Days::new(n)))
+            .filter(|day| !self.holidays.contains(day))
+            .flat_map(|day| {
+                let index = day.weekday().num_days_from_monday() as usize;
+                let mut starts: Vec<u16> = self
+                    .weekly
+                    .get(index)
+                    .map(|ranges| ranges.iter().map(|r| r.0).collect())
+                    .unwrap_or_default();
+                starts.sort_unstable();
+                starts.into_iter().filter_map(move |start| {
+                    let time =
+                        NaiveTime::from_hms_opt(u32::from(start / 60), u32::from(start % 60), 0)?;
+                    let local = self.zone.from_local_datetime(&day.and_time(time));
+                    Some(local.earliest()?.with_timezone(&Utc))
+                })
+            })
+            .find(|opens| *opens > at)
+    }
+
+    /// How customers read an opening time: `Monday 09:00 EST`.
+    pub fn describe(&self, at: DateTime<Utc>) -> String {
+        at.with_timezone(&self.zone)
+            .format("%A %H:%M %Z")
+            .to_string()
+    }
+}

@@ -1,0 +1,293 @@
+//! `perch run` pointed at the fake X ingests what customers send it, by
+//! polling and by webhook.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use perch::config::{self, secrets::Lookup};
+use perch::store::Store;
+use perch::ticket::Origin;
+use perch::twitter::webhook;
+use perch::twitter::{InboundItem, InboundKind, Source};
+
+use crate::common::x::{fake, ACME_ID};
+use crate::common::{free_addr, http_get, never, perch, text, until, Running};
+
+const SECRETS: [(&str, &str); 4] = [
+    ("CK", "ck-acme"),
+    ("CS", "cs-acme"),
+    ("AT", "token-acme"),
+    ("ATS", "ts-acme"),
+];
+
+fn config_text(x_url: &str, data: &std::path::Path, health: SocketAddr) -> String {
+    format!(
+        r#"
+[service]
+data_dir = "{}"
+health_addr = "{health}"
+[x]
+api_url = "{x_url}"
+monthly_read_budget = 10000
+[[accounts]]
+key = "acme"
+handle = "AcmeSupport"
+user_id = "{ACME_ID}"
+[accounts.auth]
+kind = "oauth1"
+consumer_key_env = "CK"
+consumer_secret_env = "CS"
+access_token_env = "AT"
+access_token_secret_env = "ATS"
+[accounts.ingest.mentions]
+interval = "1s"
+[accounts.ingest.dms]
+interval = "1s"
+[[accounts.ingest.search]]
+name = "brand"
+query = "acme"
+interval = "1s"
+[accounts.ingest.webhook]
+path = "/x/webhook/acme"
+[accounts.routes]
+slack_channels = ["C0SUPPORT1"]
+[slack]
+bot_token_env = "SB"
+app_token_env = "SA"
+# A closed loopback port: Slack is unreachable, and perch keeps trying.
+api_url = "http://127.0.0.1:9/api"
+"#,
+        data.display()
+    )
+}
+
+fn lookup() -> Lookup {
+    Arc::new(|name: &str| {
+        SECRETS
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+            .or_else(|| ["SB", "SA"].contains(&name).then(|| "dummy".to_owned()))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn perch_run_ingests_mentions_search_hits_and_dms_from_the_fake() {
+    let x = fake().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let config = match config::from_str(&config_text(&x.base_url(), dir.path(), free_addr())) {
+        Ok(v) => v.config,
+        Err(p) => panic!("{p:?}"),
+    };
+    let store = Store::open(dir.path()).expect("store");
+    let service = Running::start(config, store.clone(), lookup()).await;
+
+    x.post("dana", "@AcmeSupport my order is late", None, None);
+    x.post("erin", "acme support is slow today", None, None);
+    x.dm("gina", ACME_ID, "please help by DM");
+    // Ingest records them; the relay makes each a ticket.
+    let tickets = || store.tickets().map(|t| t.len()).unwrap_or(0);
+    until("three tickets", || (tickets() == 3).then_some(())).await;
+    let origins: Vec<Origin> = store
+        .tickets()
+        .expect("tickets")
+        .into_iter()
+        .map(|t| t.origin)
+        .collect();
+    assert!(origins.contains(&Origin::Mention) && origins.contains(&Origin::Dm));
+    assert!(origins.contains(&Origin::SearchHit {
+        rule: "brand".into()
+    }));
+
+    // A later mention arrives on the next poll, nothing twice.
+    x.post("dana", "@AcmeSupport any news?", None, None);
+    until("the new mention", || (tickets() == 4).then_some(())).await;
+    never(
+        "a mention ticketed twice",
+        Duration::from_millis(1500),
+        || tickets() != 4,
+    )
+    .await;
+    assert_eq!(store.inbox::<InboundItem>().map(|i| i.len()).ok(), Some(0));
+
+    service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_answers_crc_and_accepts_only_signed_deliveries() {
+    let x = fake().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let config = match config::from_str(&config_text(&x.base_url(), dir.path(), free_addr())) {
+        Ok(v) => v.config,
+        Err(p) => panic!("{p:?}"),
+    };
+    let store = Store::open(dir.path()).expect("store");
+    let service = Running::start(config, store.clone(), lookup()).await;
+    let addr = service.addr;
+
+    let (status, body) = tokio::task::spawn_blocking(move || {
+        http_get(addr, "/x/webhook/acme?crc_token=challenge-123")
+    })
+    .await
+    .expect("join")
+    .expect("GET");
+    assert_eq!(status, 200, "{body}");
+    let token: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(
+        token["response_token"],
+        webhook::crc_response("cs-acme", "challenge-123")
+    );
+
+    let delivery = serde_json::json!({
+        "for_user_id": ACME_ID,
+        "tweet_create_events": [{
+            "id_str": "1950000000000000001",
+            "text": "@AcmeSupport webhook hello",
+            "created_at": "Mon Nov 23 09:00:00 +0000 2026",
+            "in_reply_to_status_id_str": null,
+            "user": {"id_str": "42", "screen_name": "kim", "name": "Kim"},
+            "entities": {"user_mentions": [{"screen_name": "AcmeSupport", "id_str": ACME_ID}]}
+        }],
+        "direct_message_events": [{
+            "type": "message_create", "id": "1950000000000000002", "created_timestamp": "1795424400000",
+            "message_create": {"target": {"recipient_id": ACME_ID}, "sender_id": "43", "message_data": {"text": "dm via webhook"}}
+        }],
+        "users": {"43": {"id": "43", "screen_name": "lee", "name": "Lee"}}
+    })
+    .to_string();
+    let http = reqwest::Client::new();
+    let url = format!("http://{addr}/x/webhook/acme");
+    let send = |signature: Option<String>, body: String| {
+        let mut r = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(s) = signature {
+            r = r.header("x-twitter-webhooks-signature", s);
+        }
+        r.send()
+    };
+    let good = webhook::signature("cs-acme", delivery.as_bytes());
+    let cases = [
+        ("missing", None, delivery.clone()),
+        (
+            "wrong secret",
+            Some(webhook::signature("other", delivery.as_bytes())),
+            delivery.clone(),
+        ),
+        (
+            "body altered",
+            Some(good.clone()),
+            delivery.replace("webhook hello", "webhook HELLO"),
+        ),
+        ("garbage", Some("sha256=AAAA".to_owned()), delivery.clone()),
+    ];
+    for (what, signature, body) in cases {
+        let r = send(signature, body).await.expect("POST");
+        assert_eq!(r.status().as_u16(), 401, "{what} was accepted");
+    }
+    assert!(store.inbox::<InboundItem>().expect("inbox").is_empty());
+
+    let r = send(Some(good.clone()), delivery.clone())
+        .await
+        .expect("POST");
+    assert_eq!(r.status().as_u16(), 200);
+    // X redelivers: recorded once.
+    let r = send(Some(good), delivery).await.expect("POST");
+    assert_eq!(r.status().as_u16(), 200);
+    let items: Vec<InboundItem> = store
+        .inbox()
+        .expect("inbox")
+        .into_iter()
+        .map(|(_, i)| i)
+        .collect();
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert!(items.iter().all(|i| i.source == Source::Webhook));
+    assert!(items.iter().any(|i| matches!(
+        &i.kind,
+        InboundKind::Post {
+            mentioned_or_quoted: true,
+            ..
+        }
+    ) && i.author.handle == "kim"));
+    assert!(items
+        .iter()
+        .any(|i| matches!(&i.kind, InboundKind::Dm { .. }) && i.author.handle == "lee"));
+
+    service.stop().await;
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_perch_binary_ingests_what_is_injected_into_the_fake() {
+    let x = fake().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let health = free_addr();
+    let path = dir.path().join("perch.toml");
+    std::fs::write(
+        &path,
+        config_text(&x.base_url(), &dir.path().join("data"), health),
+    )
+    .expect("config");
+    let mut cmd = perch();
+    cmd.args(["run", "--config"]).arg(&path);
+    for (k, v) in SECRETS {
+        cmd.env(k, v);
+    }
+    cmd.env("SB", "x").env("SA", "x");
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+
+    x.post(
+        "dana",
+        "@AcmeSupport hello from the binary test",
+        None,
+        None,
+    );
+    x.dm("gina", ACME_ID, "and a DM");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let reply = tokio::task::spawn_blocking(move || http_get(health, "/healthz"))
+            .await
+            .expect("join");
+        if let Ok((200, body)) = &reply {
+            let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+            if v["tickets"] == 2 {
+                assert!(v["x_reads_this_month"].as_u64().unwrap_or(0) >= 2, "{v}");
+                assert!(
+                    v["x_reads_by_source"]["acme/mentions"]
+                        .as_u64()
+                        .unwrap_or(0)
+                        >= 1,
+                    "{v}"
+                );
+                assert!(
+                    v["x_reads_by_source"]["acme/dms"].as_u64().unwrap_or(0) >= 1,
+                    "{v}"
+                );
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "perch run did not ingest: {reply:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let output = child.wait_with_output().expect("wait");
+    let (_, err) = text(&output);
+    assert!(output.status.success(), "{err}");
+    assert!(
+        !err.contains("ts-acme") && !err.contains("cs-acme"),
+        "a secret was logged:\n{err}"
+    );
+}
