@@ -4,7 +4,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use super::types::{Config, SlackMode, XAuth};
+use super::types::{Account, Config, SlackMode, XAuth};
 use crate::ticket::Priority;
 
 fn every(d: Duration) -> String {
@@ -21,53 +21,75 @@ pub fn summary(config: &Config) -> String {
 fn write_summary(out: &mut String, config: &Config) -> std::fmt::Result {
     writeln!(out, "accounts:")?;
     for a in &config.accounts {
+        write_account(out, a)?;
+    }
+    write_chat(out, config)?;
+    write_team(out, config)?;
+    match config.x.monthly_read_budget {
+        Some(b) => writeln!(out, "X reads: budget {b} a month, API {}", config.x.api_url)?,
+        None => writeln!(out, "X reads: no budget, API {}", config.x.api_url)?,
+    }
+    writeln!(
+        out,
+        "store: {}, health: http://{}/healthz",
+        config.service.data_dir.display(),
+        config.service.health_addr
+    )
+}
+
+/// An account: who it is, what it ingests, where it routes.
+fn write_account(out: &mut String, a: &Account) -> std::fmt::Result {
+    writeln!(
+        out,
+        "  {} (@{}, user {}, {})",
+        a.key,
+        a.handle,
+        a.user_id,
+        a.auth.kind()
+    )?;
+    let mut ingests = Vec::new();
+    if let Some(p) = &a.ingest.mentions {
+        ingests.push(format!("mentions every {}", every(p.interval)));
+    }
+    if let Some(p) = &a.ingest.dms {
+        ingests.push(format!("DMs every {}", every(p.interval)));
+    }
+    for s in &a.ingest.search {
+        ingests.push(format!(
+            "search \"{}\" every {}: {}",
+            s.name,
+            every(s.interval),
+            s.query
+        ));
+    }
+    if let Some(w) = &a.ingest.webhook {
+        ingests.push(format!("webhook at {}", w.path));
+    }
+    writeln!(out, "    ingests: {}", ingests.join("; "))?;
+    let mut routes: Vec<String> = a
+        .routes
+        .slack_channels
+        .iter()
+        .map(|c| format!("Slack {c}"))
+        .collect();
+    routes.extend(
+        a.routes
+            .discord_channels
+            .iter()
+            .map(|c| format!("Discord {c}")),
+    );
+    writeln!(out, "    routes to: {}", routes.join(", "))?;
+    if let XAuth::OAuth2 { .. } = a.auth {
         writeln!(
             out,
-            "  {} (@{}, user {}, {})",
-            a.key,
-            a.handle,
-            a.user_id,
-            a.auth.kind()
+            "    (refresh tokens rotate: the newest is kept in the store)"
         )?;
-        let mut ingests = Vec::new();
-        if let Some(p) = &a.ingest.mentions {
-            ingests.push(format!("mentions every {}", every(p.interval)));
-        }
-        if let Some(p) = &a.ingest.dms {
-            ingests.push(format!("DMs every {}", every(p.interval)));
-        }
-        for s in &a.ingest.search {
-            ingests.push(format!(
-                "search \"{}\" every {}: {}",
-                s.name,
-                every(s.interval),
-                s.query
-            ));
-        }
-        if let Some(w) = &a.ingest.webhook {
-            ingests.push(format!("webhook at {}", w.path));
-        }
-        writeln!(out, "    ingests: {}", ingests.join("; "))?;
-        let mut routes: Vec<String> = a
-            .routes
-            .slack_channels
-            .iter()
-            .map(|c| format!("Slack {c}"))
-            .collect();
-        routes.extend(
-            a.routes
-                .discord_channels
-                .iter()
-                .map(|c| format!("Discord {c}")),
-        );
-        writeln!(out, "    routes to: {}", routes.join(", "))?;
-        if let XAuth::OAuth2 { .. } = a.auth {
-            writeln!(
-                out,
-                "    (refresh tokens rotate: the newest is kept in the store)"
-            )?;
-        }
     }
+    Ok(())
+}
+
+/// The chat platforms.
+fn write_chat(out: &mut String, config: &Config) -> std::fmt::Result {
     if let Some(s) = &config.slack {
         let mode = match &s.mode {
             SlackMode::Socket { .. } => "Socket Mode".to_owned(),
@@ -91,6 +113,11 @@ fn write_summary(out: &mut String, config: &Config) -> std::fmt::Result {
             "    the bot needs the Message Content intent (Developer Portal → Bot → Privileged Gateway Intents), or thread replies arrive empty"
         )?;
     }
+    Ok(())
+}
+
+/// The agents, the hours, the targets, the rules and saved replies.
+fn write_team(out: &mut String, config: &Config) -> std::fmt::Result {
     let leads = config.agents.iter().filter(|a| a.lead).count();
     writeln!(
         out,
@@ -127,15 +154,5 @@ fn write_summary(out: &mut String, config: &Config) -> std::fmt::Result {
         "rules: {}, saved replies: {}",
         config.rules.0.len(),
         config.saved_replies.len()
-    )?;
-    match config.x.monthly_read_budget {
-        Some(b) => writeln!(out, "X reads: budget {b} a month, API {}", config.x.api_url)?,
-        None => writeln!(out, "X reads: no budget, API {}", config.x.api_url)?,
-    }
-    writeln!(
-        out,
-        "store: {}, health: http://{}/healthz",
-        config.service.data_dir.display(),
-        config.service.health_addr
     )
 }

@@ -5,6 +5,7 @@
 use chrono::Utc;
 
 use super::{auto_reply, Relay};
+use crate::config::Classification;
 use crate::store::{Also, Opened, StoreError};
 use crate::ticket::{
     self, Author, ConversationKey, Message, NewTicket, Origin, Ticket, TicketId, TweetId, XRef,
@@ -41,19 +42,7 @@ impl Relay {
 
     /// Records one item; returns its ticket.
     pub(crate) fn accept(&self, key: &str, item: &InboundItem) -> Result<TicketId, StoreError> {
-        let message = Message {
-            author: Author::Customer,
-            x_ref: match &item.kind {
-                InboundKind::Post { tweet_id, .. } => XRef::Tweet {
-                    id: TweetId::from(tweet_id.as_str()),
-                },
-                InboundKind::Dm { event_id, .. } => XRef::DmEvent {
-                    id: event_id.as_str().into(),
-                },
-            },
-            text: item.text.clone(),
-            at: item.created_at,
-        };
+        let message = customer_message(item);
         // A reply to a post of a ticket (ours or the customer's) joins it,
         // whatever conversation id the source gave (webhooks give none).
         if let InboundKind::Post {
@@ -70,47 +59,11 @@ impl Relay {
                 }
             }
         }
-        let class = self.config.rules.classify(&item.text);
-        let (conversation, origin, can_reply_publicly) = match &item.kind {
-            InboundKind::Post {
-                conversation_id,
-                mentioned_or_quoted,
-                ..
-            } => (
-                ConversationKey::Public {
-                    account: item.account.clone(),
-                    conversation: conversation_id.as_str().into(),
-                },
-                match &item.source {
-                    Source::Search { rule } if !mentioned_or_quoted => {
-                        Origin::SearchHit { rule: rule.clone() }
-                    }
-                    _ => Origin::Mention,
-                },
-                *mentioned_or_quoted,
-            ),
-            InboundKind::Dm {
-                dm_conversation_id, ..
-            } => (
-                ConversationKey::Dm {
-                    account: item.account.clone(),
-                    conversation: dm_conversation_id.as_str().into(),
-                },
-                Origin::Dm,
-                false,
-            ),
-        };
-        let new = NewTicket {
-            account: item.account.clone(),
-            origin,
-            customer: item.author.clone(),
-            conversation,
-            first_message: message.clone(),
-            priority: class.priority,
-            category: class.category,
-            tags: class.tags,
-            can_reply_publicly,
-        };
+        let new = new_ticket(
+            item,
+            message.clone(),
+            self.config.rules.classify(&item.text),
+        );
         let now = Utc::now();
         let auto = match self.config.auto_replies.any() {
             true => Some(self.store.next_outbox_id()?),
@@ -174,5 +127,68 @@ impl Relay {
             self.store.link_tweet(ticket.id, &tweet)?;
         }
         Ok(ticket.id)
+    }
+}
+
+/// The customer's words of an item, as a ticket message.
+fn customer_message(item: &InboundItem) -> Message {
+    Message {
+        author: Author::Customer,
+        x_ref: match &item.kind {
+            InboundKind::Post { tweet_id, .. } => XRef::Tweet {
+                id: TweetId::from(tweet_id.as_str()),
+            },
+            InboundKind::Dm { event_id, .. } => XRef::DmEvent {
+                id: event_id.as_str().into(),
+            },
+        },
+        text: item.text.clone(),
+        at: item.created_at,
+    }
+}
+
+/// The ticket an item opens: its conversation, where it came from (a
+/// search hit that did not mention or quote the account can be answered
+/// only by DM), and what the rules say of its words.
+fn new_ticket(item: &InboundItem, first_message: Message, class: Classification) -> NewTicket {
+    let (conversation, origin, can_reply_publicly) = match &item.kind {
+        InboundKind::Post {
+            conversation_id,
+            mentioned_or_quoted,
+            ..
+        } => (
+            ConversationKey::Public {
+                account: item.account.clone(),
+                conversation: conversation_id.as_str().into(),
+            },
+            match &item.source {
+                Source::Search { rule } if !mentioned_or_quoted => {
+                    Origin::SearchHit { rule: rule.clone() }
+                }
+                _ => Origin::Mention,
+            },
+            *mentioned_or_quoted,
+        ),
+        InboundKind::Dm {
+            dm_conversation_id, ..
+        } => (
+            ConversationKey::Dm {
+                account: item.account.clone(),
+                conversation: dm_conversation_id.as_str().into(),
+            },
+            Origin::Dm,
+            false,
+        ),
+    };
+    NewTicket {
+        account: item.account.clone(),
+        origin,
+        customer: item.author.clone(),
+        conversation,
+        first_message,
+        priority: class.priority,
+        category: class.category,
+        tags: class.tags,
+        can_reply_publicly,
     }
 }

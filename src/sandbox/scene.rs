@@ -31,30 +31,66 @@ fn say(step: &str) {
     println!("\n▶ {step}");
 }
 
-pub async fn play(config: &Config, sandbox: &Sandbox) -> anyhow::Result<()> {
-    let account = config.accounts.first().context("no [[accounts]]")?;
-    let slack = sandbox.slack.as_ref().context("the scene needs [slack]")?;
-    let channel = account
-        .routes
-        .slack_channels
-        .first()
-        .context("the scene needs a Slack route")?
-        .as_str();
-    let agent = config
-        .agents
-        .iter()
-        .find(|a| a.slack_user.is_some())
-        .context("the scene needs an agent with a slack_user")?;
-    let agent_id = agent.slack_user.as_ref().map_or("", |u| u.as_str());
-    let handle = &account.handle;
-    let discord_channel = account
-        .routes
-        .discord_channels
-        .first()
-        .and_then(|d| d.as_str().parse::<u64>().ok());
-    let x = &sandbox.x;
+/// Who and where the scene plays: the first account, its Slack channel
+/// (and Discord channel, if any), an agent with a Slack user.
+struct Cast<'a> {
+    sandbox: &'a Sandbox,
+    slack: &'a super::slack::FakeSlack,
+    handle: &'a str,
+    account_id: &'a str,
+    channel: &'a str,
+    discord_channel: Option<u64>,
+    agent: &'a str,
+    agent_id: &'a str,
+}
 
+impl<'a> Cast<'a> {
+    fn of(config: &'a Config, sandbox: &'a Sandbox) -> anyhow::Result<Self> {
+        let account = config.accounts.first().context("no [[accounts]]")?;
+        let slack = sandbox.slack.as_ref().context("the scene needs [slack]")?;
+        let channel = account
+            .routes
+            .slack_channels
+            .first()
+            .context("the scene needs a Slack route")?
+            .as_str();
+        let agent = config
+            .agents
+            .iter()
+            .find(|a| a.slack_user.is_some())
+            .context("the scene needs an agent with a slack_user")?;
+        Ok(Self {
+            sandbox,
+            slack,
+            handle: &account.handle,
+            account_id: account.user_id.as_str(),
+            channel,
+            discord_channel: account
+                .routes
+                .discord_channels
+                .first()
+                .and_then(|d| d.as_str().parse::<u64>().ok()),
+            agent: &agent.name,
+            agent_id: agent.slack_user.as_ref().map_or("", |u| u.as_str()),
+        })
+    }
+}
+
+pub async fn play(config: &Config, sandbox: &Sandbox) -> anyhow::Result<()> {
+    let cast = Cast::of(config, sandbox)?;
     println!("\n=== perch sandbox: the scene ===");
+    let (post, card) = customers_write(&cast).await?;
+    agent_answers(&cast, &post, &card).await?;
+    show(&cast);
+    println!("\n=== the scene is over; perch keeps running ===\n");
+    Ok(())
+}
+
+/// A mention, a DM and a misspelt search hit; waits for their cards.
+async fn customers_write(
+    cast: &Cast<'_>,
+) -> anyhow::Result<(crate::twitter::api::Post, super::slack::Message)> {
+    let (x, slack, channel, handle) = (&cast.sandbox.x, cast.slack, cast.channel, cast.handle);
     say(&format!("@dana mentions @{handle} on X"));
     let post = x.post(
         "dana",
@@ -65,7 +101,7 @@ pub async fn play(config: &Config, sandbox: &Sandbox) -> anyhow::Result<()> {
     say(&format!("@gina sends @{handle} a DM"));
     x.dm(
         "gina",
-        account.user_id.as_str(),
+        cast.account_id,
         "hi, my account is locked after a password reset",
     );
     say("@lee posts about the brand without naming the account (a search hit, misspelt)");
@@ -75,7 +111,6 @@ pub async fn play(config: &Config, sandbox: &Sandbox) -> anyhow::Result<()> {
         None,
         None,
     );
-
     let card = until("dana's card in Slack", || {
         slack
             .messages(channel)
@@ -93,11 +128,18 @@ pub async fn play(config: &Config, sandbox: &Sandbox) -> anyhow::Result<()> {
     })
     .await?;
     println!("  perch opened a ticket thread for each, in Slack and in Discord.");
+    Ok((post, card))
+}
 
-    say(&format!(
-        "{} presses Claim on dana's card in Slack",
-        agent.name
-    ));
+/// The agent claims dana's ticket, replies inline and resolves it.
+async fn agent_answers(
+    cast: &Cast<'_>,
+    post: &crate::twitter::api::Post,
+    card: &super::slack::Message,
+) -> anyhow::Result<()> {
+    let (x, slack, channel) = (&cast.sandbox.x, cast.slack, cast.channel);
+    let (agent, agent_id) = (cast.agent, cast.agent_id);
+    say(&format!("{agent} presses Claim on dana's card in Slack"));
     slack
         .press_button(channel, &card.ts, agent_id, "perch_claim")
         .context("the card has no Claim button")?;
@@ -112,8 +154,7 @@ pub async fn play(config: &Config, sandbox: &Sandbox) -> anyhow::Result<()> {
 
     let words = "So sorry! A replacement ships today; I'll DM you the tracking.";
     say(&format!(
-        "{} replies inline in the thread: \"{words}\"",
-        agent.name
+        "{agent} replies inline in the thread: \"{words}\""
     ));
     slack.thread_reply(channel, &card.ts, agent_id, words);
     let reply = until("the reply on X", || {
@@ -124,7 +165,10 @@ pub async fn play(config: &Config, sandbox: &Sandbox) -> anyhow::Result<()> {
         })
     })
     .await?;
-    println!("  perch posted it on X as @{handle}: \"{}\"", reply.text);
+    println!(
+        "  perch posted it on X as @{}: \"{}\"",
+        cast.handle, reply.text
+    );
     until("the thread to say it was sent", || {
         slack.messages(channel).into_iter().find(|m| {
             m.thread_ts.as_deref() == Some(card.ts.as_str()) && m.text.starts_with("Sent as")
@@ -133,8 +177,7 @@ pub async fn play(config: &Config, sandbox: &Sandbox) -> anyhow::Result<()> {
     .await?;
 
     say(&format!(
-        "{} resolves it from the thread: \"@perch resolve replacement shipped\"",
-        agent.name
+        "{agent} resolves it from the thread: \"@perch resolve replacement shipped\""
     ));
     slack.thread_reply(
         channel,
@@ -150,8 +193,7 @@ pub async fn play(config: &Config, sandbox: &Sandbox) -> anyhow::Result<()> {
             .map(|_| ())
     })
     .await?;
-
-    if let (Some(discord), Some(id)) = (&sandbox.discord, discord_channel) {
+    if let (Some(discord), Some(id)) = (&cast.sandbox.discord, cast.discord_channel) {
         until("the Discord card to show it resolved and the reply", || {
             let messages = discord.messages(id);
             let card = messages.iter().find(|m| {
@@ -166,9 +208,15 @@ pub async fn play(config: &Config, sandbox: &Sandbox) -> anyhow::Result<()> {
         })
         .await?;
     }
+    Ok(())
+}
+
+/// What each side sees now.
+fn show(cast: &Cast<'_>) {
+    let (x, handle, channel) = (&cast.sandbox.x, cast.handle, cast.channel);
     println!("\n--- Slack #{channel}, as the team sees it ---");
-    print!("{}", slack.render(channel));
-    if let (Some(discord), Some(id)) = (&sandbox.discord, discord_channel) {
+    print!("{}", cast.slack.render(channel));
+    if let (Some(discord), Some(id)) = (&cast.sandbox.discord, cast.discord_channel) {
         println!("\n--- Discord #support, as the team sees it ---");
         print!("{}", discord.render(id));
     }
@@ -179,6 +227,4 @@ pub async fn play(config: &Config, sandbox: &Sandbox) -> anyhow::Result<()> {
     for dm in x.sent_dms() {
         println!("DM from @{handle}: {}", dm.text.unwrap_or_default());
     }
-    println!("\n=== the scene is over; perch keeps running ===\n");
-    Ok(())
 }

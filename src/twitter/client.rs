@@ -137,7 +137,6 @@ impl XClient {
         body: Option<&B>,
     ) -> Result<Vec<u8>, XError> {
         let endpoint = endpoint_key(method.as_str(), path);
-        let url = format!("{}{path}", self.base);
         let mut refreshed = false;
         let mut attempt = 0;
         // A post or DM that failed with 5xx or a dropped connection may
@@ -147,23 +146,10 @@ impl XClient {
         loop {
             attempt += 1;
             self.windows.check(&endpoint)?;
-            let params: BTreeMap<&str, &str> =
-                query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let full = oauth1_request::to_query(
-                url.clone(),
-                &oauth1_request::request::AssertSorted::new(&params),
-            );
-            let mut request = self.http.request(method.clone(), &full);
-            request = request.header(
-                "authorization",
-                self.authorization(method.as_str(), &url, &params).await?,
-            );
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            let response = match request.send().await {
+            let retry = may_repeat && attempt < self.patience.attempts;
+            let response = match self.request(&method, path, query, body).await? {
                 Ok(r) => r,
-                Err(e) if may_repeat && attempt < self.patience.attempts => {
+                Err(e) if retry => {
                     tracing::warn!(account = %self.account, %endpoint, error = %e, "X unreachable; backing off");
                     tokio::time::sleep(self.patience.backoff.after(attempt)).await;
                     continue;
@@ -186,11 +172,6 @@ impl XClient {
             if status.is_success() {
                 return Ok(bytes);
             }
-            let error: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
-            let detail = match error.summary() {
-                s if s.is_empty() => status.to_string(),
-                s => s,
-            };
             match status {
                 StatusCode::TOO_MANY_REQUESTS => {
                     // The headers just recorded say when it resets; until
@@ -200,35 +181,72 @@ impl XClient {
                     tracing::warn!(account = %self.account, %endpoint, reset_s = reset_in.as_secs(), "X rate limit hit");
                     return Err(XError::RateLimited { endpoint, reset_in });
                 }
-                StatusCode::UNAUTHORIZED => {
-                    if let (Auth::OAuth2(session), false) = (&self.auth, refreshed) {
+                StatusCode::UNAUTHORIZED if !refreshed => {
+                    if let Auth::OAuth2(session) = &self.auth {
                         refreshed = true;
                         session.refresh(&self.http).await?;
                         continue;
                     }
-                    return Err(XError::Unauthorized {
-                        account: self.account.clone(),
-                        detail,
-                    });
                 }
-                StatusCode::FORBIDDEN if detail.contains("duplicate content") => {
-                    return Err(XError::Duplicate { detail })
-                }
-                StatusCode::FORBIDDEN if is_reply_restriction(&detail) => {
-                    return Err(XError::ReplyNotAllowed { detail })
-                }
-                s if s.is_server_error() && may_repeat && attempt < self.patience.attempts => {
+                s if s.is_server_error() && retry => {
                     tracing::warn!(account = %self.account, %endpoint, status = s.as_u16(), "X failed; backing off");
                     tokio::time::sleep(self.patience.backoff.after(attempt)).await;
+                    continue;
                 }
-                s if s.is_server_error() => return Err(XError::Unavailable { detail }),
-                s => {
-                    return Err(XError::Refused {
-                        status: s.as_u16(),
-                        detail,
-                    })
-                }
+                _ => {}
             }
+            return Err(self.refusal(status, &bytes));
+        }
+    }
+
+    /// One signed request (the outer error: it could not be signed; the
+    /// inner: it did not reach X or its answer did not come back).
+    async fn request<B: Serialize>(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &BTreeMap<&str, String>,
+        body: Option<&B>,
+    ) -> Result<reqwest::Result<reqwest::Response>, XError> {
+        let url = format!("{}{path}", self.base);
+        let params: BTreeMap<&str, &str> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let full = oauth1_request::to_query(
+            url.clone(),
+            &oauth1_request::request::AssertSorted::new(&params),
+        );
+        let mut request = self.http.request(method.clone(), &full).header(
+            "authorization",
+            self.authorization(method.as_str(), &url, &params).await?,
+        );
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        Ok(request.send().await)
+    }
+
+    /// The typed error for an answer X refused, from its problem body.
+    fn refusal(&self, status: StatusCode, body: &[u8]) -> XError {
+        let error: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+        let detail = match error.summary() {
+            s if s.is_empty() => status.to_string(),
+            s => s,
+        };
+        match status {
+            StatusCode::UNAUTHORIZED => XError::Unauthorized {
+                account: self.account.clone(),
+                detail,
+            },
+            StatusCode::FORBIDDEN if detail.contains("duplicate content") => {
+                XError::Duplicate { detail }
+            }
+            StatusCode::FORBIDDEN if is_reply_restriction(&detail) => {
+                XError::ReplyNotAllowed { detail }
+            }
+            s if s.is_server_error() => XError::Unavailable { detail },
+            s => XError::Refused {
+                status: s.as_u16(),
+                detail,
+            },
         }
     }
 

@@ -76,9 +76,11 @@ impl Socket {
         id
     }
 
-    /// Sends every waiting envelope on the first live connection.
+    /// Sends every waiting envelope on the newest live connection (a
+    /// client that reconnected gets what follows, even while its old
+    /// connection lingers).
     pub fn flush(&mut self) {
-        let Some((conn, tx)) = self.connections.first().cloned() else {
+        let Some((conn, tx)) = self.connections.last().cloned() else {
             return;
         };
         for e in self

@@ -1,7 +1,7 @@
 //! The X API endpoints of the fake: one handler that authenticates,
 //! applies faults and rate limits, records the request, and dispatches.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::MutexGuard;
 
 use axum::body::Bytes;
@@ -9,9 +9,10 @@ use axum::extract::State as AxumState;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::auth::{self, AuthFailure};
+use super::pages::{dm_page, post_page};
 use super::query::Query;
 use super::{lock, unix_now, Shared, State, Window};
 use crate::twitter::api::{CreateDm, CreatePost, Post, User};
@@ -47,7 +48,7 @@ fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
 }
 
 /// X's 400 for bad parameters.
-fn invalid(detail: &str, parameter: &str) -> Response {
+pub(super) fn invalid(detail: &str, parameter: &str) -> Response {
     let body = json!({
         "errors": [{ "parameters": { parameter: [] }, "message": detail }],
         "title": "Invalid Request",
@@ -62,7 +63,7 @@ fn invalid(detail: &str, parameter: &str) -> Response {
     r
 }
 
-fn ok(status: StatusCode, body: Value) -> Response {
+pub(super) fn ok(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
@@ -452,160 +453,4 @@ fn engaged(s: &State, target: &Post, account: &User) -> bool {
             && s.find_post(&r.id).and_then(|p| p.author_id.as_deref()) == Some(account.id.as_str())
     });
     mentioned || quoted
-}
-
-fn numeric(id: &str) -> u128 {
-    id.parse().unwrap_or(0)
-}
-
-fn page_size(
-    query: &BTreeMap<String, String>,
-    default: usize,
-    min: usize,
-) -> Result<usize, String> {
-    match query.get("max_results") {
-        None => Ok(default),
-        Some(v) => match v.parse::<usize>() {
-            Ok(n) if (min..=100).contains(&n) => Ok(n),
-            _ => Err(format!(
-                "The `max_results` query parameter value [{v}] is not between {min} and 100"
-            )),
-        },
-    }
-}
-
-/// The paging token as an offset, or X's message about it.
-fn offset(query: &BTreeMap<String, String>, param: &str) -> Result<usize, String> {
-    match query.get(param) {
-        None => Ok(0),
-        Some(t) => t
-            .strip_prefix("page-")
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| format!("The `{param}` query parameter value [{t}] is not valid")),
-    }
-}
-
-/// Keeps the post fields asked for in `tweet.fields` (id, text and
-/// edit_history_tweet_ids always), as X does.
-fn shape_post(post: &Post, fields: &HashSet<&str>) -> Value {
-    let mut value = serde_json::to_value(post).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut value {
-        map.retain(|k, _| k == "id" || k == "text" || fields.contains(k.as_str()));
-        map.insert("edit_history_tweet_ids".to_owned(), json!([post.id]));
-    }
-    value
-}
-
-fn post_page(
-    s: &State,
-    mut posts: Vec<Post>,
-    query: &BTreeMap<String, String>,
-    page_param: &str,
-) -> Response {
-    let size = match page_size(query, 10, 5) {
-        Ok(n) => n,
-        Err(m) => return invalid(&m, "max_results"),
-    };
-    let start = match offset(query, page_param) {
-        Ok(n) => n,
-        Err(m) => return invalid(&m, page_param),
-    };
-    if let Some(since) = query.get("since_id") {
-        posts.retain(|p| numeric(&p.id) > numeric(since));
-    }
-    posts.sort_by_key(|p| std::cmp::Reverse(numeric(&p.id)));
-    let page: Vec<&Post> = posts.iter().skip(start).take(size).collect();
-    let fields: HashSet<&str> = query
-        .get("tweet.fields")
-        .map(|f| f.split(',').collect())
-        .unwrap_or_default();
-    let expansions: HashSet<&str> = query
-        .get("expansions")
-        .map(|f| f.split(',').collect())
-        .unwrap_or_default();
-    let mut meta = Map::new();
-    meta.insert("result_count".to_owned(), json!(page.len()));
-    let mut body = Map::new();
-    if !page.is_empty() {
-        meta.insert("newest_id".to_owned(), json!(page[0].id));
-        meta.insert("oldest_id".to_owned(), json!(page[page.len() - 1].id));
-        if start + size < posts.len() {
-            meta.insert(
-                "next_token".to_owned(),
-                json!(format!("page-{}", start + size)),
-            );
-        }
-        body.insert(
-            "data".to_owned(),
-            Value::Array(page.iter().map(|p| shape_post(p, &fields)).collect()),
-        );
-        let mut includes = Map::new();
-        if expansions.contains("author_id") {
-            let mut users: Vec<&User> = page
-                .iter()
-                .filter_map(|p| p.author_id.as_deref().and_then(|a| s.user(a)))
-                .collect();
-            users.dedup_by_key(|u| u.id.clone());
-            includes.insert("users".to_owned(), json!(users));
-        }
-        if expansions.contains("referenced_tweets.id") {
-            let refs: Vec<Value> = page
-                .iter()
-                .flat_map(|p| p.referenced_tweets.iter())
-                .filter_map(|r| s.find_post(&r.id))
-                .map(|p| shape_post(p, &fields))
-                .collect();
-            if !refs.is_empty() {
-                includes.insert("posts".to_owned(), Value::Array(refs));
-            }
-        }
-        if !includes.is_empty() {
-            body.insert("includes".to_owned(), Value::Object(includes));
-        }
-    }
-    body.insert("meta".to_owned(), Value::Object(meta));
-    ok(StatusCode::OK, Value::Object(body))
-}
-
-fn dm_page(s: &State, query: &BTreeMap<String, String>, me: &str) -> Response {
-    let size = match page_size(query, 100, 1) {
-        Ok(n) => n,
-        Err(m) => return invalid(&m, "max_results"),
-    };
-    let start = match offset(query, "pagination_token") {
-        Ok(n) => n,
-        Err(m) => return invalid(&m, "pagination_token"),
-    };
-    let mut events: Vec<_> = s
-        .dms
-        .iter()
-        .filter(|(_, who)| who.iter().any(|w| w == me))
-        .map(|(e, _)| e)
-        .collect();
-    events.sort_by_key(|e| std::cmp::Reverse(numeric(&e.id)));
-    let page: Vec<_> = events.iter().skip(start).take(size).collect();
-    let mut body = Map::new();
-    let mut meta = Map::new();
-    meta.insert("result_count".to_owned(), json!(page.len()));
-    if !page.is_empty() {
-        body.insert("data".to_owned(), json!(page));
-        if start + size < events.len() {
-            meta.insert(
-                "next_token".to_owned(),
-                json!(format!("page-{}", start + size)),
-            );
-        }
-        if query
-            .get("expansions")
-            .is_some_and(|e| e.split(',').any(|x| x == "sender_id"))
-        {
-            let users: Vec<&User> = page
-                .iter()
-                .filter_map(|e| e.sender_id.as_deref().and_then(|a| s.user(a)))
-                .collect();
-            body.insert("includes".to_owned(), json!({ "users": users }));
-        }
-    }
-    body.insert("meta".to_owned(), Value::Object(meta));
-    ok(StatusCode::OK, Value::Object(body))
 }

@@ -1,0 +1,324 @@
+//! Acting as people in the fake Slack and reading what they would see:
+//! the Rust `Control` API, and the same over HTTP under `/_sandbox/` for
+//! the demo.
+
+use super::*;
+
+/// Acting as people and reading what they would see; the same is served
+/// over HTTP under `/_sandbox/` for the demo.
+#[derive(Clone)]
+pub struct Control(pub(super) Shared);
+
+impl std::ops::Deref for FakeSlack {
+    type Target = Control;
+
+    fn deref(&self) -> &Control {
+        &self.control
+    }
+}
+
+impl Control {
+    /// Adds a person.
+    pub fn add_user(&self, id: &str, name: &str) {
+        lock(&self.0).users.insert(id.to_owned(), name.to_owned());
+    }
+
+    /// Defines a user group and its members.
+    pub fn set_group(&self, id: &str, members: &[&str]) {
+        lock(&self.0).groups.insert(
+            id.to_owned(),
+            members.iter().map(|m| (*m).to_owned()).collect(),
+        );
+    }
+
+    /// A person replies in a thread: stored, and delivered to the app as an
+    /// Events API `message` event over Socket Mode. Returns the message ts.
+    pub fn thread_reply(&self, channel: &str, thread_ts: &str, user: &str, text: &str) -> String {
+        let mut s = lock(&self.0);
+        let message = s.person_replies(channel, thread_ts, user, text);
+        s.message_event(channel, &message);
+        message.ts
+    }
+
+    /// A person replies in a thread of an app on the Events API: stored, and
+    /// the body Slack would POST (signed) is returned.
+    pub fn thread_reply_event(
+        &self,
+        channel: &str,
+        thread_ts: &str,
+        user: &str,
+        text: &str,
+    ) -> String {
+        let mut s = lock(&self.0);
+        let message = s.person_replies(channel, thread_ts, user, text);
+        s.message_event_payload(channel, &message).to_string()
+    }
+
+    /// A person runs `/perch <text>` in `channel`. Returns the envelope id.
+    pub fn slash_command(&self, channel: &str, user: &str, text: &str) -> String {
+        let payload = self.slash_command_payload(channel, user, text);
+        lock(&self.0).socket.deliver("slash_commands", payload, 0)
+    }
+
+    /// The payload of `/perch <text>` (its fields; the Events API sends them
+    /// form-encoded).
+    pub fn slash_command_payload(&self, channel: &str, user: &str, text: &str) -> Value {
+        let mut s = lock(&self.0);
+        let name = s
+            .users
+            .get(user)
+            .cloned()
+            .unwrap_or_else(|| user.to_owned());
+        let trigger = s.socket_serial("trigger-");
+        let payload = serde_json::json!({
+            "token": "verification-token", "team_id": TEAM_ID, "team_domain": "perch-sandbox",
+            "channel_id": channel, "channel_name": "support", "user_id": user, "user_name": name,
+            "command": "/perch", "text": text, "api_app_id": socket::APP_ID, "is_enterprise_install": "false",
+                        "response_url": format!("http://{}/_sandbox/respond/{trigger}", s.addr), "trigger_id": trigger,
+        });
+        payload
+    }
+
+    /// A person presses a button on the message `message_ts`. Returns the
+    /// envelope id, or `None` when that message has no such button.
+    pub fn press_button(
+        &self,
+        channel: &str,
+        message_ts: &str,
+        user: &str,
+        action_id: &str,
+    ) -> Option<String> {
+        let payload = self.button_payload(channel, message_ts, user, action_id)?;
+        Some(lock(&self.0).socket.deliver("interactive", payload, 0))
+    }
+
+    /// The `block_actions` payload of pressing a button on `message_ts`.
+    pub fn button_payload(
+        &self,
+        channel: &str,
+        message_ts: &str,
+        user: &str,
+        action_id: &str,
+    ) -> Option<Value> {
+        let mut s = lock(&self.0);
+        let message = s
+            .channels
+            .get(channel)?
+            .iter()
+            .find(|m| m.ts == message_ts)?
+            .clone();
+        let button = message.blocks.as_ref().and_then(|b| {
+            b.as_array()?
+                .iter()
+                .filter_map(|block| block.get("elements")?.as_array())
+                .flatten()
+                .find(|e| e.get("action_id").and_then(Value::as_str) == Some(action_id))
+                .cloned()
+        })?;
+        let name = s
+            .users
+            .get(user)
+            .cloned()
+            .unwrap_or_else(|| user.to_owned());
+        let trigger = s.socket_serial("trigger-");
+        let payload = serde_json::json!({
+            "type": "block_actions",
+            "user": { "id": user, "username": name, "name": name, "team_id": TEAM_ID },
+            "api_app_id": socket::APP_ID, "token": "verification-token",
+            "container": { "type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": false },
+            "trigger_id": trigger,
+            "team": { "id": TEAM_ID, "domain": "perch-sandbox" },
+            "is_enterprise_install": false,
+            "channel": { "id": channel, "name": "support" },
+            "message": web::message_json(&message),
+            "state": { "values": {} },
+            "response_url": format!("http://{}/_sandbox/respond/{trigger}", s.addr),
+            "actions": [{
+                "action_id": action_id, "block_id": "perch-actions", "text": button["text"],
+                                "value": button["value"], "type": "button", "action_ts": chrono::Utc::now().timestamp().to_string(),
+            }],
+        });
+        Some(payload)
+    }
+
+    /// Sends an envelope's payload again as Slack does when it believes an
+    /// ack was lost (`retry_attempt` raised, same event and trigger ids).
+    pub fn redeliver(&self, envelope_id: &str) -> Option<String> {
+        let mut s = lock(&self.0);
+        let e = s
+            .socket
+            .envelopes
+            .iter()
+            .find(|e| e.id == envelope_id)?
+            .clone();
+        Some(s.socket.deliver(e.kind, e.payload, e.retry_attempt + 1))
+    }
+
+    /// Holds back answers to a Web API `method` (e.g. `chat.postMessage`)
+    /// for `delay` after the work is done.
+    pub fn set_delay(&self, method: &str, delay: Duration) {
+        lock(&self.0).delays.insert(method.to_owned(), delay);
+    }
+
+    /// Asks connected clients to reconnect (`disconnect`), then closes them.
+    pub fn disconnect(&self, reason: &str) {
+        socket::disconnect_all(&mut lock(&self.0), reason);
+    }
+
+    /// How long an envelope may wait for its ack before it is sent again.
+    pub fn set_redeliver_after(&self, after: Duration) {
+        lock(&self.0).socket.redeliver_after = after;
+    }
+
+    /// Every envelope delivered so far.
+    pub fn envelopes(&self) -> Vec<socket::Envelope> {
+        lock(&self.0).socket.envelopes.clone()
+    }
+
+    /// How many times a client connected to the socket.
+    pub fn socket_connects(&self) -> u32 {
+        lock(&self.0).socket.connects
+    }
+
+    /// Every message of a channel, thread replies included, oldest first.
+    pub fn messages(&self, channel: &str) -> Vec<Message> {
+        lock(&self.0)
+            .channels
+            .get(channel)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Ephemeral messages shown to `user`.
+    pub fn ephemerals_for(&self, user: &str) -> Vec<Ephemeral> {
+        lock(&self.0)
+            .ephemerals
+            .iter()
+            .filter(|e| e.user == user)
+            .cloned()
+            .collect()
+    }
+
+    pub fn calls(&self, method: &str) -> Vec<Call> {
+        lock(&self.0)
+            .calls
+            .iter()
+            .filter(|c| c.method == method)
+            .cloned()
+            .collect()
+    }
+
+    /// A channel as a person reads it: each top-level message with its
+    /// replies, rendered as text.
+    pub fn render(&self, channel: &str) -> String {
+        let s = lock(&self.0);
+        render(&s, channel)
+    }
+}
+
+fn render(s: &State, channel: &str) -> String {
+    let Some(messages) = s.channels.get(channel) else {
+        return String::new();
+    };
+    let who = |m: &Message| {
+        s.users
+            .get(&m.user)
+            .cloned()
+            .unwrap_or_else(|| m.user.clone())
+    };
+    let mut out = String::new();
+    for parent in messages
+        .iter()
+        .filter(|m| m.thread_ts.as_ref().is_none_or(|t| *t == m.ts))
+    {
+        out.push_str(&format!("{}: {}\n", who(parent), web::visible_text(parent)));
+        for reply in messages
+            .iter()
+            .filter(|m| m.thread_ts.as_deref() == Some(parent.ts.as_str()) && m.ts != parent.ts)
+        {
+            let marks = if reply.reactions.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", reply.reactions.join(" "))
+            };
+            out.push_str(&format!("    ↳ {}: {}{marks}\n", who(reply), reply.text));
+        }
+    }
+    out
+}
+
+async fn control_channel(
+    AxumState(state): AxumState<Shared>,
+    Path(id): Path<String>,
+) -> Json<Value> {
+    let s = lock(&state);
+    Json(serde_json::json!({
+        "channel": id,
+        "messages": s.channels.get(&id),
+        "as_seen": render(&s, &id),
+    }))
+}
+
+#[derive(serde::Deserialize)]
+struct ReplyIn {
+    channel: String,
+    thread_ts: String,
+    user: String,
+    text: String,
+}
+
+#[derive(serde::Deserialize)]
+struct CommandIn {
+    channel: String,
+    user: String,
+    text: String,
+}
+
+#[derive(serde::Deserialize)]
+struct ButtonIn {
+    channel: String,
+    message_ts: String,
+    user: String,
+    action_id: String,
+}
+
+/// `POST /_sandbox/reply`: a person replies in a thread.
+async fn control_reply(AxumState(state): AxumState<Shared>, Json(r): Json<ReplyIn>) -> Json<Value> {
+    let ts = Control(state).thread_reply(&r.channel, &r.thread_ts, &r.user, &r.text);
+    Json(serde_json::json!({ "ok": true, "ts": ts }))
+}
+
+/// `POST /_sandbox/command`: a person runs `/perch <text>`.
+async fn control_command(
+    AxumState(state): AxumState<Shared>,
+    Json(c): Json<CommandIn>,
+) -> Json<Value> {
+    let envelope = Control(state).slash_command(&c.channel, &c.user, &c.text);
+    Json(serde_json::json!({ "ok": true, "envelope_id": envelope }))
+}
+
+/// `POST /_sandbox/button`: a person presses a card button.
+async fn control_button(
+    AxumState(state): AxumState<Shared>,
+    Json(b): Json<ButtonIn>,
+) -> (axum::http::StatusCode, Json<Value>) {
+    match Control(state).press_button(&b.channel, &b.message_ts, &b.user, &b.action_id) {
+        Some(envelope) => (
+            axum::http::StatusCode::OK,
+            Json(serde_json::json!({ "ok": true, "envelope_id": envelope })),
+        ),
+        None => (
+            axum::http::StatusCode::NOT_FOUND,
+            Json(serde_json::json!({ "ok": false, "error": "no such message or button" })),
+        ),
+    }
+}
+
+/// The control routes, beside the Web API.
+pub(super) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/_sandbox/channels/{id}", get(control_channel))
+        .route("/_sandbox/reply", axum::routing::post(control_reply))
+        .route("/_sandbox/command", axum::routing::post(control_command))
+        .route("/_sandbox/button", axum::routing::post(control_button))
+}

@@ -1,0 +1,122 @@
+//! The fake X's control API over HTTP (`/_sandbox/...`): post and DM as
+//! a customer, read what the brand account posted and every request
+//! perch made, inject faults and set rate limits.
+
+use super::*;
+
+#[derive(Deserialize)]
+struct PostIn {
+    from: String,
+    text: String,
+    in_reply_to: Option<String>,
+    quote_of: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DmIn {
+    from: String,
+    /// The account's user id or handle.
+    to: String,
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct FaultIn {
+    endpoint: String,
+    status: u16,
+    times: u32,
+}
+
+#[derive(Deserialize)]
+struct LimitIn {
+    endpoint: String,
+    limit: u64,
+    window_secs: u64,
+}
+
+/// The control routes, beside the X API.
+pub(super) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/_sandbox/posts", post(control_post))
+        .route("/_sandbox/dms", post(control_dm))
+        .route("/_sandbox/posted", get(control_posted))
+        .route("/_sandbox/faults", post(control_fault))
+        .route("/_sandbox/rate_limits", post(control_limit))
+        .route("/_sandbox/requests", get(control_requests))
+}
+
+async fn control_post(
+    AxumState(state): AxumState<Shared>,
+    Json(body): Json<PostIn>,
+) -> (StatusCode, Json<Value>) {
+    let mut s = lock(&state);
+    let author = s.user_by_name(&body.from);
+    let post = s.create_post(
+        &author,
+        &body.text,
+        body.in_reply_to.as_deref(),
+        body.quote_of.as_deref(),
+    );
+    (StatusCode::CREATED, Json(json!({ "data": post })))
+}
+
+async fn control_dm(
+    AxumState(state): AxumState<Shared>,
+    Json(body): Json<DmIn>,
+) -> (StatusCode, Json<Value>) {
+    let mut s = lock(&state);
+    let to = body.to.trim_start_matches('@');
+    let Some(account) = s
+        .accounts
+        .iter()
+        .find(|a| a.user_id == to || a.handle.eq_ignore_ascii_case(to))
+        .map(|a| a.user_id.clone())
+    else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": format!("no hosted account `{to}`")})),
+        );
+    };
+    let sender = s.user_by_name(&body.from);
+    let event = s.create_dm(&sender, &account, &body.text);
+    (StatusCode::CREATED, Json(json!({ "data": event })))
+}
+
+async fn control_posted(AxumState(state): AxumState<Shared>) -> Json<Value> {
+    let s = lock(&state);
+    let posts: Vec<&Post> = s
+        .posts
+        .iter()
+        .filter(|p| p.author_id.as_deref().is_some_and(|a| s.is_account(a)))
+        .collect();
+    let dms: Vec<&DmEvent> = s
+        .dms
+        .iter()
+        .map(|(e, _)| e)
+        .filter(|e| e.sender_id.as_deref().is_some_and(|a| s.is_account(a)))
+        .collect();
+    Json(json!({ "posts": posts, "dms": dms }))
+}
+
+async fn control_fault(AxumState(state): AxumState<Shared>, Json(f): Json<FaultIn>) -> StatusCode {
+    lock(&state).faults.insert(
+        f.endpoint,
+        Fault {
+            status: f.status,
+            times: f.times,
+        },
+    );
+    StatusCode::NO_CONTENT
+}
+
+async fn control_limit(AxumState(state): AxumState<Shared>, Json(l): Json<LimitIn>) -> StatusCode {
+    let mut s = lock(&state);
+    s.limits
+        .insert(l.endpoint.clone(), (l.limit, l.window_secs.max(1)));
+    s.windows.retain(|(_, e), _| *e != l.endpoint);
+    StatusCode::NO_CONTENT
+}
+
+async fn control_requests(AxumState(state): AxumState<Shared>) -> Json<Vec<RequestRecord>> {
+    Json(lock(&state).requests.clone())
+}
