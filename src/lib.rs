@@ -7,7 +7,7 @@
 //!
 //! 1. [`xrules`]: what X allows (published rate limits, polling pace, how
 //!    X measures a post or a DM): pure facts and arithmetic; [`backoff`]:
-//!    the one retry policy.
+//!    the one retry policy; [`clock`]: the time, injected.
 //! 2. [`ticket`]: the domain with no I/O: typed ids, tickets, the claim
 //!    state machine and the chat command grammar.
 //! 3. [`config`]: the TOML config: raw serde types, a pure `validate()`,
@@ -30,6 +30,7 @@
 pub mod backoff;
 pub mod chat;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod logging;
 pub mod relay;

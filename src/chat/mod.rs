@@ -27,14 +27,14 @@ use tokio::sync::{mpsc, watch};
 pub use card::{Card, CardAction};
 
 pub use crate::ticket::Platform;
-use crate::ticket::{ChatThread, TicketId};
+use crate::ticket::{ChatMessageId, ChatThread, ChatUserId, TicketId};
 
 /// A person on a chat platform, as the event saw them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatUser {
     pub platform: Platform,
     /// Slack `U…` / Discord snowflake.
-    pub id: String,
+    pub id: ChatUserId,
     pub name: Option<String>,
     /// Discord role ids (Slack sends none; groups are looked up).
     pub roles: Vec<String>,
@@ -45,7 +45,7 @@ pub struct ChatUser {
 pub struct MessageRef {
     pub thread: ChatThread,
     /// Slack `ts` / Discord message id.
-    pub id: String,
+    pub id: ChatMessageId,
 }
 
 impl MessageRef {
@@ -53,13 +53,14 @@ impl MessageRef {
     /// epoch seconds; a Discord snowflake carries milliseconds since
     /// Discord's epoch).
     pub fn written_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let id = self.id.as_str();
         match &self.thread {
             ChatThread::Slack { .. } => {
-                let (secs, micros) = self.id.split_once('.').unwrap_or((&self.id, "0"));
+                let (secs, micros) = id.split_once('.').unwrap_or((id, "0"));
                 let micros: u32 = format!("{micros:0<6}").get(..6)?.parse().ok()?;
                 chrono::DateTime::from_timestamp(secs.parse().ok()?, micros * 1000)
             }
-            ChatThread::Discord { .. } => discord::snowflake_time(self.id.parse().ok()?),
+            ChatThread::Discord { .. } => discord::snowflake_time(id.parse().ok()?),
         }
     }
 }
@@ -287,7 +288,7 @@ mod tests {
                 channel: "C1".into(),
                 thread_ts: "1.0".into(),
             },
-            id: "1795419462.000009".to_owned(),
+            id: "1795419462.000009".into(),
         };
         let at = slack.written_at().map(|t| t.timestamp_micros());
         assert_eq!(at, Some(1_795_419_462_000_009));
@@ -297,12 +298,12 @@ mod tests {
                 parent: "1".into(),
                 thread: "2".into(),
             },
-            id: "175928847299117063".to_owned(),
+            id: "175928847299117063".into(),
         };
         let at = discord.written_at().map(|t| t.timestamp_millis());
         assert_eq!(at, Some(1_462_015_105_796));
         let junk = MessageRef {
-            id: "x".to_owned(),
+            id: "x".into(),
             ..discord
         };
         assert_eq!(junk.written_at(), None);

@@ -2,14 +2,22 @@
 //! machine. Each journal entry is consumed in the transaction that acts on
 //! it; answers and marks follow.
 
-use chrono::Utc;
-
 use super::people::Person;
 use super::{reports, Relay};
 use crate::chat::{CardAction, ChatEvent, ChatUser, Responder};
 use crate::store::{Also, StoreError};
 use crate::ticket::grammar::{self, ChatCommand, TicketAction};
 use crate::ticket::{self, ChatThread, Command, Effect, Refusal, Role, TicketId, Transition};
+
+/// What became of a chat event. Whatever a handler did, the event is
+/// taken from the journal here, in one place (a handler that changed a
+/// ticket consumed it already in that transaction; taking it again is a
+/// no-op), so no branch can forget it and act on it again every tick.
+pub(super) enum Handled {
+    Done,
+    /// Not yet: kept for the next pass (a thread perch does not know yet).
+    Later,
+}
 
 impl Relay {
     /// Acts on every chat event in the journal, oldest first.
@@ -22,14 +30,18 @@ impl Relay {
             }
         };
         for (key, event) in events {
-            if let Err(e) = self.handle(&key, event).await {
+            let taken = match self.handle(&key, event).await {
+                Ok(Handled::Done) => self.store.take_chat_event(&key),
+                Ok(Handled::Later) => Ok(()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = taken {
                 tracing::error!(error = %e, key, "cannot act on a chat event; will retry");
-                continue;
             }
         }
     }
 
-    async fn handle(&self, key: &str, event: ChatEvent) -> Result<(), StoreError> {
+    async fn handle(&self, key: &str, event: ChatEvent) -> Result<Handled, StoreError> {
         match event {
             ChatEvent::ThreadMessage {
                 message,
@@ -44,14 +56,19 @@ impl Relay {
                 responder,
             } => {
                 self.command(key, &author, &text, thread.as_ref(), &responder)
-                    .await
+                    .await?;
+                Ok(Handled::Done)
             }
             ChatEvent::Button {
                 author,
                 action,
                 thread,
                 responder,
-            } => self.button(key, &author, action, &thread, &responder).await,
+            } => {
+                self.button(key, &author, action, &thread, &responder)
+                    .await?;
+                Ok(Handled::Done)
+            }
         }
     }
 
@@ -83,14 +100,14 @@ impl Relay {
                 None => grammar::HELP.to_owned(),
             }),
             _ if person.actor.role == Role::Outsider => Some(Refusal::NotAnAgent.to_string()),
-            ChatCommand::Queue => Some(reports::queue(&self.store.queue()?, Utc::now())),
+            ChatCommand::Queue => Some(reports::queue(&self.store.queue()?, self.now())),
             ChatCommand::Mine => Some(reports::mine(
                 &self.store.held_by(&person.actor.agent.id)?,
-                Utc::now(),
+                self.now(),
             )),
             ChatCommand::SavedReplies => Some(self.saved_replies_text()),
             ChatCommand::Stats { period } => {
-                Some(reports::stats(&self.store.tickets()?, period, Utc::now()))
+                Some(reports::stats(&self.store.tickets()?, period, self.now()))
             }
             ChatCommand::Ticket { ticket, action } => {
                 let target = match ticket {
@@ -112,8 +129,7 @@ impl Relay {
         if let Some(answer) = answer {
             self.answer(responder, &answer).await;
         }
-        // Consumed already when the ticket changed; otherwise now.
-        self.store.take_chat_event(key)
+        Ok(())
     }
 
     /// Applies a ticket command; returns what to answer.
@@ -147,7 +163,7 @@ impl Relay {
             }
         };
         let verb = command.verb();
-        let now = Utc::now();
+        let now = self.now();
         let outcome = self.store.update_ticket_also(
             id,
             Some(&person.actor.agent),

@@ -28,7 +28,7 @@ pub async fn idle_release_loop(
             _ = tick.tick() => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        match release_idle_claims(&store, idle, Utc::now()) {
+        match release_idle_claims(&store, idle, relay.now()) {
             Ok(released) => {
                 for transition in &released {
                     relay.announce(transition).await;

@@ -2,13 +2,11 @@
 //! message (same conversation, same DM conversation, or a reply to a post
 //! of the ticket) joins it, and reopens it when it was resolved.
 
-use chrono::Utc;
-
 use super::{auto_reply, Relay};
 use crate::config::Classification;
 use crate::store::{Also, Opened, StoreError};
 use crate::ticket::{
-    self, Author, ConversationKey, Message, NewTicket, Origin, Ticket, TicketId, TweetId, XRef,
+    self, Author, ConversationKey, Message, NewTicket, Origin, Ticket, TicketId, XRef,
 };
 use crate::twitter::inbound::{InboundItem, InboundKind, Source};
 
@@ -50,10 +48,7 @@ impl Relay {
             ..
         } = &item.kind
         {
-            if let Some(t) = self
-                .store
-                .ticket_for_tweet(&TweetId::from(parent.as_str()))?
-            {
+            if let Some(t) = self.store.ticket_for_tweet(parent)? {
                 if t.account == item.account {
                     return self.add_message(&t, key, message);
                 }
@@ -64,7 +59,7 @@ impl Relay {
             message.clone(),
             self.config.rules.classify(&item.text),
         );
-        let now = Utc::now();
+        let now = self.now();
         let auto = match self.config.auto_replies.any() {
             true => Some(self.store.next_outbox_id()?),
             false => None,
@@ -101,10 +96,10 @@ impl Relay {
         let outcome = self.store.update_ticket_also(
             ticket.id,
             None,
-            Utc::now(),
+            self.now(),
             |current| {
                 if current.messages.iter().any(|m| m.x_ref == message.x_ref) {
-                    return Err(ticket::Refusal::EmptyText("add"));
+                    return Err(ticket::Refusal::AlreadyRecorded);
                 }
                 let mut t = ticket::customer_wrote(current, message.clone());
                 t.ticket.priority = t.ticket.priority.min(class.priority);
@@ -136,10 +131,10 @@ fn customer_message(item: &InboundItem) -> Message {
         author: Author::Customer,
         x_ref: match &item.kind {
             InboundKind::Post { tweet_id, .. } => XRef::Tweet {
-                id: TweetId::from(tweet_id.as_str()),
+                id: tweet_id.clone(),
             },
             InboundKind::Dm { event_id, .. } => XRef::DmEvent {
-                id: event_id.as_str().into(),
+                id: event_id.clone(),
             },
         },
         text: item.text.clone(),
@@ -159,7 +154,7 @@ fn new_ticket(item: &InboundItem, first_message: Message, class: Classification)
         } => (
             ConversationKey::Public {
                 account: item.account.clone(),
-                conversation: conversation_id.as_str().into(),
+                conversation: conversation_id.clone(),
             },
             match &item.source {
                 Source::Search { rule } if !mentioned_or_quoted => {
@@ -174,7 +169,7 @@ fn new_ticket(item: &InboundItem, first_message: Message, class: Classification)
         } => (
             ConversationKey::Dm {
                 account: item.account.clone(),
-                conversation: dm_conversation_id.as_str().into(),
+                conversation: dm_conversation_id.clone(),
             },
             Origin::Dm,
             false,

@@ -31,10 +31,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 
 use crate::chat::{ChatEvent, ChatPlatform, Platform};
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::store::Store;
 use crate::ticket::{AccountKey, ChatThread, Policy, Ticket, Transition, XRef};
@@ -59,6 +61,7 @@ pub struct Relay {
     wake_outbox: Notify,
     not_before: to_x::NotBefore,
     notices: notices::Notices,
+    clock: Arc<dyn Clock>,
 }
 
 impl Relay {
@@ -67,6 +70,17 @@ impl Relay {
         store: Store,
         platforms: Vec<Arc<dyn ChatPlatform>>,
         x: HashMap<AccountKey, Arc<XClient>>,
+    ) -> Arc<Self> {
+        Self::with_clock(config, store, platforms, x, Arc::new(SystemClock))
+    }
+
+    /// A relay on `clock` (tests move time by hand).
+    pub fn with_clock(
+        config: Config,
+        store: Store,
+        platforms: Vec<Arc<dyn ChatPlatform>>,
+        x: HashMap<AccountKey, Arc<XClient>>,
+        clock: Arc<dyn Clock>,
     ) -> Arc<Self> {
         let policy = Policy {
             require_explicit_claim: config.service.require_explicit_claim,
@@ -88,7 +102,13 @@ impl Relay {
             wake_outbox: Notify::new(),
             not_before: to_x::NotBefore::default(),
             notices: notices::Notices::default(),
+            clock,
         })
+    }
+
+    /// The relay's time (the system's, unless made `with_clock`).
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     /// Tells people what a change made outside chat (an idle release)

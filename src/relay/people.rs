@@ -39,11 +39,14 @@ impl Roles {
 
     fn configured(&self, user: &ChatUser) -> Option<&AgentConfig> {
         self.agents.iter().find(|a| match user.platform {
-            Platform::Slack => a.slack_user.as_ref().is_some_and(|u| u.as_str() == user.id),
+            Platform::Slack => a
+                .slack_user
+                .as_ref()
+                .is_some_and(|u| u.as_str() == user.id.as_str()),
             Platform::Discord => a
                 .discord_user
                 .as_ref()
-                .is_some_and(|u| u.as_str() == user.id),
+                .is_some_and(|u| u.as_str() == user.id.as_str()),
         })
     }
 
@@ -91,7 +94,7 @@ impl Roles {
     ) -> bool {
         match user.platform {
             Platform::Slack => match slack_group {
-                Some(g) => self.in_slack_group(g, &user.id).await,
+                Some(g) => self.in_slack_group(g, user.id.as_str()).await,
                 None => false,
             },
             Platform::Discord => discord_role
@@ -133,7 +136,7 @@ impl Roles {
         } else {
             Role::Outsider
         };
-        let name = user.name.clone().unwrap_or_else(|| user.id.clone());
+        let name = user.name.clone().unwrap_or_else(|| user.id.to_string());
         Person {
             actor: Actor {
                 agent: Agent {

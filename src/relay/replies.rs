@@ -2,16 +2,15 @@
 //! (composed, checked, written to the outbox with the claim it takes, in
 //! one transaction with the chat event), a note, or internal discussion.
 
-use chrono::Utc;
-
+use super::commands::Handled;
 use super::people::Person;
 use super::Relay;
 use crate::chat::{ChatUser, MessageRef, Reaction};
 use crate::store::{Also, OutboxEntry, StoreError};
 use crate::ticket::grammar::{self};
 use crate::ticket::{
-    self, compose, last_customer_post, Command, ComposeError, Effect, Refusal, Role, TicketId,
-    Transition,
+    self, compose, last_customer_post, Command, ComposeError, Effect, Refusal, Role, Ticket,
+    TicketId, Transition,
 };
 
 /// How long a message in a thread perch does not know is kept in case the
@@ -27,46 +26,23 @@ impl Relay {
         message: MessageRef,
         author: ChatUser,
         text: String,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Handled, StoreError> {
         let Some(ticket) = self.store.ticket_for_thread(&message.thread)? else {
             // Not a ticket thread, or not yet known as one: a card's thread
             // is linked just after the platform answered, and after a
             // crash only when the card is found again. Kept for a while.
             let age = message
                 .written_at()
-                .map_or(chrono::Duration::MAX, |at| Utc::now() - at);
+                .map_or(chrono::Duration::MAX, |at| self.now() - at);
             if age < UNKNOWN_THREAD_GRACE {
-                return Ok(());
+                return Ok(Handled::Later);
             }
-            return self.store.take_chat_event(key);
+            return Ok(Handled::Done);
         };
         let person = self.roles.resolve(&author).await;
         if let Some(note) = grammar::internal_note(&text) {
-            if person.actor.role != Role::Outsider && !note.is_empty() {
-                let note = note.to_owned();
-                let outcome = self.store.update_ticket_also(
-                    ticket.id,
-                    Some(&person.actor.agent),
-                    Utc::now(),
-                    |t| {
-                        ticket::apply(
-                            t,
-                            Command::Note { text: note.clone() },
-                            &person.actor,
-                            Utc::now(),
-                            &self.policy,
-                        )
-                    },
-                    &Also {
-                        chat_event: Some(key),
-                        ..Also::default()
-                    },
-                )?;
-                if outcome.is_ok() {
-                    return Ok(());
-                }
-            }
-            return self.store.take_chat_event(key);
+            self.internal_note(key, &ticket, &person, note)?;
+            return Ok(Handled::Done);
         }
         if person.actor.role == Role::Outsider {
             self.tell(
@@ -78,13 +54,13 @@ impl Relay {
                 ),
             )
             .await;
-            return self.store.take_chat_event(key);
+            return Ok(Handled::Done);
         }
         if let Err(e) = compose(&ticket, &person.initials, &text) {
             let in_thread = matches!(e, ComposeError::TooLong { .. });
             self.refused(&author, &message, &e.to_string(), in_thread)
                 .await;
-            return self.store.take_chat_event(key);
+            return Ok(Handled::Done);
         }
         let outcome = self
             .write_reply(key, ticket.id, &person, &text, Some(&message))
@@ -92,19 +68,45 @@ impl Relay {
         match outcome {
             Ok(_) => self.mark(&message, Reaction::Pending).await,
             Err(refusal) => {
-                let why = match &refusal {
-                    Refusal::NotHolder { holder } => format!(
-                        "Not sent: {} holds {} and only they speak to the customer; your message stays in the thread as internal discussion. Ask them, or a lead can `claim force`.",
-                        holder.name, ticket.id
-                    ),
-                    Refusal::HeldBy { holder, .. } => format!(
-                        "Not sent: {} holds {}; your message stays in the thread.",
-                        holder.name, ticket.id
-                    ),
-                    other => format!("Not sent: {other}."),
-                };
+                let why = not_sent(&refusal, ticket.id);
                 self.tell(&author, &message.thread, &why).await;
-                self.store.take_chat_event(key)?;
+            }
+        }
+        Ok(Handled::Done)
+    }
+
+    /// `// words` or `(words)` in a thread: a note on the ticket, by an
+    /// agent (an outsider's is ignored); the event is consumed with it.
+    fn internal_note(
+        &self,
+        key: &str,
+        ticket: &Ticket,
+        person: &Person,
+        note: &str,
+    ) -> Result<(), StoreError> {
+        if person.actor.role != Role::Outsider && !note.is_empty() {
+            let outcome = self.store.update_ticket_also(
+                ticket.id,
+                Some(&person.actor.agent),
+                self.now(),
+                |t| {
+                    ticket::apply(
+                        t,
+                        Command::Note {
+                            text: note.to_owned(),
+                        },
+                        &person.actor,
+                        self.now(),
+                        &self.policy,
+                    )
+                },
+                &Also {
+                    chat_event: Some(key),
+                    ..Also::default()
+                },
+            )?;
+            if let Err(refusal) = outcome {
+                tracing::debug!(ticket = %ticket.id, %refusal, "note not recorded");
             }
         }
         Ok(())
@@ -122,7 +124,7 @@ impl Relay {
         origin: Option<&MessageRef>,
     ) -> Result<Result<Transition, Refusal>, StoreError> {
         let number = self.store.next_outbox_id()?;
-        let now = Utc::now();
+        let now = self.now();
         let make = |t: &Transition| -> Option<OutboxEntry> {
             t.effects.iter().find_map(|e| match e {
                 Effect::SendReply { text, channel } => Some(OutboxEntry {
@@ -148,8 +150,7 @@ impl Relay {
             now,
             |t| {
                 // The channel may have changed since `compose` read it.
-                let text =
-                    compose(t, &person.initials, words).map_err(|_| Refusal::EmptyText("send"))?;
+                let text = compose(t, &person.initials, words)?;
                 ticket::apply(t, Command::Reply { text }, &person.actor, now, &self.policy)
             },
             &Also {
@@ -174,5 +175,20 @@ impl Relay {
         } else {
             self.tell(author, &message.thread, &text).await;
         }
+    }
+}
+
+/// What an agent whose reply was refused reads.
+fn not_sent(refusal: &Refusal, ticket: TicketId) -> String {
+    match refusal {
+        Refusal::NotHolder { holder } => format!(
+            "Not sent: {} holds {ticket} and only they speak to the customer; your message stays in the thread as internal discussion. Ask them, or a lead can `claim force`.",
+            holder.name
+        ),
+        Refusal::HeldBy { holder, .. } => format!(
+            "Not sent: {} holds {ticket}; your message stays in the thread.",
+            holder.name
+        ),
+        other => format!("Not sent: {other}."),
     }
 }

@@ -27,7 +27,7 @@ impl Relay {
             (Platform::Slack, ChatThread::Slack { channel, thread_ts }) => {
                 let to = Responder::Slack {
                     channel: channel.as_str().to_owned(),
-                    user: who.id.clone(),
+                    user: who.id.to_string(),
                     thread_ts: Some(thread_ts.as_str().to_owned()),
                 };
                 let whispered = match self.platform(Platform::Slack) {
@@ -43,7 +43,7 @@ impl Relay {
                 }
             }
             _ => {
-                let name = who.name.clone().unwrap_or_else(|| who.id.clone());
+                let name = who.name.clone().unwrap_or_else(|| who.id.to_string());
                 self.post(thread, &format!("{name}: {text}")).await;
             }
         }

@@ -9,7 +9,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::Utc;
 use futures_util::future::join_all;
 
 use super::Relay;
@@ -151,7 +150,7 @@ impl Relay {
                         t
                     }
                     None => {
-                        view.opening_since = Some(Utc::now());
+                        view.opening_since = Some(self.now());
                         self.store.set_route_view(ticket.id, &key, &view)?;
                         let t = route
                             .platform

@@ -167,7 +167,7 @@ impl Relay {
             return self.hold(id, entry, endpoint, w.resets_in);
         }
         let sending = Delivery::Sending {
-            since: Utc::now(),
+            since: self.now(),
             attempt,
         };
         if !self
@@ -221,7 +221,7 @@ impl Relay {
         reset_in: Duration,
     ) -> Result<Outcome, StoreError> {
         self.not_before.until(id, Instant::now() + reset_in);
-        let now = Utc::now();
+        let now = self.now();
         let until = now + chrono::Duration::from_std(reset_in).unwrap_or_default();
         tracing::info!(outbox = id, ticket = %entry.ticket, account = %entry.account, endpoint, wait_s = reset_in.as_secs(), "X's rate limit window is spent; the reply waits for the reset");
         if entry.held_until.is_some() {
@@ -265,7 +265,7 @@ impl Relay {
             .as_ref()
             .map_or(chrono_tz::UTC, |h| h.zone);
         let local = until.with_timezone(&zone);
-        let today = Utc::now().with_timezone(&zone).date_naive() == local.date_naive();
+        let today = self.now().with_timezone(&zone).date_naive() == local.date_naive();
         let at = if today {
             local.format("%H:%M %Z").to_string()
         } else {
@@ -373,7 +373,7 @@ impl Relay {
         from: &Delivery,
         x_ref: XRef,
     ) -> Result<Outcome, StoreError> {
-        let now = Utc::now();
+        let now = self.now();
         let to = Delivery::Sent {
             x_ref: x_ref.clone(),
             at: now,
@@ -443,7 +443,7 @@ impl Relay {
     ) -> Result<Outcome, StoreError> {
         let to = Delivery::Failed {
             reason: reason.to_owned(),
-            at: Utc::now(),
+            at: self.now(),
         };
         if !self.store.set_delivery(id, from, to)? {
             return Ok(Outcome::Done);
@@ -454,7 +454,7 @@ impl Relay {
             // The card no longer says a reply is on its way.
             let cleared = self
                 .store
-                .update_ticket(entry.ticket, None, Utc::now(), |t| {
+                .update_ticket(entry.ticket, None, self.now(), |t| {
                     Ok(reply::reply_not_held(t))
                 })?;
             if cleared.is_ok() {

@@ -124,6 +124,29 @@ pub(super) fn audit_key(ticket: TicketId, revision: u64, index: usize) -> String
     format!("{}/{revision:010}/{index}", number_key(ticket.get()))
 }
 
+/// Writes a new ticket's automatic reply to the outbox, unless the same
+/// customer had one within its quiet time (kept with the seen ids).
+fn write_first_reply(
+    outbox: &TransactionalTree,
+    seen: &TransactionalTree,
+    number: OutboxId,
+    first: &FirstReply,
+) -> TxResult<(), Infallible> {
+    let once = format!("auto/{}", first.once);
+    let quiet = match seen.get(once.as_bytes())? {
+        Some(bytes) => {
+            let until: i64 = codec::decode("seen", once.as_bytes(), &bytes).or_else(abort)?;
+            until > first.entry.created_at.timestamp()
+        }
+        None => false,
+    };
+    if !quiet {
+        write(outbox, &number_key(number), &first.entry)?;
+        write(seen, &once, &first.quiet_until.timestamp())?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Opens a ticket for a new conversation, or returns the one it already
     /// has. Ticket number, ticket, conversation and tweet indexes and the
@@ -194,19 +217,7 @@ impl Store {
                     write(sync, &number_key(next), &ticket.revision)?;
                     if let Some((number, make)) = &reply {
                         if let Some(first) = make(&ticket) {
-                            let once = format!("auto/{}", first.once);
-                            let quiet = match seen.get(once.as_bytes())? {
-                                Some(bytes) => {
-                                    let until: i64 = codec::decode("seen", once.as_bytes(), &bytes)
-                                        .or_else(abort)?;
-                                    until > first.entry.created_at.timestamp()
-                                }
-                                None => false,
-                            };
-                            if !quiet {
-                                write(outbox, &number_key(*number), &first.entry)?;
-                                write(seen, &once, &first.quiet_until.timestamp())?;
-                            }
+                            write_first_reply(outbox, seen, *number, &first)?;
                         }
                     }
                     Ok(Opened::New(ticket))

@@ -40,6 +40,18 @@ macro_rules! string_id {
 }
 
 string_id!(
+    /// A person on a chat platform: a Slack `U…` id or a Discord user
+    /// snowflake, as the platform sent it.
+    ChatUserId
+);
+
+string_id!(
+    /// A message on a chat platform: a Slack `ts` or a Discord message
+    /// snowflake.
+    ChatMessageId
+);
+
+string_id!(
     /// The config key of an X account (`accounts[].key`), e.g. `acme`.
     AccountKey
 );

@@ -122,6 +122,14 @@ pub enum Refusal {
     MustClaimFirst,
     #[error("there is nothing to {0}: add some text")]
     EmptyText(&'static str),
+    /// The reply cannot go out as written (recomposed in the transaction:
+    /// the reply channel may have changed).
+    #[error(transparent)]
+    Compose(#[from] super::reply::ComposeError),
+    /// The customer's message is on the ticket already (recorded before a
+    /// restart).
+    #[error("the message is on the ticket already")]
+    AlreadyRecorded,
 }
 
 fn fmt_time(at: DateTime<Utc>) -> String {

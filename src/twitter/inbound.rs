@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::api::{DmEvent, Includes, Post};
 use crate::config::Account;
-use crate::ticket::{AccountKey, Customer, XUserId};
+use crate::ticket::{
+    AccountKey, Customer, DmConversationId, DmEventId, TweetId, XConversationId, XUserId,
+};
 
 /// Which source found the item first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,16 +36,16 @@ impl Source {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InboundKind {
     Post {
-        tweet_id: String,
-        conversation_id: String,
+        tweet_id: TweetId,
+        conversation_id: XConversationId,
         /// The post this one replies to, if any.
-        in_reply_to: Option<String>,
+        in_reply_to: Option<TweetId>,
         /// X accepts a public reply only when this is true.
         mentioned_or_quoted: bool,
     },
     Dm {
-        event_id: String,
-        dm_conversation_id: String,
+        event_id: DmEventId,
+        dm_conversation_id: DmConversationId,
     },
 }
 
@@ -96,15 +98,14 @@ impl InboundItem {
             .referenced_tweets
             .iter()
             .find(|r| r.kind == "replied_to")
-            .map(|r| r.id.clone());
+            .map(|r| TweetId::from(r.id.as_str()));
         Some(Self {
             account: account.key.clone(),
             kind: InboundKind::Post {
-                tweet_id: post.id.clone(),
-                conversation_id: post
-                    .conversation_id
-                    .clone()
-                    .unwrap_or_else(|| post.id.clone()),
+                tweet_id: TweetId::from(post.id.as_str()),
+                conversation_id: XConversationId::from(
+                    post.conversation_id.as_deref().unwrap_or(&post.id),
+                ),
                 in_reply_to,
                 mentioned_or_quoted: matches!(source, Source::Mentions) || mentioned || quoted,
             },
@@ -138,11 +139,13 @@ impl InboundItem {
             account: account.key.clone(),
             source: Source::Dms,
             kind: InboundKind::Dm {
-                event_id: event.id.clone(),
-                dm_conversation_id: event
-                    .dm_conversation_id
-                    .clone()
-                    .unwrap_or_else(|| format!("{sender}-{}", account.user_id)),
+                event_id: DmEventId::from(event.id.as_str()),
+                dm_conversation_id: DmConversationId::new(
+                    event
+                        .dm_conversation_id
+                        .clone()
+                        .unwrap_or_else(|| format!("{sender}-{}", account.user_id)),
+                ),
             },
             author: customer(sender, user.map(|u| (u.username.as_str(), u.name.as_str()))),
             text: event.text.clone().unwrap_or_default(),

@@ -78,7 +78,7 @@ pub mod http {
 
     use crate::config::{Account, Secret};
     use crate::store::Store;
-    use crate::ticket::Customer;
+    use crate::ticket::{Customer, DmConversationId, DmEventId, TweetId, XConversationId};
     use crate::twitter::inbound::{InboundItem, InboundKind, Source};
     use crate::twitter::ingest::dedupe_ttl;
 
@@ -208,7 +208,7 @@ pub mod http {
                 .pointer("/quoted_status/user/id_str")
                 .and_then(Value::as_str)
                 == Some(account.user_id.as_str());
-            let in_reply_to = s(t, "in_reply_to_status_id_str").map(str::to_owned);
+            let in_reply_to = s(t, "in_reply_to_status_id_str").map(TweetId::from);
             let created = s(t, "created_at")
                 .and_then(|c| DateTime::parse_from_str(c, "%a %b %d %H:%M:%S %z %Y").ok())
                 .map_or(now, |d| d.with_timezone(&Utc));
@@ -216,10 +216,12 @@ pub mod http {
                 account: account.key.clone(),
                 source: Source::Webhook,
                 kind: InboundKind::Post {
-                    tweet_id: id.to_owned(),
+                    tweet_id: TweetId::from(id),
                     // v1.1 payloads carry no conversation id; the relay
                     // finds the ticket by the post replied to.
-                    conversation_id: in_reply_to.clone().unwrap_or_else(|| id.to_owned()),
+                    conversation_id: XConversationId::from(
+                        in_reply_to.as_ref().map_or(id, TweetId::as_str),
+                    ),
                     in_reply_to,
                     mentioned_or_quoted: mentioned || quoted_us,
                 },
@@ -264,8 +266,8 @@ pub mod http {
                 account: account.key.clone(),
                 source: Source::Webhook,
                 kind: InboundKind::Dm {
-                    event_id: id.to_owned(),
-                    dm_conversation_id: format!("{a}-{b}"),
+                    event_id: DmEventId::from(id),
+                    dm_conversation_id: DmConversationId::new(format!("{a}-{b}")),
                 },
                 author: Customer {
                     id: sender.into(),

@@ -88,7 +88,7 @@ async fn a_persons_thread_reply_arrives_once_even_when_redelivered() {
             message,
             ..
         } => {
-            assert_eq!(author.id, JO);
+            assert_eq!(author.id.as_str(), JO);
             assert_eq!(text, "Sorry to hear that! Checking now.");
             assert!(
                 matches!(message.thread, ChatThread::Slack { ref thread_ts, .. } if thread_ts.as_str() == r.thread_ts)
@@ -201,7 +201,7 @@ async fn pressing_claim_on_the_card_is_a_button_event_for_that_ticket() {
         } => {
             assert_eq!(action, CardAction::Claim);
             assert_eq!(thread_ts.as_str(), r.thread_ts);
-            assert_eq!(author.id, JO);
+            assert_eq!(author.id.as_str(), JO);
         }
         other => panic!("{other:?}"),
     }

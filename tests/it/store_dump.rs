@@ -49,11 +49,11 @@ fn populated(dir: &std::path::Path) -> Store {
                 channel: "C1".into(),
                 thread_ts: "1700000000.000100".into(),
             },
-            id: "1700000001.000200".to_owned(),
+            id: "1700000001.000200".into(),
         },
         author: perch::chat::ChatUser {
             platform: perch::chat::Platform::Slack,
-            id: "U0JO".to_owned(),
+            id: "U0JO".into(),
             name: None,
             roles: Vec::new(),
         },

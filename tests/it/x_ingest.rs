@@ -29,7 +29,7 @@ async fn a_mention_is_recorded_once_and_the_cursor_moves() {
     assert_eq!(item.text, "@AcmeSupport my order never arrived");
     assert!(
         matches!(&item.kind, InboundKind::Post { tweet_id, conversation_id, mentioned_or_quoted: true, in_reply_to: None }
-        if *tweet_id == post.id && *conversation_id == post.id)
+        if tweet_id.as_str() == post.id && conversation_id.as_str() == post.id)
     );
     assert_eq!(
         store.cursor("acme", "mentions").expect("cursor"),
@@ -76,7 +76,7 @@ async fn a_follow_up_reply_carries_its_conversation_and_parent() {
         .expect("follow-up");
     assert!(
         matches!(&item.kind, InboundKind::Post { conversation_id, in_reply_to: Some(parent), .. }
-        if *conversation_id == first.id && *parent == ours.id)
+        if conversation_id.as_str() == first.id && parent.as_str() == ours.id)
     );
     assert!(!report
         .recorded
@@ -134,7 +134,7 @@ async fn dms_are_recorded_once_without_a_cursor() {
     assert_eq!(report.recorded.len(), 1);
     assert!(
         matches!(&report.recorded[0].kind, InboundKind::Dm { event_id, dm_conversation_id }
-        if *event_id == dm.id && Some(dm_conversation_id) == dm.dm_conversation_id.as_ref())
+        if event_id.as_str() == dm.id && Some(dm_conversation_id.as_str()) == dm.dm_conversation_id.as_deref())
     );
     assert_eq!(report.recorded[0].author.handle, "gina");
     assert!(ingest

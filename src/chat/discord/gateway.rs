@@ -25,7 +25,7 @@ use crate::chat::{
     Capabilities, Card, CardAction, ChatError, ChatEvent, ChatPlatform, ChatUser, Journal,
     MessageRef, Platform, Reaction, Responder, Text, Visibility,
 };
-use crate::ticket::{ChatThread, TicketId};
+use crate::ticket::{ChatMessageId, ChatThread, ChatUserId, TicketId};
 
 /// The grammar's verbs, as `/perch` subcommands.
 const SUBCOMMANDS: [(&str, &str); 12] = [
@@ -116,7 +116,7 @@ struct Handler {
 fn author(id: u64, name: &str, roles: Vec<String>) -> ChatUser {
     ChatUser {
         platform: Platform::Discord,
-        id: id.to_string(),
+        id: ChatUserId::new(id.to_string()),
         name: Some(name.to_owned()),
         roles,
     }
@@ -226,7 +226,7 @@ impl Handler {
         let event = ChatEvent::ThreadMessage {
             message: MessageRef {
                 thread,
-                id: message.id.get().to_string(),
+                id: ChatMessageId::new(message.id.get().to_string()),
             },
             author: author(message.author.id.get(), &message.author.name, roles),
             text: message.content.clone(),

@@ -31,7 +31,7 @@ use tokio::sync::Mutex;
 use super::pace::Pacer;
 use super::{Card, ChatError, MessageRef, Reaction, Text};
 use crate::config::Secret;
-use crate::ticket::{ChatThread, TicketId};
+use crate::ticket::{ChatMessageId, ChatThread, TicketId};
 
 /// Snowflakes count milliseconds from here (2015-01-01 UTC).
 const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
@@ -259,7 +259,7 @@ impl DiscordRest {
             .await?;
         Ok(MessageRef {
             thread: thread.clone(),
-            id: sent.id.get().to_string(),
+            id: ChatMessageId::new(sent.id.get().to_string()),
         })
     }
 
@@ -308,7 +308,7 @@ impl DiscordRest {
         ChannelId::new(id(thread.as_str())?)
             .create_reaction(
                 &*self.http,
-                MessageId::new(id(&message.id)?),
+                MessageId::new(id(message.id.as_str())?),
                 ReactionType::Unicode(emoji.to_owned()),
             )
             .await

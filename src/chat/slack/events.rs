@@ -10,12 +10,12 @@ use slack_morphism::prelude::*;
 
 use super::text::to_plain;
 use crate::chat::{CardAction, ChatEvent, ChatUser, MessageRef, Platform, Responder};
-use crate::ticket::ChatThread;
+use crate::ticket::{ChatMessageId, ChatThread, ChatUserId};
 
 fn user(id: &str, name: Option<String>) -> ChatUser {
     ChatUser {
         platform: Platform::Slack,
-        id: id.to_owned(),
+        id: ChatUserId::from(id),
         name,
         roles: Vec::new(),
     }
@@ -62,7 +62,10 @@ pub fn from_push(callback: &SlackPushEventCallback, bot_user: &str) -> Option<Ch
         });
     }
     Some(ChatEvent::ThreadMessage {
-        message: MessageRef { thread, id: ts },
+        message: MessageRef {
+            thread,
+            id: ChatMessageId::new(ts),
+        },
         author: user(&author, None),
         text: to_plain(&raw),
         event_id: callback.event_id.to_string(),

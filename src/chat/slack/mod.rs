@@ -24,7 +24,7 @@ use slack_morphism::prelude::*;
 use super::pace::Pacer;
 use super::{Card, ChatError, MessageRef, Reaction, Responder, Text, Visibility};
 use crate::config::Secret;
-use crate::ticket::{ChatThread, TicketId};
+use crate::ticket::{ChatMessageId, ChatThread, TicketId};
 
 /// Slack allows about one message per second per channel.
 pub const DEFAULT_POST_INTERVAL: Duration = Duration::from_secs(1);
@@ -204,7 +204,7 @@ impl SlackWeb {
         let posted = self.post_message(request).await?;
         Ok(MessageRef {
             thread: thread.clone(),
-            id: posted.ts.to_string(),
+            id: ChatMessageId::new(posted.ts.to_string()),
         })
     }
 

@@ -90,50 +90,11 @@ pub(super) fn auth(c: &mut Checker, at: &str, raw: &RawAuth) -> XAuth {
     match raw.kind.as_str() {
         "oauth1" => {
             misplaced(&oauth2_fields, "oauth1");
-            let why = "OAuth 1.0a needs the app's consumer key and secret and the account's access token and secret";
-            XAuth::OAuth1 {
-                consumer_key: c.required_env(
-                    &format!("{at}.consumer_key_env"),
-                    raw.consumer_key_env.as_ref(),
-                    why,
-                ),
-                consumer_secret: c.required_env(
-                    &format!("{at}.consumer_secret_env"),
-                    raw.consumer_secret_env.as_ref(),
-                    why,
-                ),
-                access_token: c.required_env(
-                    &format!("{at}.access_token_env"),
-                    raw.access_token_env.as_ref(),
-                    why,
-                ),
-                access_token_secret: c.required_env(
-                    &format!("{at}.access_token_secret_env"),
-                    raw.access_token_secret_env.as_ref(),
-                    why,
-                ),
-            }
+            oauth1(c, at, raw)
         }
         "oauth2" => {
             misplaced(&oauth1_fields, "oauth2");
-            let why =
-                "OAuth 2.0 needs the app's client id and a refresh token (scope offline.access)";
-            XAuth::OAuth2 {
-                client_id: c.required_env(
-                    &format!("{at}.client_id_env"),
-                    raw.client_id_env.as_ref(),
-                    why,
-                ),
-                client_secret: raw
-                    .client_secret_env
-                    .as_ref()
-                    .map(|v| c.env(&format!("{at}.client_secret_env"), v)),
-                refresh_token: c.required_env(
-                    &format!("{at}.refresh_token_env"),
-                    raw.refresh_token_env.as_ref(),
-                    why,
-                ),
-            }
+            oauth2(c, at, raw)
         }
         other => {
             c.fail(
@@ -152,6 +113,56 @@ pub(super) fn auth(c: &mut Checker, at: &str, raw: &RawAuth) -> XAuth {
                 },
             }
         }
+    }
+}
+
+/// `kind = "oauth1"`: the app's consumer key and secret, the account's
+/// access token and secret.
+fn oauth1(c: &mut Checker, at: &str, raw: &RawAuth) -> XAuth {
+    let why = "OAuth 1.0a needs the app's consumer key and secret and the account's access token and secret";
+    XAuth::OAuth1 {
+        consumer_key: c.required_env(
+            &format!("{at}.consumer_key_env"),
+            raw.consumer_key_env.as_ref(),
+            why,
+        ),
+        consumer_secret: c.required_env(
+            &format!("{at}.consumer_secret_env"),
+            raw.consumer_secret_env.as_ref(),
+            why,
+        ),
+        access_token: c.required_env(
+            &format!("{at}.access_token_env"),
+            raw.access_token_env.as_ref(),
+            why,
+        ),
+        access_token_secret: c.required_env(
+            &format!("{at}.access_token_secret_env"),
+            raw.access_token_secret_env.as_ref(),
+            why,
+        ),
+    }
+}
+
+/// `kind = "oauth2"`: the app's client id (and secret, for confidential
+/// clients) and a refresh token.
+fn oauth2(c: &mut Checker, at: &str, raw: &RawAuth) -> XAuth {
+    let why = "OAuth 2.0 needs the app's client id and a refresh token (scope offline.access)";
+    XAuth::OAuth2 {
+        client_id: c.required_env(
+            &format!("{at}.client_id_env"),
+            raw.client_id_env.as_ref(),
+            why,
+        ),
+        client_secret: raw
+            .client_secret_env
+            .as_ref()
+            .map(|v| c.env(&format!("{at}.client_secret_env"), v)),
+        refresh_token: c.required_env(
+            &format!("{at}.refresh_token_env"),
+            raw.refresh_token_env.as_ref(),
+            why,
+        ),
     }
 }
 
@@ -232,16 +243,31 @@ pub(super) fn ingest(
         raw.dms.as_ref(),
         limits::DM_EVENTS,
     );
+    let search = search_rules(c, at, &raw.search, handle);
+    let webhook = webhook(c, at, raw.webhook.as_ref(), handle, auth);
+    if mentions.is_none() && dms.is_none() && search.is_empty() && webhook.is_none() {
+        c.fail(
+            format!("{at}.ingest"),
+            "ingests nothing: enable [accounts.ingest.mentions], [accounts.ingest.dms], a webhook, or add an [[accounts.ingest.search]]",
+        );
+    }
+    Ingest {
+        mentions,
+        dms,
+        search,
+        webhook,
+    }
+}
+
+/// The account's `[[accounts.ingest.search]]` rules that are enabled;
+/// every rule is checked.
+fn search_rules(c: &mut Checker, at: &str, raw: &[RawSearch], handle: &str) -> Vec<SearchRule> {
     // Every search rule of the account counts against one window.
-    let searches = raw
-        .search
-        .iter()
-        .filter(|s| s.enabled.unwrap_or(true))
-        .count();
+    let searches = raw.iter().filter(|s| s.enabled.unwrap_or(true)).count();
     let searches = u32::try_from(searches).unwrap_or(u32::MAX);
     let mut names = HashSet::new();
     let mut search = Vec::new();
-    for (i, s) in raw.search.iter().enumerate() {
+    for (i, s) in raw.iter().enumerate() {
         let key = format!("{at}.ingest.search[{i}]");
         c.unique(
             &mut names,
@@ -279,7 +305,19 @@ pub(super) fn ingest(
             }
         }
     }
-    let webhook = match &raw.webhook {
+    search
+}
+
+/// `[accounts.ingest.webhook]`, when enabled: X signs with the consumer
+/// secret, so it needs OAuth 1.0a.
+fn webhook(
+    c: &mut Checker,
+    at: &str,
+    raw: Option<&RawWebhook>,
+    handle: &str,
+    auth: &XAuth,
+) -> Option<Webhook> {
+    match raw {
         Some(w) if w.enabled.unwrap_or(true) => {
             if !matches!(auth, XAuth::OAuth1 { .. }) {
                 c.fail(
@@ -300,18 +338,6 @@ pub(super) fn ingest(
             Some(Webhook { path })
         }
         _ => None,
-    };
-    if mentions.is_none() && dms.is_none() && search.is_empty() && webhook.is_none() {
-        c.fail(
-            format!("{at}.ingest"),
-            "ingests nothing: enable [accounts.ingest.mentions], [accounts.ingest.dms], a webhook, or add an [[accounts.ingest.search]]",
-        );
-    }
-    Ingest {
-        mentions,
-        dms,
-        search,
-        webhook,
     }
 }
 

@@ -151,59 +151,14 @@ async fn session(state: Shared, socket: WebSocket) {
             Some(1) => {
                 let _ = tx.send(WsMessage::Text(json!({ "op": 11 }).to_string().into()));
             }
-            Some(2) => {
-                let mut s = lock(&state);
-                let token = v["d"]["token"].as_str().unwrap_or_default();
-                if token.trim_start_matches("Bot ") != s.token {
-                    // 4004: authentication failed.
-                    let _ = tx.send(WsMessage::Close(Some(axum::extract::ws::CloseFrame {
-                        code: 4004,
-                        reason: "Authentication failed.".into(),
-                    })));
-                    break;
-                }
-                let intents = v["d"]["intents"].as_u64().unwrap_or(0);
-                s.gateway.serial += 1;
-                s.gateway.identified += 1;
-                let id = s.gateway.serial;
-                let sid = format!("session-{id}");
-                s.gateway.sessions.push(Session {
-                    id: sid.clone(),
-                    intents,
-                    tx: Some(tx.clone()),
-                });
-                session_id = Some(sid);
-                let ready = json!({
-                    "v": 10, "user": user_json(BOT_ID, "perch", true), "guilds": [{ "id": GUILD_ID.to_string(), "unavailable": true }],
-                    "session_id": format!("session-{id}"), "resume_gateway_url": format!("ws://{}/gateway", s.addr),
-                    "shard": [0, 1], "application": { "id": APPLICATION_ID.to_string(), "flags": 0 },
-                });
-                s.gateway.dispatch("READY", ready);
-                let guild = guild_json(&s);
-                s.gateway.dispatch("GUILD_CREATE", guild);
-            }
+            Some(2) => match identify(&state, &v, &tx) {
+                Some(sid) => session_id = Some(sid),
+                None => break,
+            },
             Some(6) => {
-                // RESUME: replay what the session missed, then RESUMED.
-                let mut s = lock(&state);
-                let sid = v["d"]["session_id"].as_str().unwrap_or_default().to_owned();
-                let after = v["d"]["seq"].as_u64().unwrap_or(0);
-                let Some(session) = s.gateway.sessions.iter_mut().find(|x| x.id == sid) else {
-                    // Invalid session, not resumable: identify again.
-                    let _ = tx.send(WsMessage::Text(
-                        json!({ "op": 9, "d": false }).to_string().into(),
-                    ));
-                    continue;
-                };
-                session.tx = Some(tx.clone());
-                let intents = session.intents;
-                s.gateway.resumed += 1;
-                for (seq, event, data) in s.gateway.log.iter().filter(|(seq, _, _)| *seq > after) {
-                    let _ = tx.send(dispatch_frame(event, *seq, data, intents));
+                if let Some(sid) = resume(&state, &v, &tx) {
+                    session_id = Some(sid);
                 }
-                s.gateway.seq += 1;
-                let resumed = json!({ "op": 0, "t": "RESUMED", "s": s.gateway.seq, "d": {} });
-                let _ = tx.send(WsMessage::Text(resumed.to_string().into()));
-                session_id = Some(sid);
             }
             _ => {}
         }
@@ -215,4 +170,63 @@ async fn session(state: Shared, socket: WebSocket) {
         }
     }
     writer.abort();
+}
+
+/// IDENTIFY: READY and GUILD_CREATE for a good token (the new session's
+/// id); a close with 4004 for a bad one (`None`).
+fn identify(state: &Shared, v: &Value, tx: &mpsc::UnboundedSender<WsMessage>) -> Option<String> {
+    let mut s = lock(state);
+    let token = v["d"]["token"].as_str().unwrap_or_default();
+    if token.trim_start_matches("Bot ") != s.token {
+        // 4004: authentication failed.
+        let _ = tx.send(WsMessage::Close(Some(axum::extract::ws::CloseFrame {
+            code: 4004,
+            reason: "Authentication failed.".into(),
+        })));
+        return None;
+    }
+    let intents = v["d"]["intents"].as_u64().unwrap_or(0);
+    s.gateway.serial += 1;
+    s.gateway.identified += 1;
+    let id = s.gateway.serial;
+    let sid = format!("session-{id}");
+    s.gateway.sessions.push(Session {
+        id: sid.clone(),
+        intents,
+        tx: Some(tx.clone()),
+    });
+    let ready = json!({
+        "v": 10, "user": user_json(BOT_ID, "perch", true), "guilds": [{ "id": GUILD_ID.to_string(), "unavailable": true }],
+        "session_id": format!("session-{id}"), "resume_gateway_url": format!("ws://{}/gateway", s.addr),
+        "shard": [0, 1], "application": { "id": APPLICATION_ID.to_string(), "flags": 0 },
+    });
+    s.gateway.dispatch("READY", ready);
+    let guild = guild_json(&s);
+    s.gateway.dispatch("GUILD_CREATE", guild);
+    Some(sid)
+}
+
+/// RESUME: replay what the session missed, then RESUMED (its id); an
+/// unknown session is told to identify again (`None`).
+fn resume(state: &Shared, v: &Value, tx: &mpsc::UnboundedSender<WsMessage>) -> Option<String> {
+    let mut s = lock(state);
+    let sid = v["d"]["session_id"].as_str().unwrap_or_default().to_owned();
+    let after = v["d"]["seq"].as_u64().unwrap_or(0);
+    let Some(session) = s.gateway.sessions.iter_mut().find(|x| x.id == sid) else {
+        // Invalid session, not resumable: identify again.
+        let _ = tx.send(WsMessage::Text(
+            json!({ "op": 9, "d": false }).to_string().into(),
+        ));
+        return None;
+    };
+    session.tx = Some(tx.clone());
+    let intents = session.intents;
+    s.gateway.resumed += 1;
+    for (seq, event, data) in s.gateway.log.iter().filter(|(seq, _, _)| *seq > after) {
+        let _ = tx.send(dispatch_frame(event, *seq, data, intents));
+    }
+    s.gateway.seq += 1;
+    let resumed = json!({ "op": 0, "t": "RESUMED", "s": s.gateway.seq, "d": {} });
+    let _ = tx.send(WsMessage::Text(resumed.to_string().into()));
+    Some(sid)
 }

@@ -292,30 +292,7 @@ fn dispatch(
 ) -> Response {
     let segment = |i: usize| path.split('/').nth(i).unwrap_or_default().to_owned();
     match endpoint {
-        "GET /2/users/:id/mentions" => {
-            let id = segment(3);
-            let Some(handle) = s.user(&id).map(|u| u.username.clone()) else {
-                return problem(
-                    StatusCode::NOT_FOUND,
-                    "Not Found Error",
-                    "Could not find user",
-                );
-            };
-            let posts: Vec<Post> = s
-                .posts
-                .iter()
-                .filter(|p| p.author_id.as_deref() != Some(id.as_str()))
-                .filter(|p| {
-                    p.entities.as_ref().is_some_and(|e| {
-                        e.mentions
-                            .iter()
-                            .any(|m| m.username.eq_ignore_ascii_case(&handle))
-                    })
-                })
-                .cloned()
-                .collect();
-            post_page(s, posts, query, "pagination_token")
-        }
+        "GET /2/users/:id/mentions" => mentions(s, &segment(3), query),
         "GET /2/users/:id/tweets" => {
             let id = segment(3);
             let posts: Vec<Post> = s
@@ -326,65 +303,95 @@ fn dispatch(
                 .collect();
             post_page(s, posts, query, "pagination_token")
         }
-        "GET /2/tweets/search/recent" => {
-            let Some(q) = query.get("query") else {
-                return invalid("The `query` query parameter can not be empty", "query");
-            };
-            if q.chars().count() > 512 {
-                return invalid(
-                    "The `query` query parameter value is too long (max 512)",
-                    "query",
-                );
-            }
-            let parsed = match Query::parse(q) {
-                Ok(p) => p,
-                Err(e) => {
-                    return invalid(
-                        &format!("There were errors processing your request: {e}"),
-                        "query",
-                    )
-                }
-            };
-            let posts: Vec<Post> = s
-                .posts
-                .iter()
-                .filter(|p| {
-                    let author = p
-                        .author_id
-                        .as_deref()
-                        .and_then(|a| s.user(a))
-                        .map(|u| u.username.as_str())
-                        .unwrap_or_default();
-                    parsed.matches(&p.text, author)
-                })
-                .cloned()
-                .collect();
-            post_page(s, posts, query, "next_token")
-        }
+        "GET /2/tweets/search/recent" => search_recent(s, query),
         "GET /2/dm_events" => dm_page(s, query, me),
         "POST /2/tweets" => create_post(s, body, me),
-        "POST /2/dm_conversations/with/:id/messages" => {
-            let Ok(dm) = serde_json::from_slice::<CreateDm>(body) else {
-                return invalid("Body must be JSON with a non-empty `text`", "text");
-            };
-            if dm.text.is_empty() {
-                return invalid("`text` must not be empty", "text");
-            }
-            let to = segment(4);
-            if s.user(&to).is_none() {
-                return invalid("participant_id is not a known user", "participant_id");
-            }
-            let Some(sender) = s.user(me).cloned() else {
-                return problem(StatusCode::FORBIDDEN, "Forbidden", "Forbidden");
-            };
-            let event = s.create_dm(&sender, &to, &dm.text);
-            ok(
-                StatusCode::CREATED,
-                json!({"data": {"dm_conversation_id": event.dm_conversation_id, "dm_event_id": event.id}}),
-            )
-        }
+        "POST /2/dm_conversations/with/:id/messages" => send_dm(s, &segment(4), body, me),
         _ => problem(StatusCode::NOT_FOUND, "Not Found Error", endpoint),
     }
+}
+
+/// `GET /2/users/:id/mentions`: posts by others that mention the user.
+fn mentions(s: &State, id: &str, query: &BTreeMap<String, String>) -> Response {
+    let Some(handle) = s.user(id).map(|u| u.username.clone()) else {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "Not Found Error",
+            "Could not find user",
+        );
+    };
+    let posts: Vec<Post> = s
+        .posts
+        .iter()
+        .filter(|p| p.author_id.as_deref() != Some(id))
+        .filter(|p| {
+            p.entities.as_ref().is_some_and(|e| {
+                e.mentions
+                    .iter()
+                    .any(|m| m.username.eq_ignore_ascii_case(&handle))
+            })
+        })
+        .cloned()
+        .collect();
+    post_page(s, posts, query, "pagination_token")
+}
+
+/// `GET /2/tweets/search/recent`: the query checked and matched as X's.
+fn search_recent(s: &State, query: &BTreeMap<String, String>) -> Response {
+    let Some(q) = query.get("query") else {
+        return invalid("The `query` query parameter can not be empty", "query");
+    };
+    if q.chars().count() > 512 {
+        return invalid(
+            "The `query` query parameter value is too long (max 512)",
+            "query",
+        );
+    }
+    let parsed = match Query::parse(q) {
+        Ok(p) => p,
+        Err(e) => {
+            return invalid(
+                &format!("There were errors processing your request: {e}"),
+                "query",
+            )
+        }
+    };
+    let posts: Vec<Post> = s
+        .posts
+        .iter()
+        .filter(|p| {
+            let author = p
+                .author_id
+                .as_deref()
+                .and_then(|a| s.user(a))
+                .map(|u| u.username.as_str())
+                .unwrap_or_default();
+            parsed.matches(&p.text, author)
+        })
+        .cloned()
+        .collect();
+    post_page(s, posts, query, "next_token")
+}
+
+/// `POST /2/dm_conversations/with/:id/messages`.
+fn send_dm(s: &mut State, to: &str, body: &[u8], me: &str) -> Response {
+    let Ok(dm) = serde_json::from_slice::<CreateDm>(body) else {
+        return invalid("Body must be JSON with a non-empty `text`", "text");
+    };
+    if dm.text.is_empty() {
+        return invalid("`text` must not be empty", "text");
+    }
+    if s.user(to).is_none() {
+        return invalid("participant_id is not a known user", "participant_id");
+    }
+    let Some(sender) = s.user(me).cloned() else {
+        return problem(StatusCode::FORBIDDEN, "Forbidden", "Forbidden");
+    };
+    let event = s.create_dm(&sender, to, &dm.text);
+    ok(
+        StatusCode::CREATED,
+        json!({"data": {"dm_conversation_id": event.dm_conversation_id, "dm_event_id": event.id}}),
+    )
 }
 
 fn create_post(s: &mut State, body: &[u8], me: &str) -> Response {
