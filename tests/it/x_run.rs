@@ -1,7 +1,6 @@
 //! `perch run` pointed at the fake X ingests what customers send it, by
 //! polling and by webhook.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,56 +10,8 @@ use perch::ticket::Origin;
 use perch::twitter::webhook;
 use perch::twitter::{InboundItem, InboundKind, Source};
 
-use crate::common::x::{fake, ACME_ID};
+use crate::common::x::{config_text, fake, ACME_ID, SECRETS};
 use crate::common::{free_addr, http_get, never, perch, text, until, Running};
-
-const SECRETS: [(&str, &str); 4] = [
-    ("CK", "ck-acme"),
-    ("CS", "cs-acme"),
-    ("AT", "token-acme"),
-    ("ATS", "ts-acme"),
-];
-
-fn config_text(x_url: &str, data: &std::path::Path, health: SocketAddr) -> String {
-    format!(
-        r#"
-[service]
-data_dir = "{}"
-health_addr = "{health}"
-[x]
-api_url = "{x_url}"
-monthly_read_budget = 10000
-[[accounts]]
-key = "acme"
-handle = "AcmeSupport"
-user_id = "{ACME_ID}"
-[accounts.auth]
-kind = "oauth1"
-consumer_key_env = "CK"
-consumer_secret_env = "CS"
-access_token_env = "AT"
-access_token_secret_env = "ATS"
-[accounts.ingest.mentions]
-interval = "1s"
-[accounts.ingest.dms]
-interval = "1s"
-[[accounts.ingest.search]]
-name = "brand"
-query = "acme"
-interval = "1s"
-[accounts.ingest.webhook]
-path = "/x/webhook/acme"
-[accounts.routes]
-slack_channels = ["C0SUPPORT1"]
-[slack]
-bot_token_env = "SB"
-app_token_env = "SA"
-# A closed loopback port: Slack is unreachable, and perch keeps trying.
-api_url = "http://127.0.0.1:9/api"
-"#,
-        data.display()
-    )
-}
 
 fn lookup() -> Lookup {
     Arc::new(|name: &str| {

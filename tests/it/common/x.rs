@@ -39,12 +39,25 @@ pub async fn fake() -> FakeX {
         .expect("start fake X")
 }
 
-/// The validated account config, with a brand search rule.
-pub fn account(fake: &FakeX) -> Account {
-    let src = format!(
+/// The env vars `config_text` names and the fake X's keys they hold.
+pub const SECRETS: [(&str, &str); 4] = [
+    ("CK", "ck-acme"),
+    ("CS", "cs-acme"),
+    ("AT", "token-acme"),
+    ("ATS", "ts-acme"),
+];
+
+/// A config for the fake X at `x_url`: one account polling mentions, DMs
+/// and a brand search (misspelt too) every second, with a webhook; Slack
+/// on a closed loopback port (unreachable, and perch keeps trying).
+pub fn config_text(x_url: &str, data: &std::path::Path, health: std::net::SocketAddr) -> String {
+    format!(
         r#"
+[service]
+data_dir = "{}"
+health_addr = "{health}"
 [x]
-api_url = "{}"
+api_url = "{x_url}"
 monthly_read_budget = 10000
 [[accounts]]
 key = "acme"
@@ -57,18 +70,33 @@ consumer_secret_env = "CS"
 access_token_env = "AT"
 access_token_secret_env = "ATS"
 [accounts.ingest.mentions]
+interval = "1s"
 [accounts.ingest.dms]
+interval = "1s"
 [[accounts.ingest.search]]
 name = "brand"
 query = "acme"
 misspellings = ["akme"]
+interval = "1s"
+[accounts.ingest.webhook]
+path = "/x/webhook/acme"
 [accounts.routes]
 slack_channels = ["C0SUPPORT1"]
 [slack]
-bot_token_env = "B"
-app_token_env = "A"
+bot_token_env = "SB"
+app_token_env = "SA"
+api_url = "http://127.0.0.1:9/api"
 "#,
-        fake.base_url()
+        data.display()
+    )
+}
+
+/// The validated account of `config_text`.
+pub fn account(fake: &FakeX) -> Account {
+    let src = config_text(
+        &fake.base_url(),
+        std::path::Path::new("/nonexistent"),
+        "127.0.0.1:9".parse().expect("address"),
     );
     match config::from_str(&src) {
         Ok(v) => v.config.accounts.into_iter().next().expect("one account"),
