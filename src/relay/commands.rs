@@ -188,7 +188,7 @@ impl Relay {
     pub(super) async fn carry_out(&self, transition: &Transition) {
         for effect in &transition.effects {
             if let Effect::NotifyAgent { agent, text } = effect {
-                self.say_everywhere(&transition.ticket, &format!("{}: {text}", agent.name), None)
+                self.say_everywhere(&transition.ticket, &format!("{}: {text}", agent.name))
                     .await;
             }
         }

@@ -156,11 +156,6 @@ impl Relay {
         }
     }
 
-    /// Notices queued for chat threads and not yet said.
-    pub fn notices_pending(&self) -> usize {
-        self.notices.pending()
-    }
-
     /// Starts the relay's loops; they stop when `stop` turns true. Chat
     /// events arriving on `events` only wake the command loop: the events
     /// themselves are read from the store's journal.

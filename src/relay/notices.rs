@@ -10,7 +10,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::chat::{ChatPlatform, MessageRef, Reaction, Text};
+use super::speaking;
+use crate::chat::{ChatPlatform, MessageRef, Reaction};
 use crate::ticket::ChatThread;
 
 /// One thing to say or show in a thread.
@@ -57,11 +58,6 @@ impl Notices {
             thread.clone(),
         ));
     }
-
-    /// Notices not yet said, in every thread.
-    pub(super) fn pending(&self) -> usize {
-        lock(&self.queues).values().map(VecDeque::len).sum()
-    }
 }
 
 /// Says `thread`'s notices in order until none is left, then leaves.
@@ -78,18 +74,9 @@ async fn work(queues: Queues, platform: Arc<dyn ChatPlatform>, thread: ChatThrea
             }
         };
         match next {
-            Notice::Say(text) => {
-                if let Err(e) = platform.post(&thread, &Text::Ours(text)).await {
-                    tracing::warn!(error = %e, "cannot post in a ticket thread");
-                }
-            }
+            Notice::Say(text) => speaking::say(platform.as_ref(), &thread, &text).await,
             Notice::Mark(message, reaction) => {
-                if !platform.capabilities().reactions {
-                    continue;
-                }
-                if let Err(e) = platform.react(&message, reaction).await {
-                    tracing::warn!(error = %e, "cannot mark a message");
-                }
+                speaking::mark(platform.as_ref(), &message, reaction).await;
             }
         }
     }

@@ -2,8 +2,27 @@
 //! to one person about a thread, a post in a thread, a mark on a message.
 
 use super::Relay;
-use crate::chat::{ChatUser, MessageRef, Platform, Reaction, Responder, Text, Visibility};
+use crate::chat::{
+    ChatPlatform, ChatUser, MessageRef, Platform, Reaction, Responder, Text, Visibility,
+};
 use crate::ticket::ChatThread;
+
+/// Posts `text` in `thread` as the bot (best effort: a failure is logged).
+pub(super) async fn say(platform: &dyn ChatPlatform, thread: &ChatThread, text: &str) {
+    if let Err(e) = platform.post(thread, &Text::Ours(text.to_owned())).await {
+        tracing::warn!(error = %e, "cannot post in a ticket thread");
+    }
+}
+
+/// Marks `message` where the platform has reactions (best effort).
+pub(super) async fn mark(platform: &dyn ChatPlatform, message: &MessageRef, reaction: Reaction) {
+    if !platform.capabilities().reactions {
+        return;
+    }
+    if let Err(e) = platform.react(message, reaction).await {
+        tracing::warn!(error = %e, "cannot mark a message");
+    }
+}
 
 impl Relay {
     /// Answers a command or button (only the caller sees it, where the
@@ -51,19 +70,13 @@ impl Relay {
 
     pub(super) async fn post(&self, thread: &ChatThread, text: &str) {
         if let Some(p) = self.platform(thread.platform()) {
-            if let Err(e) = p.post(thread, &Text::Ours(text.to_owned())).await {
-                tracing::warn!(error = %e, "cannot post in a ticket thread");
-            }
+            say(p.as_ref(), thread, text).await;
         }
     }
 
     pub(super) async fn mark(&self, message: &MessageRef, reaction: Reaction) {
         if let Some(p) = self.platform(message.thread.platform()) {
-            if p.capabilities().reactions {
-                if let Err(e) = p.react(message, reaction).await {
-                    tracing::warn!(error = %e, "cannot mark a message");
-                }
-            }
+            mark(p.as_ref(), message, reaction).await;
         }
     }
 }

@@ -206,19 +206,9 @@ impl Relay {
 
     /// Says something in every thread of a ticket (best effort: a failure
     /// is logged, and the ticket itself is unaffected).
-    pub(super) async fn say_everywhere(
-        &self,
-        ticket: &Ticket,
-        text: &str,
-        except: Option<&ChatThread>,
-    ) {
-        for thread in ticket.threads.iter().filter(|t| Some(*t) != except) {
-            let Some(platform) = self.platform(thread.platform()) else {
-                continue;
-            };
-            if let Err(e) = platform.post(thread, &Text::Ours(text.to_owned())).await {
-                tracing::warn!(ticket = %ticket.id, error = %e, "cannot post in a ticket thread");
-            }
+    pub(super) async fn say_everywhere(&self, ticket: &Ticket, text: &str) {
+        for thread in &ticket.threads {
+            self.post(thread, text).await;
         }
     }
 }
