@@ -3,11 +3,11 @@
 //! it; answers and marks follow.
 
 use super::people::Person;
-use super::{reports, Relay};
+use super::{reports, Commands};
 use crate::chat::{CardAction, ChatEvent, ChatUser, Responder};
 use crate::store::{Also, StoreError};
 use crate::ticket::grammar::{self, ChatCommand, TicketAction};
-use crate::ticket::{self, ChatThread, Command, Effect, Refusal, Role, TicketId, Transition};
+use crate::ticket::{self, ChatThread, Command, Refusal, Role, TicketId};
 
 /// What became of a chat event. Whatever a handler did, the event is
 /// taken from the journal here, in one place (a handler that changed a
@@ -19,10 +19,10 @@ pub(super) enum Handled {
     Later,
 }
 
-impl Relay {
+impl Commands {
     /// Acts on every chat event in the journal, oldest first.
     pub(super) async fn handle_chat_events(&self) {
-        let events = match self.store.chat_events() {
+        let events = match self.core.store.chat_events() {
             Ok(e) => e,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the chat journal; will retry");
@@ -31,7 +31,7 @@ impl Relay {
         };
         for (key, event) in events {
             let taken = match self.handle(&key, event).await {
-                Ok(Handled::Done) => self.store.take_chat_event(&key),
+                Ok(Handled::Done) => self.core.store.take_chat_event(&key),
                 Ok(Handled::Later) => Ok(()),
                 Err(e) => Err(e),
             };
@@ -100,20 +100,22 @@ impl Relay {
                 None => grammar::HELP.to_owned(),
             }),
             _ if person.actor.role == Role::Outsider => Some(Refusal::NotAnAgent.to_string()),
-            ChatCommand::Queue => Some(reports::queue(&self.store.queue()?, self.now())),
+            ChatCommand::Queue => Some(reports::queue(&self.core.store.queue()?, self.core.now())),
             ChatCommand::Mine => Some(reports::mine(
-                &self.store.held_by(&person.actor.agent.id)?,
-                self.now(),
+                &self.core.store.held_by(&person.actor.agent.id)?,
+                self.core.now(),
             )),
             ChatCommand::SavedReplies => Some(self.saved_replies_text()),
-            ChatCommand::Stats { period } => {
-                Some(reports::stats(&self.store.tickets()?, period, self.now()))
-            }
+            ChatCommand::Stats { period } => Some(reports::stats(
+                &self.core.store.tickets()?,
+                period,
+                self.core.now(),
+            )),
             ChatCommand::Ticket { ticket, action } => {
                 let target = match ticket {
                     Some(id) => Some(id),
                     None => match thread {
-                        Some(t) => self.store.ticket_for_thread(t)?.map(|t| t.id),
+                        Some(t) => self.core.store.ticket_for_thread(t)?.map(|t| t.id),
                         None => None,
                     },
                 };
@@ -127,7 +129,7 @@ impl Relay {
             }
         };
         if let Some(answer) = answer {
-            self.answer(responder, &answer).await;
+            self.core.answer(responder, &answer).await;
         }
         Ok(())
     }
@@ -140,7 +142,7 @@ impl Relay {
         id: TicketId,
         action: TicketAction,
     ) -> Result<Option<String>, StoreError> {
-        let Some(current) = self.store.ticket(id)? else {
+        let Some(current) = self.core.store.ticket(id)? else {
             return Ok(Some(format!("There is no ticket {id}.")));
         };
         let command = match action {
@@ -163,8 +165,8 @@ impl Relay {
             }
         };
         let verb = command.verb();
-        let now = self.now();
-        let outcome = self.store.update_ticket_also(
+        let now = self.core.now();
+        let outcome = self.core.store.update_ticket_also(
             id,
             Some(&person.actor.agent),
             now,
@@ -176,21 +178,11 @@ impl Relay {
         )?;
         Ok(Some(match outcome {
             Ok(transition) => {
-                self.wake_threads.notify_one();
-                self.carry_out(&transition).await;
+                self.core.wake.threads.notify_one();
+                self.core.carry_out(&transition).await;
                 reports::done(verb, &transition.ticket)
             }
             Err(refusal) => format!("{id}: {refusal}"),
         }))
-    }
-
-    /// Effects that reach people (cards are redrawn by the thread loop).
-    pub(super) async fn carry_out(&self, transition: &Transition) {
-        for effect in &transition.effects {
-            if let Effect::NotifyAgent { agent, text } = effect {
-                self.say_everywhere(&transition.ticket, &format!("{}: {text}", agent.name))
-                    .await;
-            }
-        }
     }
 }

@@ -2,7 +2,7 @@
 //! message (same conversation, same DM conversation, or a reply to a post
 //! of the ticket) joins it, and reopens it when it was resolved.
 
-use super::{auto_reply, Relay};
+use super::{auto_reply, Inbound};
 use crate::config::Classification;
 use crate::store::{Also, Opened, StoreError};
 use crate::ticket::{
@@ -10,11 +10,11 @@ use crate::ticket::{
 };
 use crate::twitter::inbound::{InboundItem, InboundKind, Source};
 
-impl Relay {
+impl Inbound {
     /// Takes every item in the inbox. An item that cannot be handled stays
     /// there (and is tried again) with the reason logged.
     pub(super) fn take_inbox(&self) {
-        let items = match self.store.inbox::<InboundItem>() {
+        let items = match self.core.store.inbox::<InboundItem>() {
             Ok(items) => items,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the X inbox; will retry");
@@ -34,7 +34,7 @@ impl Relay {
             }
         }
         if changed {
-            self.wake_threads.notify_one();
+            self.core.wake.threads.notify_one();
         }
     }
 
@@ -48,7 +48,7 @@ impl Relay {
             ..
         } = &item.kind
         {
-            if let Some(t) = self.store.ticket_for_tweet(parent)? {
+            if let Some(t) = self.core.store.ticket_for_tweet(parent)? {
                 if t.account == item.account {
                     return self.add_message(&t, key, message);
                 }
@@ -57,21 +57,24 @@ impl Relay {
         let new = new_ticket(
             item,
             message.clone(),
-            self.config.rules.classify(&item.text),
+            self.core.config.rules.classify(&item.text),
         );
-        let now = self.now();
-        let auto = match self.config.auto_replies.any() {
-            true => Some(self.store.next_outbox_id()?),
-            false => None,
+        let now = self.core.now();
+        // The ticket's number is given in the transaction; the reply does
+        // not depend on it.
+        let preview = Ticket::open(TicketId::new(0), new.clone());
+        let auto = match auto_reply::first_reply(&self.core.config, &preview, now) {
+            Some(first) => Some((self.core.store.next_outbox_id()?, first)),
+            None => None,
         };
-        let make = |t: &Ticket| auto_reply::first_reply(&self.config, t, now);
-        match self
-            .store
-            .open_ticket_from(new, Some(key), auto.map(|n| (n, &make as _)))?
-        {
+        match self.core.store.open_ticket_from(
+            new,
+            Some(key),
+            auto.as_ref().map(|(n, f)| (*n, f)),
+        )? {
             Opened::New(t) => {
                 if auto.is_some() {
-                    self.wake_outbox.notify_one();
+                    self.core.wake.outbox.notify_one();
                 }
                 Ok(t.id)
             }
@@ -88,15 +91,15 @@ impl Relay {
         key: &str,
         message: Message,
     ) -> Result<TicketId, StoreError> {
-        let class = self.config.rules.classify(&message.text);
+        let class = self.core.config.rules.classify(&message.text);
         let tweet = match &message.x_ref {
             XRef::Tweet { id } => Some(id.clone()),
             XRef::DmEvent { .. } => None,
         };
-        let outcome = self.store.update_ticket_also(
+        let outcome = self.core.store.update_ticket_also(
             ticket.id,
             None,
-            self.now(),
+            self.core.now(),
             |current| {
                 if current.messages.iter().any(|m| m.x_ref == message.x_ref) {
                     return Err(ticket::Refusal::AlreadyRecorded);
@@ -116,10 +119,10 @@ impl Relay {
         )?;
         if outcome.is_err() {
             // Already recorded before a restart: only the item is left.
-            self.store.take_inbound(key)?;
+            self.core.store.take_inbound(key)?;
         }
         if let Some(tweet) = tweet {
-            self.store.link_tweet(ticket.id, &tweet)?;
+            self.core.store.link_tweet(ticket.id, &tweet)?;
         }
         Ok(ticket.id)
     }

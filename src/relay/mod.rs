@@ -13,6 +13,11 @@
 //!   replies written to the outbox with the ticket change;
 //! - `to_x`: the outbox -> X, reconciled against the account's own posts
 //!   before anything whose fate is unknown is sent again.
+//!
+//! Each step is a struct that owns what only it uses (`Inbound`,
+//! `Threads`, `Commands` with the roles and the claim policy, `Outbox` with
+//! the X clients and the rate-limit holds) beside the `Core` all share; the
+//! `speaking` functions are how any of them talks in chat.
 
 mod auto_reply;
 mod commands;
@@ -48,20 +53,57 @@ pub use people::Roles;
 /// How often each loop looks for work it was not woken for.
 const TICK: Duration = Duration::from_millis(500);
 
-/// What the relay works with. Built once by the service.
-pub struct Relay {
+/// What every step shares: the config, the store, the chat platforms and
+/// the notices queued for them, the clock, and each loop's wake-up.
+pub(crate) struct Core {
     config: Config,
     store: Store,
     platforms: Vec<Arc<dyn ChatPlatform>>,
-    x: HashMap<AccountKey, Arc<XClient>>,
-    roles: Roles,
-    policy: Policy,
-    wake_threads: Notify,
-    wake_commands: Notify,
-    wake_outbox: Notify,
-    not_before: to_x::NotBefore,
     notices: notices::Notices,
     clock: Arc<dyn Clock>,
+    wake: Wake,
+}
+
+/// Wakes a loop that another step just gave work.
+#[derive(Default)]
+struct Wake {
+    threads: Notify,
+    commands: Notify,
+    outbox: Notify,
+}
+
+/// The X inbox into tickets.
+pub(crate) struct Inbound {
+    core: Arc<Core>,
+}
+
+/// Tickets into cards and threads.
+pub(crate) struct Threads {
+    core: Arc<Core>,
+}
+
+/// The chat journal into the state machine, answers and replies.
+pub(crate) struct Commands {
+    core: Arc<Core>,
+    roles: Roles,
+    policy: Policy,
+}
+
+/// The outbox onto X.
+pub(crate) struct Outbox {
+    core: Arc<Core>,
+    x: HashMap<AccountKey, Arc<XClient>>,
+    not_before: to_x::NotBefore,
+}
+
+/// The relay's four steps, each run by a loop of its own. Built once by
+/// the service.
+pub struct Relay {
+    core: Arc<Core>,
+    inbound: Inbound,
+    threads: Threads,
+    commands: Commands,
+    outbox: Outbox,
 }
 
 impl Relay {
@@ -90,25 +132,38 @@ impl Relay {
                 .and_then(|d| chrono::Duration::from_std(d).ok()),
         };
         let roles = Roles::new(&config, platforms.clone());
-        Arc::new(Self {
+        let core = Arc::new(Core {
             config,
             store,
             platforms,
-            x,
-            roles,
-            policy,
-            wake_threads: Notify::new(),
-            wake_commands: Notify::new(),
-            wake_outbox: Notify::new(),
-            not_before: to_x::NotBefore::default(),
             notices: notices::Notices::default(),
             clock,
+            wake: Wake::default(),
+        });
+        Arc::new(Self {
+            inbound: Inbound {
+                core: Arc::clone(&core),
+            },
+            threads: Threads {
+                core: Arc::clone(&core),
+            },
+            commands: Commands {
+                core: Arc::clone(&core),
+                roles,
+                policy,
+            },
+            outbox: Outbox {
+                core: Arc::clone(&core),
+                x,
+                not_before: to_x::NotBefore::default(),
+            },
+            core,
         })
     }
 
     /// The relay's time (the system's, unless made `with_clock`).
     fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
+        self.core.now()
     }
 
     /// Tells people what a change made outside chat (an idle release)
@@ -119,41 +174,8 @@ impl Relay {
                 tracing::info!(ticket = %transition.ticket.id, agent = %agent.id, "{text}");
             }
         }
-        self.wake_threads.notify_one();
-        self.carry_out(transition).await;
-    }
-
-    /// Where people can see something the account sent: a post's address,
-    /// or "by DM".
-    fn link(&self, account: &AccountKey, sent: &XRef) -> String {
-        match sent {
-            XRef::Tweet { id } => {
-                let handle = self
-                    .config
-                    .account(account)
-                    .map_or("i", |a| a.handle.as_str());
-                format!("https://x.com/{handle}/status/{id}")
-            }
-            XRef::DmEvent { .. } => "by DM".to_owned(),
-        }
-    }
-
-    fn platform(&self, which: Platform) -> Option<&Arc<dyn ChatPlatform>> {
-        self.platforms.iter().find(|p| p.platform() == which)
-    }
-
-    /// Queues `notice` for `thread`, said in the background in order.
-    fn notify(&self, thread: &ChatThread, notice: notices::Notice) {
-        if let Some(platform) = self.platform(thread.platform()) {
-            self.notices.push(platform, thread, notice);
-        }
-    }
-
-    /// Queues `text` for every thread of `ticket` but `except`.
-    fn notify_everywhere(&self, ticket: &Ticket, text: &str, except: Option<&ChatThread>) {
-        for thread in ticket.threads.iter().filter(|t| Some(*t) != except) {
-            self.notify(thread, notices::Notice::Say(text.to_owned()));
-        }
+        self.core.wake.threads.notify_one();
+        self.core.carry_out(transition).await;
     }
 
     /// Starts the relay's loops; they stop when `stop` turns true. Chat
@@ -171,7 +193,7 @@ impl Relay {
                 loop {
                     tokio::select! {
                         got = events.recv() => match got {
-                            Some(_) => relay.wake_commands.notify_one(),
+                            Some(_) => relay.core.wake.commands.notify_one(),
                             None => return,
                         },
                         _ = stop.wait_for(|s| *s) => return,
@@ -182,15 +204,15 @@ impl Relay {
         vec![
             forward,
             // Ingest does not wake the relay: the X inbox is read each tick.
-            self.every(&stop, None, |r| async move { r.take_inbox() }),
-            self.every(&stop, Some(|r| &r.wake_threads), |r| async move {
-                r.sync_threads().await
+            self.every(&stop, None, |r| async move { r.inbound.take_inbox() }),
+            self.every(&stop, Some(|r| &r.core.wake.threads), |r| async move {
+                r.threads.sync_threads().await
             }),
-            self.every(&stop, Some(|r| &r.wake_commands), |r| async move {
-                r.handle_chat_events().await
+            self.every(&stop, Some(|r| &r.core.wake.commands), |r| async move {
+                r.commands.handle_chat_events().await
             }),
-            self.every(&stop, Some(|r| &r.wake_outbox), |r| async move {
-                r.drain_outbox().await
+            self.every(&stop, Some(|r| &r.core.wake.outbox), |r| async move {
+                r.outbox.drain_outbox().await
             }),
         ]
     }
@@ -225,5 +247,45 @@ impl Relay {
                 }
             }
         })
+    }
+}
+
+impl Core {
+    /// The relay's time (the system's, unless made `with_clock`).
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Where people can see something the account sent: a post's address,
+    /// or "by DM".
+    fn link(&self, account: &AccountKey, sent: &XRef) -> String {
+        match sent {
+            XRef::Tweet { id } => {
+                let handle = self
+                    .config
+                    .account(account)
+                    .map_or("i", |a| a.handle.as_str());
+                format!("https://x.com/{handle}/status/{id}")
+            }
+            XRef::DmEvent { .. } => "by DM".to_owned(),
+        }
+    }
+
+    fn platform(&self, which: Platform) -> Option<&Arc<dyn ChatPlatform>> {
+        self.platforms.iter().find(|p| p.platform() == which)
+    }
+
+    /// Queues `notice` for `thread`, said in the background in order.
+    fn notify(&self, thread: &ChatThread, notice: notices::Notice) {
+        if let Some(platform) = self.platform(thread.platform()) {
+            self.notices.push(platform, thread, notice);
+        }
+    }
+
+    /// Queues `text` for every thread of `ticket` but `except`.
+    fn notify_everywhere(&self, ticket: &Ticket, text: &str, except: Option<&ChatThread>) {
+        for thread in ticket.threads.iter().filter(|t| Some(*t) != except) {
+            self.notify(thread, notices::Notice::Say(text.to_owned()));
+        }
     }
 }

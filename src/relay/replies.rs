@@ -4,20 +4,19 @@
 
 use super::commands::Handled;
 use super::people::Person;
-use super::Relay;
+use super::Commands;
 use crate::chat::{ChatUser, MessageRef, Reaction};
-use crate::store::{Also, OutboxEntry, StoreError};
+use crate::store::{Also, Outgoing, StoreError};
 use crate::ticket::grammar::{self};
 use crate::ticket::{
-    self, compose, last_customer_post, Command, ComposeError, Effect, Refusal, Role, Ticket,
-    TicketId, Transition,
+    self, compose, Command, ComposeError, Refusal, Role, Ticket, TicketId, Transition,
 };
 
 /// How long a message in a thread perch does not know is kept in case the
 /// thread turns out to be a ticket's.
 const UNKNOWN_THREAD_GRACE: chrono::Duration = chrono::Duration::minutes(10);
 
-impl Relay {
+impl Commands {
     /// A person wrote in a thread: a reply to the customer, a note, or
     /// internal discussion.
     pub(super) async fn thread_message(
@@ -27,13 +26,13 @@ impl Relay {
         author: ChatUser,
         text: String,
     ) -> Result<Handled, StoreError> {
-        let Some(ticket) = self.store.ticket_for_thread(&message.thread)? else {
+        let Some(ticket) = self.core.store.ticket_for_thread(&message.thread)? else {
             // Not a ticket thread, or not yet known as one: a card's thread
             // is linked just after the platform answered, and after a
             // crash only when the card is found again. Kept for a while.
             let age = message
                 .written_at()
-                .map_or(chrono::Duration::MAX, |at| self.now() - at);
+                .map_or(chrono::Duration::MAX, |at| self.core.now() - at);
             if age < UNKNOWN_THREAD_GRACE {
                 return Ok(Handled::Later);
             }
@@ -45,7 +44,7 @@ impl Relay {
             return Ok(Handled::Done);
         }
         if person.actor.role == Role::Outsider {
-            self.tell(
+            self.core.tell(
                 &author,
                 &message.thread,
                 &format!(
@@ -66,10 +65,10 @@ impl Relay {
             .write_reply(key, ticket.id, &person, &text, Some(&message))
             .await?;
         match outcome {
-            Ok(_) => self.mark(&message, Reaction::Pending).await,
+            Ok(_) => self.core.mark(&message, Reaction::Pending).await,
             Err(refusal) => {
                 let why = not_sent(&refusal, ticket.id);
-                self.tell(&author, &message.thread, &why).await;
+                self.core.tell(&author, &message.thread, &why).await;
             }
         }
         Ok(Handled::Done)
@@ -85,10 +84,10 @@ impl Relay {
         note: &str,
     ) -> Result<(), StoreError> {
         if person.actor.role != Role::Outsider && !note.is_empty() {
-            let outcome = self.store.update_ticket_also(
+            let outcome = self.core.store.update_ticket_also(
                 ticket.id,
                 Some(&person.actor.agent),
-                self.now(),
+                self.core.now(),
                 |t| {
                     ticket::apply(
                         t,
@@ -96,7 +95,7 @@ impl Relay {
                             text: note.to_owned(),
                         },
                         &person.actor,
-                        self.now(),
+                        self.core.now(),
                         &self.policy,
                     )
                 },
@@ -123,28 +122,9 @@ impl Relay {
         words: &str,
         origin: Option<&MessageRef>,
     ) -> Result<Result<Transition, Refusal>, StoreError> {
-        let number = self.store.next_outbox_id()?;
-        let now = self.now();
-        let make = |t: &Transition| -> Option<OutboxEntry> {
-            t.effects.iter().find_map(|e| match e {
-                Effect::SendReply { text, channel } => Some(OutboxEntry {
-                    ticket: t.ticket.id,
-                    account: t.ticket.account.clone(),
-                    agent: person.actor.agent.clone(),
-                    text: text.clone(),
-                    channel: *channel,
-                    created_at: now,
-                    delivery: crate::store::Delivery::Pending,
-                    in_reply_to: last_customer_post(&t.ticket),
-                    recipient: Some(t.ticket.customer.id.clone()),
-                    origin: origin.cloned(),
-                    auto: None,
-                    held_until: None,
-                }),
-                _ => None,
-            })
-        };
-        let outcome = self.store.update_ticket_also(
+        let number = self.core.store.next_outbox_id()?;
+        let now = self.core.now();
+        let outcome = self.core.store.update_ticket_also(
             ticket,
             Some(&person.actor.agent),
             now,
@@ -155,25 +135,32 @@ impl Relay {
             },
             &Also {
                 chat_event: Some(key),
-                outbox: Some((number, &make)),
+                outbox: Some((
+                    number,
+                    Outgoing::Reply {
+                        agent: &person.actor.agent,
+                        origin,
+                        at: now,
+                    },
+                )),
                 ..Also::default()
             },
         )?;
         if let Ok(transition) = &outcome {
-            self.wake_outbox.notify_one();
-            self.wake_threads.notify_one();
-            self.carry_out(transition).await;
+            self.core.wake.outbox.notify_one();
+            self.core.wake.threads.notify_one();
+            self.core.carry_out(transition).await;
         }
         Ok(outcome)
     }
 
     async fn refused(&self, author: &ChatUser, message: &MessageRef, why: &str, in_thread: bool) {
-        self.mark(message, Reaction::Failed).await;
+        self.core.mark(message, Reaction::Failed).await;
         let text = format!("Not sent: {why}.");
         if in_thread {
-            self.post(&message.thread, &text).await;
+            self.core.post(&message.thread, &text).await;
         } else {
-            self.tell(author, &message.thread, &text).await;
+            self.core.tell(author, &message.thread, &text).await;
         }
     }
 }

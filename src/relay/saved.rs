@@ -4,11 +4,11 @@
 //! `replies` lists them.
 
 use super::people::Person;
-use super::Relay;
+use super::Commands;
 use crate::store::StoreError;
 use crate::ticket::{compose, Ticket};
 
-impl Relay {
+impl Commands {
     /// Sends the saved reply `name` on `ticket`; returns what to answer.
     pub(super) async fn saved_reply(
         &self,
@@ -19,6 +19,7 @@ impl Relay {
     ) -> Result<Option<String>, StoreError> {
         let id = ticket.id;
         let Some(saved) = self
+            .core
             .config
             .saved_replies
             .iter()
@@ -44,7 +45,7 @@ impl Relay {
     }
 
     pub(super) fn saved_replies_text(&self) -> String {
-        let replies = &self.config.saved_replies;
+        let replies = &self.core.config.saved_replies;
         if replies.is_empty() {
             return "No saved replies are configured (`[[saved_replies]]` in perch's config)."
                 .to_owned();

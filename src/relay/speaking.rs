@@ -1,11 +1,11 @@
 //! How the relay speaks in chat: answers to a command or button, a word
 //! to one person about a thread, a post in a thread, a mark on a message.
 
-use super::Relay;
+use super::Core;
 use crate::chat::{
     ChatPlatform, ChatUser, MessageRef, Platform, Reaction, Responder, Text, Visibility,
 };
-use crate::ticket::ChatThread;
+use crate::ticket::{ChatThread, Effect, Ticket, Transition};
 
 /// Posts `text` in `thread` as the bot (best effort: a failure is logged).
 pub(super) async fn say(platform: &dyn ChatPlatform, thread: &ChatThread, text: &str) {
@@ -24,7 +24,7 @@ pub(super) async fn mark(platform: &dyn ChatPlatform, message: &MessageRef, reac
     }
 }
 
-impl Relay {
+impl Core {
     /// Answers a command or button (only the caller sees it, where the
     /// platform allows).
     pub(super) async fn answer(&self, to: &Responder, text: &str) {
@@ -77,6 +77,24 @@ impl Relay {
     pub(super) async fn mark(&self, message: &MessageRef, reaction: Reaction) {
         if let Some(p) = self.platform(message.thread.platform()) {
             mark(p.as_ref(), message, reaction).await;
+        }
+    }
+
+    /// Says something in every thread of a ticket (best effort: a failure
+    /// is logged, and the ticket itself is unaffected).
+    pub(super) async fn say_everywhere(&self, ticket: &Ticket, text: &str) {
+        for thread in &ticket.threads {
+            self.post(thread, text).await;
+        }
+    }
+
+    /// Effects that reach people (cards are redrawn by the thread loop).
+    pub(super) async fn carry_out(&self, transition: &Transition) {
+        for effect in &transition.effects {
+            if let Effect::NotifyAgent { agent, text } = effect {
+                self.say_everywhere(&transition.ticket, &format!("{}: {text}", agent.name))
+                    .await;
+            }
         }
     }
 }

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use futures_util::future::join_all;
 
-use super::Relay;
+use super::Threads;
 use crate::chat::{Card, ChatError, ChatPlatform, Platform, Text};
 use crate::store::StoreError;
 use crate::ticket::{Author, AutoReply, ChatThread, Message, Ticket, TicketId, XRef};
@@ -47,9 +47,9 @@ impl Route<'_> {
     }
 }
 
-impl Relay {
+impl Threads {
     fn routes(&self, ticket: &Ticket) -> Vec<Route<'_>> {
-        let Some(account) = self.config.account(&ticket.account) else {
+        let Some(account) = self.core.config.account(&ticket.account) else {
             return Vec::new();
         };
         let slack = account
@@ -65,7 +65,7 @@ impl Relay {
         slack
             .chain(discord)
             .filter_map(|(p, channel)| {
-                self.platform(p).map(|platform| Route {
+                self.core.platform(p).map(|platform| Route {
                     platform: platform.as_ref(),
                     channel,
                 })
@@ -78,7 +78,7 @@ impl Relay {
     /// with the other routes: one channel's pacing or rate limit never
     /// holds back another channel's cards.
     pub(super) async fn sync_threads(&self) {
-        let wanted = match self.store.needs_sync() {
+        let wanted = match self.core.store.needs_sync() {
             Ok(w) => w,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read which threads need work; will retry");
@@ -87,7 +87,7 @@ impl Relay {
         };
         let mut tickets = Vec::new();
         for (id, revision) in wanted {
-            match self.store.ticket(id) {
+            match self.core.store.ticket(id) {
                 Ok(Some(ticket)) => tickets.push((ticket, revision)),
                 Ok(None) => self.synced(id, revision),
                 Err(e) => {
@@ -128,14 +128,14 @@ impl Relay {
 
     /// Records that every route of ticket `id` shows `revision`.
     fn synced(&self, id: TicketId, revision: u64) {
-        if let Err(e) = self.store.synced(id, revision) {
+        if let Err(e) = self.core.store.synced(id, revision) {
             tracing::error!(ticket = %id, error = %e, "cannot record a synced ticket");
         }
     }
 
     async fn sync_route(&self, route: &Route<'_>, ticket: &Ticket) -> Result<(), SyncError> {
         let key = route.key();
-        let mut view = self.store.route_view(ticket.id, &key)?;
+        let mut view = self.core.store.route_view(ticket.id, &key)?;
         let thread = match ticket.threads.iter().find(|t| route.shows(t)) {
             Some(t) => t.clone(),
             None => {
@@ -150,8 +150,8 @@ impl Relay {
                         t
                     }
                     None => {
-                        view.opening_since = Some(self.now());
-                        self.store.set_route_view(ticket.id, &key, &view)?;
+                        view.opening_since = Some(self.core.now());
+                        self.core.store.set_route_view(ticket.id, &key, &view)?;
                         let t = route
                             .platform
                             .open_thread(&route.channel, &Card::of(ticket))
@@ -160,10 +160,10 @@ impl Relay {
                         t
                     }
                 };
-                self.store.link_thread(ticket.id, thread.clone())?;
+                self.core.store.link_thread(ticket.id, thread.clone())?;
                 view.opening_since = None;
                 view.relayed = 1;
-                self.store.set_route_view(ticket.id, &key, &view)?;
+                self.core.store.set_route_view(ticket.id, &key, &view)?;
                 tracing::info!(ticket = %ticket.id, route = %key, "ticket thread opened");
                 thread
             }
@@ -174,7 +174,7 @@ impl Relay {
                 .update_card(&thread, &Card::of(ticket))
                 .await?;
             view.card_revision = ticket.revision;
-            self.store.set_route_view(ticket.id, &key, &view)?;
+            self.core.store.set_route_view(ticket.id, &key, &view)?;
         }
         // The customer's messages and perch's own replies; agents' replies
         // are shown as they are sent.
@@ -190,7 +190,7 @@ impl Relay {
             };
             route.platform.post(&thread, &text).await?;
             view.relayed += 1;
-            self.store.set_route_view(ticket.id, &key, &view)?;
+            self.core.store.set_route_view(ticket.id, &key, &view)?;
         }
         Ok(())
     }
@@ -200,15 +200,7 @@ impl Relay {
             XRef::Tweet { .. } => "public reply",
             XRef::DmEvent { .. } => "DM",
         };
-        let link = self.link(&ticket.account, &m.x_ref);
+        let link = self.core.link(&ticket.account, &m.x_ref);
         format!("perch sent the {reply} ({how}): {}\n{link}", m.text)
-    }
-
-    /// Says something in every thread of a ticket (best effort: a failure
-    /// is logged, and the ticket itself is unaffected).
-    pub(super) async fn say_everywhere(&self, ticket: &Ticket, text: &str) {
-        for thread in &ticket.threads {
-            self.post(thread, text).await;
-        }
     }
 }

@@ -12,13 +12,11 @@ use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 
 use super::notices::Notice;
-use super::Relay;
+use super::Outbox;
 use crate::backoff::Backoff;
 use crate::chat::Reaction;
-use crate::store::{Also, Delivery, OutboxEntry, OutboxId, StoreError};
-use crate::ticket::{
-    reply, AccountKey, Author, Message, ReplyChannel, TicketId, Transition, TweetId, XRef,
-};
+use crate::store::{Also, Delivery, OutboxEntry, OutboxId, Outgoing, StoreError};
+use crate::ticket::{reply, AccountKey, Author, Message, ReplyChannel, TicketId, TweetId, XRef};
 use crate::twitter::publish::{self, Posted};
 use crate::twitter::{XClient, XError};
 use crate::xrules::limits;
@@ -76,14 +74,14 @@ fn posting_endpoint(channel: ReplyChannel) -> &'static str {
     }
 }
 
-impl Relay {
+impl Outbox {
     /// One pass over the outbox. Accounts go side by side, and within an
     /// account an entry that must wait (X's window for its endpoint is
     /// spent, or X failed) is skipped until then while everything else
     /// keeps flowing: nothing here sleeps on behalf of one reply. Replies
     /// in one ticket go in the order they were written.
     pub(super) async fn drain_outbox(&self) {
-        let entries = match self.store.undelivered() {
+        let entries = match self.core.store.undelivered() {
             Ok(e) => e,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the outbox; will retry");
@@ -167,10 +165,11 @@ impl Relay {
             return self.hold(id, entry, endpoint, w.resets_in);
         }
         let sending = Delivery::Sending {
-            since: self.now(),
+            since: self.core.now(),
             attempt,
         };
         if !self
+            .core
             .store
             .set_delivery(id, &entry.delivery, sending.clone())?
         {
@@ -184,7 +183,8 @@ impl Relay {
                 endpoint: spent,
                 reset_in,
             }) if spent == endpoint => {
-                self.store
+                self.core
+                    .store
                     .set_delivery(id, &sending, entry.delivery.clone())?;
                 self.hold(id, entry, endpoint, reset_in)
             }
@@ -221,7 +221,7 @@ impl Relay {
         reset_in: Duration,
     ) -> Result<Outcome, StoreError> {
         self.not_before.until(id, Instant::now() + reset_in);
-        let now = self.now();
+        let now = self.core.now();
         let until = now + chrono::Duration::from_std(reset_in).unwrap_or_default();
         tracing::info!(outbox = id, ticket = %entry.ticket, account = %entry.account, endpoint, wait_s = reset_in.as_secs(), "X's rate limit window is spent; the reply waits for the reset");
         if entry.held_until.is_some() {
@@ -231,12 +231,11 @@ impl Relay {
             held_until: Some(until),
             ..entry.clone()
         };
-        let make = move |_: &Transition| Some(told.clone());
         let also = Also {
-            outbox: Some((id, &make)),
+            outbox: Some((id, Outgoing::Entry(&told))),
             ..Also::default()
         };
-        let held = self.store.update_ticket_also(
+        let held = self.core.store.update_ticket_also(
             entry.ticket,
             None,
             now,
@@ -244,11 +243,11 @@ impl Relay {
             &also,
         )?;
         if held.is_ok() {
-            self.wake_threads.notify_one();
+            self.core.wake.threads.notify_one();
         }
         if let Some(origin) = &entry.origin {
             let line = self.held_line(&entry.account, endpoint, until);
-            self.notify(&origin.thread, Notice::Say(line));
+            self.core.notify(&origin.thread, Notice::Say(line));
         }
         Ok(Outcome::Waiting)
     }
@@ -256,16 +255,18 @@ impl Relay {
     /// What the agent reads when X's limit holds their reply.
     fn held_line(&self, account: &AccountKey, endpoint: &str, until: DateTime<Utc>) -> String {
         let handle = self
+            .core
             .config
             .account(account)
             .map_or_else(|| account.to_string(), |a| format!("@{}", a.handle));
         let zone = self
+            .core
             .config
             .support_hours
             .as_ref()
             .map_or(chrono_tz::UTC, |h| h.zone);
         let local = until.with_timezone(&zone);
-        let today = self.now().with_timezone(&zone).date_naive() == local.date_naive();
+        let today = self.core.now().with_timezone(&zone).date_naive() == local.date_naive();
         let at = if today {
             local.format("%H:%M %Z").to_string()
         } else {
@@ -325,7 +326,7 @@ impl Relay {
         client: &XClient,
         entry: &OutboxEntry,
     ) -> Result<Option<XRef>, XError> {
-        let Some(account) = self.config.account(&entry.account) else {
+        let Some(account) = self.core.config.account(&entry.account) else {
             return Ok(None);
         };
         let me = account.user_id.as_str();
@@ -373,12 +374,12 @@ impl Relay {
         from: &Delivery,
         x_ref: XRef,
     ) -> Result<Outcome, StoreError> {
-        let now = self.now();
+        let now = self.core.now();
         let to = Delivery::Sent {
             x_ref: x_ref.clone(),
             at: now,
         };
-        if !self.store.set_delivery(id, from, to)? {
+        if !self.core.store.set_delivery(id, from, to)? {
             return Ok(Outcome::Done);
         }
         self.not_before.forget(id);
@@ -402,30 +403,34 @@ impl Relay {
             text: entry.text.clone(),
             at: now,
         };
-        let recorded = self.store.update_ticket(entry.ticket, actor, now, |t| {
-            Ok(reply::reply_sent(t, message.clone(), detail.clone()))
-        })?;
+        let recorded = self
+            .core
+            .store
+            .update_ticket(entry.ticket, actor, now, |t| {
+                Ok(reply::reply_sent(t, message.clone(), detail.clone()))
+            })?;
         if let XRef::Tweet { id: tweet } = &x_ref {
-            self.store.link_tweet(entry.ticket, tweet)?;
+            self.core.store.link_tweet(entry.ticket, tweet)?;
         }
-        let link = self.link(&entry.account, &x_ref);
+        let link = self.core.link(&entry.account, &x_ref);
         tracing::info!(outbox = id, ticket = %entry.ticket, channel = %entry.channel, "reply sent to X");
         // The chat hears of it in the background: its pacing must not hold
         // back the next reply to X.
         if let Some(origin) = &entry.origin {
-            self.notify(&origin.thread, Notice::Mark(origin.clone(), Reaction::Sent));
-            self.notify(
+            self.core
+                .notify(&origin.thread, Notice::Mark(origin.clone(), Reaction::Sent));
+            self.core.notify(
                 &origin.thread,
                 Notice::Say(format!("Sent as a {}: {link}", entry.channel)),
             );
         }
-        self.wake_threads.notify_one();
+        self.core.wake.threads.notify_one();
         if let (None, Ok(transition)) = (entry.auto, recorded) {
             let words = format!(
                 "{} replied ({}): {}\n{link}",
                 entry.agent.name, entry.channel, entry.text
             );
-            self.notify_everywhere(
+            self.core.notify_everywhere(
                 &transition.ticket,
                 &words,
                 entry.origin.as_ref().map(|o| &o.thread),
@@ -443,37 +448,38 @@ impl Relay {
     ) -> Result<Outcome, StoreError> {
         let to = Delivery::Failed {
             reason: reason.to_owned(),
-            at: self.now(),
+            at: self.core.now(),
         };
-        if !self.store.set_delivery(id, from, to)? {
+        if !self.core.store.set_delivery(id, from, to)? {
             return Ok(Outcome::Done);
         }
         self.not_before.forget(id);
         tracing::warn!(outbox = id, ticket = %entry.ticket, reason, "reply not sent");
         if entry.held_until.is_some() {
             // The card no longer says a reply is on its way.
-            let cleared = self
-                .store
-                .update_ticket(entry.ticket, None, self.now(), |t| {
-                    Ok(reply::reply_not_held(t))
-                })?;
+            let cleared =
+                self.core
+                    .store
+                    .update_ticket(entry.ticket, None, self.core.now(), |t| {
+                        Ok(reply::reply_not_held(t))
+                    })?;
             if cleared.is_ok() {
-                self.wake_threads.notify_one();
+                self.core.wake.threads.notify_one();
             }
         }
         if let Some(origin) = &entry.origin {
-            self.notify(
+            self.core.notify(
                 &origin.thread,
                 Notice::Mark(origin.clone(), Reaction::Failed),
             );
-            self.notify(
+            self.core.notify(
                 &origin.thread,
                 Notice::Say(format!("Not sent to X: {reason}")),
             );
         }
-        if let (Some(reply), Some(ticket)) = (entry.auto, self.store.ticket(entry.ticket)?) {
+        if let (Some(reply), Some(ticket)) = (entry.auto, self.core.store.ticket(entry.ticket)?) {
             let words = format!("perch could not send the {reply} to X: {reason}");
-            self.notify_everywhere(&ticket, &words, None);
+            self.core.notify_everywhere(&ticket, &words, None);
         }
         Ok(Outcome::Done)
     }

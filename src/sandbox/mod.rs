@@ -6,11 +6,13 @@
 //!   control API to act as customers.
 //! - `slack`, `discord`: the Slack Web API and Socket Mode, Discord's REST
 //!   API and gateway, each with a control API to act as people.
+//! - `serve`: what each fake is built on (its state, its server).
 //! - `run`: `perch sandbox`, the fakes and perch together; `scene`: the
 //!   scripted scene it plays first.
 
 pub mod discord;
 pub mod run;
 pub mod scene;
+mod serve;
 pub mod slack;
 pub mod x;

@@ -47,7 +47,7 @@ pub use chat::RouteView;
 pub use dump::ImportSummary;
 pub use error::StoreError;
 pub use outbox::{Delivery, OutboxCounts, OutboxEntry, OutboxId};
-pub use tickets::{Also, FirstReply, MakeFirstReply, Opened, Updated};
+pub use tickets::{Also, FirstReply, Opened, Outgoing, Updated};
 
 /// Every tree, in export order.
 pub const TREES: [&str; 15] = [

@@ -3,7 +3,7 @@ use chrono::Duration;
 use super::*;
 use crate::testing::{actor, agent, mention, t0};
 use crate::ticket::{
-    self, ChatThread, Command, Policy, Priority, ReplyChannel, Role, State, TicketId,
+    self, ChatThread, Command, Policy, Priority, ReplyChannel, Role, State, Ticket, TicketId,
 };
 
 fn temp() -> (tempfile::TempDir, Store) {
@@ -325,4 +325,65 @@ fn configured_agents_are_recorded() {
             .map(|a| a.name.as_str()),
         Some("Jo Doe")
     );
+}
+
+#[test]
+fn a_reply_is_written_with_the_change_that_asks_for_it_and_a_first_reply_with_its_ticket() {
+    let (_dir, store) = temp();
+    let opened = store.open_ticket(mention(100)).expect("open");
+    let policy = Policy::default();
+    let jo = actor("jo", Role::Agent);
+    let reply = |t: &Ticket| {
+        let text = "@cust100 On it ^JD".to_owned();
+        ticket::apply(t, Command::Reply { text }, &jo, t0(), &policy)
+    };
+    // Jo's reply, if the change has one, as outbox entry `n`.
+    let reply_as = |n| Also {
+        outbox: Some((
+            n,
+            Outgoing::Reply {
+                agent: &jo.agent,
+                origin: None,
+                at: t0(),
+            },
+        )),
+        ..Also::default()
+    };
+    let sent = store
+        .update_ticket_also(opened.ticket().id, Some(&jo.agent), t0(), reply, &reply_as(7))
+        .expect("store")
+        .expect("reply");
+    let entry = store.outbox_entry(7).expect("get").expect("written");
+    assert_eq!(entry.ticket, sent.ticket.id);
+    assert_eq!(entry.text, "@cust100 On it ^JD");
+    assert_eq!(entry.agent, jo.agent);
+    assert_eq!(entry.in_reply_to, Some("100".into()));
+    assert_eq!(entry.recipient, Some(sent.ticket.customer.id.clone()));
+
+    // A change with no reply in it writes no entry.
+    let note = |t: &Ticket| {
+        let text = "internal".to_owned();
+        ticket::apply(t, Command::Note { text }, &jo, t0(), &policy)
+    };
+    store
+        .update_ticket_also(opened.ticket().id, Some(&jo.agent), t0(), note, &reply_as(8))
+        .expect("store")
+        .expect("note");
+    assert_eq!(store.outbox_entry(8).expect("get"), None);
+
+    // The automatic reply of a new ticket carries the number it was given.
+    let first = FirstReply {
+        entry: OutboxEntry {
+            ticket: TicketId::new(0),
+            ..entry.clone()
+        },
+        once: "acme/cust200/DmWelcome".to_owned(),
+        quiet_until: t0() + Duration::hours(12),
+    };
+    let second = store
+        .open_ticket_from(mention(200), None, Some((9, &first)))
+        .expect("open");
+    let auto = store.outbox_entry(9).expect("get").expect("written");
+    assert_eq!(auto.ticket, second.ticket().id);
+    assert_ne!(auto.ticket, TicketId::new(0));
 }

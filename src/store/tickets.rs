@@ -9,11 +9,12 @@ use sled::Transactional;
 
 use super::audit::AuditEntry;
 use super::codec::{self, number_key};
-use super::outbox::{OutboxEntry, OutboxId};
+use super::outbox::{Delivery, OutboxEntry, OutboxId};
 use super::{abort, finish, Abort, Store, StoreError, TxResult};
+use crate::chat::MessageRef;
 use crate::ticket::{
-    Agent, ChatThread, ConversationKey, Effect, NewTicket, Refusal, State, Ticket, TicketId,
-    Transition, TweetId, XRef,
+    last_customer_post, Agent, ChatThread, ConversationKey, Effect, NewTicket, Refusal, State,
+    Ticket, TicketId, Transition, TweetId, XRef,
 };
 
 /// The result of `open_ticket`.
@@ -44,18 +45,53 @@ pub struct Also<'a> {
     pub chat_event: Option<&'a str>,
     /// An X inbox item the change records.
     pub inbound: Option<&'a str>,
-    /// An outbox entry the change makes (a reply), under this number.
-    pub outbox: Option<(OutboxId, &'a MakeEntry<'a>)>,
+    /// An outbox entry the change writes, under this number.
+    pub outbox: Option<(OutboxId, Outgoing<'a>)>,
 }
 
-/// Makes the outbox entry a transition asks for (a reply), if any.
-pub type MakeEntry<'a> = dyn Fn(&Transition) -> Option<OutboxEntry> + 'a;
+/// The outbox entry a ticket change writes.
+pub enum Outgoing<'a> {
+    /// The reply the change asks for (its `SendReply` effect, if it has
+    /// one), written by `agent` at `at` in the chat message `origin`.
+    Reply {
+        agent: &'a Agent,
+        origin: Option<&'a MessageRef>,
+        at: DateTime<Utc>,
+    },
+    /// This entry as it is (one rewritten with what people were told).
+    Entry(&'a OutboxEntry),
+}
 
-/// Makes the outbox entry a new ticket asks for (an automatic reply), if any.
-pub type MakeFirstReply<'a> = dyn Fn(&Ticket) -> Option<FirstReply> + 'a;
+impl Outgoing<'_> {
+    /// The entry to write once `transition` is known: the change runs in
+    /// the transaction, so the reply's text and channel come from there.
+    pub fn entry(&self, transition: &Transition) -> Option<OutboxEntry> {
+        match *self {
+            Self::Entry(entry) => Some(entry.clone()),
+            Self::Reply { agent, origin, at } => transition.effects.iter().find_map(|e| match e {
+                Effect::SendReply { text, channel } => Some(OutboxEntry {
+                    ticket: transition.ticket.id,
+                    account: transition.ticket.account.clone(),
+                    agent: agent.clone(),
+                    text: text.clone(),
+                    channel: *channel,
+                    created_at: at,
+                    delivery: Delivery::Pending,
+                    in_reply_to: last_customer_post(&transition.ticket),
+                    recipient: Some(transition.ticket.customer.id.clone()),
+                    origin: origin.cloned(),
+                    auto: None,
+                    held_until: None,
+                }),
+                _ => None,
+            }),
+        }
+    }
+}
 
 /// An automatic reply to a new ticket, sent at most once per `once` key
-/// until `quiet_until` (kept with the seen ids).
+/// until `quiet_until` (kept with the seen ids). The store gives `entry`
+/// the number of the ticket it opens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FirstReply {
     pub entry: OutboxEntry,
@@ -131,6 +167,7 @@ fn write_first_reply(
     seen: &TransactionalTree,
     number: OutboxId,
     first: &FirstReply,
+    ticket: TicketId,
 ) -> TxResult<(), Infallible> {
     let once = format!("auto/{}", first.once);
     let quiet = match seen.get(once.as_bytes())? {
@@ -141,7 +178,11 @@ fn write_first_reply(
         None => false,
     };
     if !quiet {
-        write(outbox, &number_key(number), &first.entry)?;
+        let entry = OutboxEntry {
+            ticket,
+            ..first.entry.clone()
+        };
+        write(outbox, &number_key(number), &entry)?;
         write(seen, &once, &first.quiet_until.timestamp())?;
     }
     Ok(())
@@ -164,7 +205,7 @@ impl Store {
         &self,
         new: NewTicket,
         inbound: Option<&str>,
-        reply: Option<(OutboxId, &MakeFirstReply<'_>)>,
+        reply: Option<(OutboxId, &FirstReply)>,
     ) -> Result<Opened, StoreError> {
         let conversation = new.conversation.storage_key();
         let tweet = match &new.first_message.x_ref {
@@ -215,10 +256,8 @@ impl Store {
                         inbox.remove(key.as_bytes())?;
                     }
                     write(sync, &number_key(next), &ticket.revision)?;
-                    if let Some((number, make)) = &reply {
-                        if let Some(first) = make(&ticket) {
-                            write_first_reply(outbox, seen, *number, &first)?;
-                        }
+                    if let Some((number, first)) = reply {
+                        write_first_reply(outbox, seen, number, first, id)?;
                     }
                     Ok(Opened::New(ticket))
                 },
@@ -277,8 +316,8 @@ impl Store {
             transition.ticket.revision = ticket.revision + 1;
             write(tickets, &key, &transition.ticket)?;
             append_audit(audit, &transition.ticket, actor, now, &transition.effects)?;
-            if let Some((number, make)) = &also.outbox {
-                if let Some(entry) = make(&transition) {
+            if let Some((number, outgoing)) = &also.outbox {
+                if let Some(entry) = outgoing.entry(&transition) {
                     write(outbox, &number_key(*number), &entry)?;
                 }
             }

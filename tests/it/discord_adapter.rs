@@ -6,19 +6,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use perch::chat::discord::{DiscordAdapter, DiscordRest};
-use perch::chat::{Card, CardAction, ChatEvent, ChatPlatform, Responder, Text, Visibility};
+use perch::chat::{CardAction, ChatEvent, ChatPlatform, Responder, Text, Visibility};
 use perch::config::Secret;
 use perch::sandbox::discord::gateway::APPLICATION_ID;
-use perch::sandbox::discord::{ChannelSpec, FakeDiscord, GUILD_ID};
+use perch::sandbox::discord::{FakeDiscord, GUILD_ID};
 use perch::store::Store;
 use perch::testing::mention;
-use perch::ticket::{ChatThread, Ticket, TicketId};
+use perch::ticket::ChatThread;
 use tokio::sync::{mpsc, watch};
 
+use crate::common::chat::{fake_discord, run, ticket_card, Running, DISCORD_TEXT, DISCORD_TOKEN};
 use crate::common::{next_event, no_more_events, until};
 
-const TOKEN: &str = "discord-bot-token";
-const TEXT: u64 = 1_100_000_000_000_000_001;
+const TOKEN: &str = DISCORD_TOKEN;
+const TEXT: u64 = DISCORD_TEXT;
 const JO: u64 = 1_400_000_000_000_000_001;
 const AGENTS: u64 = 1_500_000_000_000_000_002;
 
@@ -40,18 +41,7 @@ fn thread_id(t: &ChatThread) -> u64 {
 }
 
 async fn rig() -> Rig {
-    let d = FakeDiscord::start(
-        TOKEN,
-        &[ChannelSpec {
-            id: TEXT,
-            name: "support",
-            forum_tags: &[],
-        }],
-        50,
-        Duration::from_secs(1),
-    )
-    .await
-    .expect("fake");
+    let d = fake_discord().await;
     let dir = tempfile::tempdir().expect("dir");
     let store = Store::open(dir.path()).expect("store");
     let rest = DiscordRest::new(&Secret::new(TOKEN), Some(&d.url()), Duration::ZERO);
@@ -61,10 +51,7 @@ async fn rig() -> Rig {
         vec![GUILD_ID],
         Arc::new(store.clone()),
     ));
-    let (tx, events) = mpsc::channel(64);
-    let (stop, stopped) = watch::channel(false);
-    let running = Arc::clone(&platform);
-    tokio::spawn(async move { running.run(tx, stopped).await });
+    let Running { events, stop } = run(Arc::clone(&platform));
     until("the adapter identified and registered /perch", || {
         (d.identified() > 0
             && d.registered_commands()
@@ -73,13 +60,7 @@ async fn rig() -> Rig {
         .then_some(())
     })
     .await;
-    let thread = platform
-        .open_thread(
-            &TEXT.to_string(),
-            &Card::of(&Ticket::open(TicketId::new(7), mention(1))),
-        )
-        .await
-        .expect("card");
+    let thread = ticket_card(platform.as_ref(), &TEXT.to_string()).await;
     Rig {
         d,
         platform,

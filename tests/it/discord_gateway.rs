@@ -5,14 +5,16 @@
 use std::time::Duration;
 
 use perch::sandbox::discord::gateway::APPLICATION_ID;
-use perch::sandbox::discord::{ChannelSpec, FakeDiscord};
+use perch::sandbox::discord::FakeDiscord;
 use serenity::all::{
     ClientBuilder, Context, EventHandler, GatewayIntents, Guild, HttpBuilder, Message, Ready,
 };
 use tokio::sync::mpsc;
 
-const TOKEN: &str = "discord-bot-token";
-const TEXT: u64 = 1_100_000_000_000_000_001;
+use crate::common::chat::{fake_discord, DISCORD_TEXT, DISCORD_TOKEN};
+
+const TOKEN: &str = DISCORD_TOKEN;
+const TEXT: u64 = DISCORD_TEXT;
 
 struct Handler(mpsc::UnboundedSender<String>);
 
@@ -62,24 +64,9 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<String>) -> String {
     }
 }
 
-async fn fake() -> FakeDiscord {
-    FakeDiscord::start(
-        TOKEN,
-        &[ChannelSpec {
-            id: TEXT,
-            name: "support",
-            forum_tags: &[],
-        }],
-        50,
-        Duration::from_secs(1),
-    )
-    .await
-    .expect("fake")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serenity_connects_and_its_handlers_fire_for_ready_and_guild_create() {
-    let d = fake().await;
+    let d = fake_discord().await;
     let mut rx = client(
         &d,
         GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGES | GatewayIntents::MESSAGE_CONTENT,
@@ -96,7 +83,7 @@ async fn serenity_connects_and_its_handlers_fire_for_ready_and_guild_create() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_persons_message_reaches_serenitys_handler_with_its_roles() {
-    let d = fake().await;
+    let d = fake_discord().await;
     let mut rx = client(
         &d,
         GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGES | GatewayIntents::MESSAGE_CONTENT,
@@ -119,7 +106,7 @@ async fn a_persons_message_reaches_serenitys_handler_with_its_roles() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_message_content_intent_the_content_is_blank() {
-    let d = fake().await;
+    let d = fake_discord().await;
     let mut rx = client(&d, GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGES).await;
     next(&mut rx).await;
     next(&mut rx).await;

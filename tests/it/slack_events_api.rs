@@ -1,23 +1,26 @@
 //! The Slack adapter on the Events API: signed requests only, answered at
 //! once, retries dropped.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use perch::chat::slack::{Connection, SlackAdapter, SlackWeb};
-use perch::chat::{Card, CardAction, ChatEvent, ChatPlatform};
+use perch::chat::slack::Connection;
+use perch::chat::{CardAction, ChatEvent, ChatPlatform};
 use perch::config::Secret;
 use perch::sandbox::slack::{post_signed, sign, FakeSlack};
 use perch::store::Store;
-use perch::testing::mention;
-use perch::ticket::{ChatThread, Ticket, TicketId};
+use perch::ticket::ChatThread;
 use tokio::sync::{mpsc, watch};
 
+use crate::common::chat::{
+    fake_slack, run, slack_adapter, ticket_card, Running, SLACK_CHANNEL, SLACK_JO,
+};
 use crate::common::{free_addr, next_event, no_more_events, until};
 
 const SECRET: &str = "signing-secret-123";
-const CHANNEL: &str = "C0SUPPORT1";
-const JO: &str = "U0JODOE01";
+const CHANNEL: &str = SLACK_CHANNEL;
+const JO: &str = SLACK_JO;
 const JSON: &str = "application/json";
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -31,35 +34,17 @@ struct Rig {
 }
 
 async fn rig() -> Rig {
-    let slack = FakeSlack::start("xoxb-t", "xapp-t", &[CHANNEL], Duration::ZERO)
-        .await
-        .expect("fake");
-    slack.add_user(JO, "jo");
+    let slack = fake_slack().await;
     let dir = tempfile::tempdir().expect("dir");
     let store = Store::open(dir.path()).expect("store");
-    let web = SlackWeb::new(&slack.api_url(), &Secret::new("xoxb-t"), Duration::ZERO).expect("web");
     let addr = free_addr();
     let connection = Connection::EventsApi {
         signing_secret: Secret::new(SECRET),
         addr,
     };
-    let adapter = std::sync::Arc::new(
-        SlackAdapter::connect(web, connection, std::sync::Arc::new(store))
-            .await
-            .expect("connect"),
-    );
-    let (tx, events) = mpsc::channel(64);
-    let (stop, stopped) = watch::channel(false);
-    let running = std::sync::Arc::clone(&adapter);
-    tokio::spawn(async move { running.run(tx, stopped).await });
-    let thread = adapter
-        .open_thread(
-            CHANNEL,
-            &Card::of(&Ticket::open(TicketId::new(7), mention(1))),
-        )
-        .await
-        .expect("card");
-    let ChatThread::Slack { thread_ts, .. } = thread else {
+    let adapter: Arc<dyn ChatPlatform> = Arc::new(slack_adapter(&slack, connection, store).await);
+    let Running { events, stop } = run(Arc::clone(&adapter));
+    let ChatThread::Slack { thread_ts, .. } = ticket_card(adapter.as_ref(), CHANNEL).await else {
         panic!()
     };
     until("the Events API endpoint listening", || {

@@ -1,8 +1,13 @@
 //! The Slack adapter over Socket Mode, through slack-morphism, against the
 //! fake Slack: what people do in Slack reaches perch once, promptly.
 
+use crate::common::chat::{
+    fake_slack, run, slack_adapter, ticket_card, Running, SLACK_APP_TOKEN, SLACK_BOT_TOKEN,
+    SLACK_CHANNEL, SLACK_JO,
+};
 use crate::common::{next_event, no_more_events, until};
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use perch::chat::slack::{Connection, SlackAdapter, SlackWeb};
@@ -14,8 +19,8 @@ use perch::testing::mention;
 use perch::ticket::{ChatThread, Ticket, TicketId};
 use tokio::sync::{mpsc, watch};
 
-const CHANNEL: &str = "C0SUPPORT1";
-const JO: &str = "U0JODOE01";
+const CHANNEL: &str = SLACK_CHANNEL;
+const JO: &str = SLACK_JO;
 
 struct Rig {
     slack: FakeSlack,
@@ -27,35 +32,12 @@ struct Rig {
 }
 
 async fn rig() -> Rig {
-    let slack = FakeSlack::start("xoxb-t", "xapp-t", &[CHANNEL], Duration::ZERO)
-        .await
-        .expect("fake");
-    slack.add_user(JO, "jo");
+    let slack = fake_slack().await;
     let dir = tempfile::tempdir().expect("dir");
     let store = Store::open(dir.path()).expect("store");
-    let web = SlackWeb::new(&slack.api_url(), &Secret::new("xoxb-t"), Duration::ZERO).expect("web");
-    let adapter = SlackAdapter::connect(
-        web,
-        Connection::SocketMode {
-            app_token: Secret::new("xapp-t"),
-        },
-        std::sync::Arc::new(store),
-    )
-    .await
-    .expect("connect");
-    let adapter = std::sync::Arc::new(adapter.with_reconnect_backoff(Duration::from_secs(1)));
-    let (tx, events) = mpsc::channel(64);
-    let (stop, stopped) = watch::channel(false);
-    let running = std::sync::Arc::clone(&adapter);
-    tokio::spawn(async move { running.run(tx, stopped).await });
-    let thread = adapter
-        .open_thread(
-            CHANNEL,
-            &Card::of(&Ticket::open(TicketId::new(7), mention(1))),
-        )
-        .await
-        .expect("card");
-    let ChatThread::Slack { thread_ts, .. } = thread else {
+    let adapter = Arc::new(socket_adapter(&slack, store).await);
+    let Running { events, stop } = run(adapter.clone());
+    let ChatThread::Slack { thread_ts, .. } = ticket_card(adapter.as_ref(), CHANNEL).await else {
         panic!()
     };
     until("the adapter connected to Socket Mode", || {
@@ -70,6 +52,16 @@ async fn rig() -> Rig {
         thread_ts: thread_ts.to_string(),
         _dir: dir,
     }
+}
+
+/// The adapter over Socket Mode, reconnecting after a second.
+async fn socket_adapter(slack: &FakeSlack, store: Store) -> SlackAdapter {
+    let connection = Connection::SocketMode {
+        app_token: Secret::new(SLACK_APP_TOKEN),
+    };
+    slack_adapter(slack, connection, store)
+        .await
+        .with_reconnect_backoff(Duration::from_secs(1))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -323,28 +315,11 @@ async fn a_redelivery_to_a_restarted_adapter_is_still_dropped() {
     // The dedupe lives in the store, not in the adapter: a new adapter
     // (new connection, nothing in memory) still drops it. (The store's own
     // durability across a killed process is tests/store_crash.rs.)
-    let slack = FakeSlack::start("xoxb-t", "xapp-t", &[CHANNEL], Duration::ZERO)
-        .await
-        .expect("fake");
-    slack.add_user(JO, "jo");
+    let slack = fake_slack().await;
     let dir = tempfile::tempdir().expect("dir");
     let start = |store: Store| async {
-        let web =
-            SlackWeb::new(&slack.api_url(), &Secret::new("xoxb-t"), Duration::ZERO).expect("web");
-        let connection = Connection::SocketMode {
-            app_token: Secret::new("xapp-t"),
-        };
-        let adapter = std::sync::Arc::new(
-            SlackAdapter::connect(web, connection, std::sync::Arc::new(store))
-                .await
-                .expect("connect")
-                .with_reconnect_backoff(Duration::from_secs(1)),
-        );
-        let (tx, rx) = mpsc::channel(16);
-        let (stop, stopped) = watch::channel(false);
-        let running = std::sync::Arc::clone(&adapter);
-        tokio::spawn(async move { running.run(tx, stopped).await });
-        (rx, stop)
+        let Running { events, stop } = run(Arc::new(socket_adapter(&slack, store).await));
+        (events, stop)
     };
     let first = slack.socket_connects();
     let store = Store::open(dir.path()).expect("store");
@@ -353,7 +328,12 @@ async fn a_redelivery_to_a_restarted_adapter_is_still_dropped() {
         (slack.socket_connects() > first).then_some(())
     })
     .await;
-    let web = SlackWeb::new(&slack.api_url(), &Secret::new("xoxb-t"), Duration::ZERO).expect("web");
+    let web = SlackWeb::new(
+        &slack.api_url(),
+        &Secret::new(SLACK_BOT_TOKEN),
+        Duration::ZERO,
+    )
+    .expect("web");
     let card = web
         .open_thread(
             CHANNEL,

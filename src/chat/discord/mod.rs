@@ -61,6 +61,14 @@ pub struct DiscordRest {
 }
 
 /// Classes serenity's errors once, for every call.
+///
+/// Against Discord, serenity's rate limiter waits out a 429 for the
+/// response's `Retry-After` itself and tries again, so no 429 reaches
+/// perch. Against the sandbox the limiter must be off (its request path
+/// drops the proxy address), and serenity then hands back a 429 without
+/// its headers, and without its body when the body has no `code` (which
+/// Discord's 429 body often lacks): the second perch waits then is the
+/// one value it can know, Discord's own one message a second per channel.
 pub(crate) fn classify(e: serenity::Error) -> ChatError {
     use serenity::http::HttpError;
     match e {

@@ -10,18 +10,18 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use serde_json::{json, Value};
-use tokio::task::JoinHandle;
 
 mod control;
 pub mod gateway;
 mod json;
 mod rest;
 
+use super::serve::{bind, serve, Served, ANY_PORT};
 use json::message_json;
 pub(crate) use json::{channel_json, user_json};
 
@@ -95,24 +95,14 @@ pub struct Call {
     pub response: Value,
 }
 
-pub(crate) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+pub(crate) use super::serve::lock;
 
-pub(crate) type Shared = Arc<Mutex<State>>;
+pub(crate) type Shared = super::serve::Shared<State>;
 
 pub struct FakeDiscord {
     addr: SocketAddr,
     control: Control,
-    task: JoinHandle<()>,
-}
-
-impl Drop for FakeDiscord {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _served: Served,
 }
 
 /// A route channel to create: (id, name, forum tags; empty = text).
@@ -130,8 +120,7 @@ impl FakeDiscord {
         per_window: u32,
         window: Duration,
     ) -> std::io::Result<Self> {
-        let any = SocketAddr::from(([127, 0, 0, 1], 0));
-        Self::start_on(any, token, channels, per_window, window).await
+        Self::start_on(ANY_PORT, token, channels, per_window, window).await
     }
 
     /// `start` on a given address (the sandbox's fixed port).
@@ -142,8 +131,7 @@ impl FakeDiscord {
         per_window: u32,
         window: Duration,
     ) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
+        let (listener, addr) = bind(addr).await?;
         let mut map = HashMap::new();
         // Ids are snowflakes: milliseconds since Discord's epoch in the high
         // bits, so "after this id" means "after this moment", as on Discord.
@@ -192,15 +180,10 @@ impl FakeDiscord {
             .merge(control::routes())
             .fallback(rest::handle)
             .with_state(Arc::clone(&state));
-        let task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(error = %e, "fake Discord stopped");
-            }
-        });
         Ok(Self {
             addr,
             control: Control(state),
-            task,
+            _served: serve("Discord", listener, app, std::future::pending()),
         })
     }
 

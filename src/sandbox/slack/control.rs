@@ -64,12 +64,7 @@ impl Control {
     /// form-encoded).
     pub fn slash_command_payload(&self, channel: &str, user: &str, text: &str) -> Value {
         let mut s = lock(&self.0);
-        let name = s
-            .users
-            .get(user)
-            .cloned()
-            .unwrap_or_else(|| user.to_owned());
-        let trigger = s.socket_serial("trigger-");
+        let (name, trigger) = s.trigger_by(user);
         let payload = serde_json::json!({
             "token": "verification-token", "team_id": TEAM_ID, "team_domain": "perch-sandbox",
             "channel_id": channel, "channel_name": "support", "user_id": user, "user_name": name,
@@ -115,12 +110,7 @@ impl Control {
                 .find(|e| e.get("action_id").and_then(Value::as_str) == Some(action_id))
                 .cloned()
         })?;
-        let name = s
-            .users
-            .get(user)
-            .cloned()
-            .unwrap_or_else(|| user.to_owned());
-        let trigger = s.socket_serial("trigger-");
+        let (name, trigger) = s.trigger_by(user);
         let payload = serde_json::json!({
             "type": "block_actions",
             "user": { "id": user, "username": name, "name": name, "team_id": TEAM_ID },

@@ -18,15 +18,15 @@ pub use control::Control;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::serve::{bind, serve, Served, ANY_PORT};
 use axum::extract::{Path, State as AxumState};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::Value;
-use tokio::task::JoinHandle;
 
 pub const TEAM_ID: &str = "T0PERCH01";
 pub const BOT_USER: &str = "U0PERCHBOT";
@@ -118,6 +118,17 @@ impl State {
         format!("{prefix}{}", self.serial)
     }
 
+    /// The name Slack shows for `user` and a fresh trigger id for what
+    /// they just did (a slash command, a button press).
+    fn trigger_by(&mut self, user: &str) -> (String, String) {
+        let name = self
+            .users
+            .get(user)
+            .cloned()
+            .unwrap_or_else(|| user.to_owned());
+        (name, self.socket_serial("trigger-"))
+    }
+
     /// Delivers the Events API `message` event Slack sends for every message
     /// in a channel the app is in, its own included.
     fn message_event(&mut self, channel: &str, m: &Message) {
@@ -180,25 +191,15 @@ impl State {
     }
 }
 
-pub(crate) type Shared = Arc<Mutex<State>>;
+pub(crate) type Shared = super::serve::Shared<State>;
 
-pub(crate) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+pub(crate) use super::serve::lock;
 
 /// A running fake Slack.
 pub struct FakeSlack {
     addr: SocketAddr,
     control: Control,
-    task: JoinHandle<()>,
-}
-
-impl Drop for FakeSlack {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _served: Served,
 }
 
 impl FakeSlack {
@@ -211,14 +212,7 @@ impl FakeSlack {
         channels: &[&str],
         post_interval: Duration,
     ) -> std::io::Result<Self> {
-        Self::start_on(
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-            bot_token,
-            app_token,
-            channels,
-            post_interval,
-        )
-        .await
+        Self::start_on(ANY_PORT, bot_token, app_token, channels, post_interval).await
     }
 
     pub async fn start_on(
@@ -228,8 +222,7 @@ impl FakeSlack {
         channels: &[&str],
         post_interval: Duration,
     ) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
+        let (listener, addr) = bind(addr).await?;
         let mut users = HashMap::new();
         users.insert(BOT_USER.to_owned(), "perch".to_owned());
         let state = Arc::new(Mutex::new(State {
@@ -254,28 +247,18 @@ impl FakeSlack {
             .route("/link/", get(socket::connect))
             .merge(control::routes())
             .with_state(Arc::clone(&state));
+        // Redelivery of unacknowledged envelopes runs beside the server.
         let ticker = Arc::clone(&state);
-        let task = tokio::spawn(async move {
-            // Redelivery of unacknowledged envelopes runs beside the server.
-            let redeliver = async move {
-                loop {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    lock(&ticker).socket.redeliver_overdue();
-                }
-            };
-            tokio::select! {
-                served = axum::serve(listener, app) => {
-                    if let Err(e) = served {
-                        tracing::error!(error = %e, "fake Slack stopped");
-                    }
-                }
-                () = redeliver => {}
+        let redeliver = async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                lock(&ticker).socket.redeliver_overdue();
             }
-        });
+        };
         Ok(Self {
             addr,
             control: Control(state),
-            task,
+            _served: serve("Slack", listener, app, redeliver),
         })
     }
 

@@ -28,7 +28,8 @@ use axum::{Json, Router};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use tokio::task::JoinHandle;
+
+use super::serve::{bind, serve, Served, ANY_PORT};
 
 use crate::twitter::api::{DmEvent, Entities, MentionEntity, Post, ReferencedPost, User};
 use crate::xrules::limits;
@@ -262,35 +263,28 @@ impl State {
 /// A running fake X.
 pub struct FakeX {
     addr: SocketAddr,
-    state: Arc<Mutex<State>>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for FakeX {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    state: Shared,
+    _served: Served,
 }
 
 impl FakeX {
     /// Starts on a free port of 127.0.0.1.
     pub async fn start(accounts: Vec<FakeAccount>) -> std::io::Result<Self> {
-        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), accounts).await
+        Self::start_on(ANY_PORT, accounts).await
     }
 
     pub async fn start_on(addr: SocketAddr, accounts: Vec<FakeAccount>) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
+        let (listener, addr) = bind(addr).await?;
         let state = Arc::new(Mutex::new(State::new(accounts)));
         let app = control::routes()
             .fallback(api::handle)
             .with_state(Arc::clone(&state));
-        let task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(error = %e, "fake X stopped");
-            }
-        });
-        Ok(Self { addr, state, task })
+        let served = serve("X", listener, app, std::future::pending());
+        Ok(Self {
+            addr,
+            state,
+            _served: served,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -405,11 +399,6 @@ impl FakeX {
     }
 }
 
-pub(crate) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    // A panic while holding the lock leaves consistent data here.
-    state
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+pub(crate) use super::serve::lock;
 
-type Shared = Arc<Mutex<State>>;
+type Shared = super::serve::Shared<State>;

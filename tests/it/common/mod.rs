@@ -116,6 +116,7 @@ pub fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> 
         .unwrap_or_default();
     Ok((status, body))
 }
+pub mod chat;
 pub mod relay;
 pub mod specs;
 pub mod x;
