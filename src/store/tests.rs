@@ -350,7 +350,13 @@ fn a_reply_is_written_with_the_change_that_asks_for_it_and_a_first_reply_with_it
         ..Also::default()
     };
     let sent = store
-        .update_ticket_also(opened.ticket().id, Some(&jo.agent), t0(), reply, &reply_as(7))
+        .update_ticket_also(
+            opened.ticket().id,
+            Some(&jo.agent),
+            t0(),
+            reply,
+            &reply_as(7),
+        )
         .expect("store")
         .expect("reply");
     let entry = store.outbox_entry(7).expect("get").expect("written");
@@ -366,7 +372,13 @@ fn a_reply_is_written_with_the_change_that_asks_for_it_and_a_first_reply_with_it
         ticket::apply(t, Command::Note { text }, &jo, t0(), &policy)
     };
     store
-        .update_ticket_also(opened.ticket().id, Some(&jo.agent), t0(), note, &reply_as(8))
+        .update_ticket_also(
+            opened.ticket().id,
+            Some(&jo.agent),
+            t0(),
+            note,
+            &reply_as(8),
+        )
         .expect("store")
         .expect("note");
     assert_eq!(store.outbox_entry(8).expect("get"), None);
