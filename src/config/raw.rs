@@ -46,6 +46,8 @@ pub struct RawService {
 pub struct RawX {
     pub api_url: Option<String>,
     pub monthly_read_budget: Option<u64>,
+    pub backfill: Option<String>,
+    pub auto_reply_max_age: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -77,6 +77,8 @@ const BROKEN: &[(&str, &str, &str, &str, usize, &str)] = &[
     ("bad day", "[service]", "[support_hours]\ntime_zone = \"UTC\"\nweekly = { funday = \"09:00-17:00\" }\n[service]", "support_hours.weekly.funday", 4, "not a day of the week"),
     ("no open hours", "[service]", "[support_hours]\ntime_zone = \"UTC\"\n[service]", "support_hours.weekly", 2, "no open hours"),
     ("bad holiday", "[service]", "[support_hours]\ntime_zone = \"UTC\"\nweekly = { mon = \"09:00-17:00\" }\nholidays = [\"Dec 25\"]\n[service]", "support_hours.holidays[0]", 5, "YYYY-MM-DD"),
+    ("backfill beyond what X keeps", "[service]", "[x]\nbackfill = \"45d\"\n[service]", "x.backfill", 3, "more than 30 days"),
+    ("bad backfill", "[service]", "[x]\nbackfill = \"yesterday\"\n[service]", "x.backfill", 3, "duration"),
     ("bad target", "[service]", "[response_targets]\nurgent = \"soon\"\n[service]", "response_targets.urgent", 3, "is not a duration"),
     ("unknown priority target", "[service]", "[response_targets]\ncritical = \"5m\"\n[service]", "response_targets.critical", 3, "unknown field `critical`"),
     ("bad regex", "[service]", "[[rules]]\nname = \"r\"\nregex = \"(unclosed\"\npriority = \"high\"\n[service]", "rules[0].regex", 4, "not a valid regular expression"),

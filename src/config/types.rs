@@ -49,6 +49,12 @@ pub struct Service {
 pub struct XSettings {
     pub api_url: String,
     pub monthly_read_budget: Option<u64>,
+    /// How far back a source's first poll reads (a new store, account or
+    /// search rule): nothing older becomes a ticket.
+    pub backfill: Duration,
+    /// No automatic reply goes to a post or DM older than this (one
+    /// written before perch watched its source never gets one).
+    pub auto_reply_max_age: Duration,
 }
 
 /// The name of an environment variable holding a secret, and the config key

@@ -2,6 +2,8 @@
 //! message (same conversation, same DM conversation, or a reply to a post
 //! of the ticket) joins it, and reopens it when it was resolved.
 
+use chrono::{DateTime, Utc};
+
 use super::{auto_reply, Inbound};
 use crate::config::Classification;
 use crate::store::{Also, Opened, StoreError};
@@ -38,6 +40,19 @@ impl Inbound {
         }
     }
 
+    /// Whether perch may answer `item` on its own: never what was written
+    /// before it watched the source, nor what it reads late (after an
+    /// outage) beyond `x.auto_reply_max_age`.
+    fn answers_on_its_own(&self, item: &InboundItem, now: DateTime<Utc>) -> bool {
+        let max_age = chrono::Duration::from_std(self.core.config.x.auto_reply_max_age)
+            .unwrap_or(chrono::Duration::MAX);
+        let fresh = now - item.created_at <= max_age;
+        if item.backfilled || !fresh {
+            tracing::info!(account = %item.account, author = %item.author.handle, written = %item.created_at.to_rfc3339(), backfilled = item.backfilled, "no automatic reply: written before perch watched this source, or longer ago than x.auto_reply_max_age");
+        }
+        !item.backfilled && fresh
+    }
+
     /// Records one item; returns its ticket.
     pub(crate) fn accept(&self, key: &str, item: &InboundItem) -> Result<TicketId, StoreError> {
         let message = customer_message(item);
@@ -64,8 +79,10 @@ impl Inbound {
         // not depend on it.
         let preview = Ticket::open(TicketId::new(0), new.clone());
         let auto = match auto_reply::first_reply(&self.core.config, &preview, now) {
-            Some(first) => Some((self.core.store.next_outbox_id()?, first)),
-            None => None,
+            Some(first) if self.answers_on_its_own(item, now) => {
+                Some((self.core.store.next_outbox_id()?, first))
+            }
+            _ => None,
         };
         match self.core.store.open_ticket_from(
             new,

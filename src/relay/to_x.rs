@@ -16,10 +16,13 @@ use super::Outbox;
 use crate::backoff::Backoff;
 use crate::chat::Reaction;
 use crate::store::{Also, Delivery, OutboxEntry, OutboxId, Outgoing, StoreError};
-use crate::ticket::{reply, AccountKey, Author, Message, ReplyChannel, TicketId, TweetId, XRef};
+use crate::ticket::{
+    reply, AccountKey, Author, ConversationKey, DmConversationId, Message, ReplyChannel, TicketId,
+    TweetId, XRef,
+};
 use crate::twitter::publish::{self, Posted};
 use crate::twitter::{XClient, XError};
-use crate::xrules::limits;
+use crate::xrules::{limits, text};
 
 /// Tries before a reply that X keeps refusing for passing reasons fails.
 const MAX_ATTEMPTS: u32 = 5;
@@ -338,7 +341,7 @@ impl Outbox {
                     .data
                     .iter()
                     .find(|p| {
-                        p.text.trim() == entry.text.trim()
+                        text::is_post_of(&entry.text, &p.text)
                             && p.referenced_tweets
                                 .iter()
                                 .any(|r| r.kind == "replied_to" && Some(r.id.as_str()) == target)
@@ -409,8 +412,23 @@ impl Outbox {
             .update_ticket(entry.ticket, actor, now, |t| {
                 Ok(reply::reply_sent(t, message.clone(), detail.clone()))
             })?;
-        if let XRef::Tweet { id: tweet } = &x_ref {
-            self.core.store.link_tweet(entry.ticket, tweet)?;
+        match (
+            &x_ref,
+            &entry.recipient,
+            self.core.config.account(&entry.account),
+        ) {
+            (XRef::Tweet { id: tweet }, _, _) => self.core.store.link_tweet(entry.ticket, tweet)?,
+            // A DM perch sent starts (or continues) the DM conversation
+            // with the customer: what they write back belongs here, not in
+            // a new ticket, whoever wrote first and whichever source sees it.
+            (XRef::DmEvent { .. }, Some(to), Some(account)) => {
+                let key = ConversationKey::Dm {
+                    account: entry.account.clone(),
+                    conversation: DmConversationId::between(account.user_id.as_str(), to.as_str()),
+                };
+                self.core.store.link_conversation(entry.ticket, &key)?;
+            }
+            (XRef::DmEvent { .. }, _, _) => {}
         }
         let link = self.core.link(&entry.account, &x_ref);
         tracing::info!(outbox = id, ticket = %entry.ticket, channel = %entry.channel, "reply sent to X");

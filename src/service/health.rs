@@ -55,6 +55,13 @@ async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) 
             "x_reads_by_source": crate::twitter::ingest::reads_by_source(&shared.store, Utc::now())
                 .map(|r| r.into_iter().collect::<std::collections::BTreeMap<_, _>>())
                 .ok(),
+            // Older than `x.backfill` when perch began watching a source:
+            // left unread, no ticket, no reply (posts before the backfill
+            // are never read at all; DMs are counted as they are passed).
+            "x_backlog_left_unread": crate::twitter::ingest::skipped_by_source(&shared.store)
+                .map(|r| r.into_iter().collect::<std::collections::BTreeMap<_, _>>())
+                .ok(),
+            "x_watching_since": watching_since(&shared.store),
             "error": error,
         })
     };
@@ -69,4 +76,10 @@ async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) 
         ),
         (Ok(_), None) => (StatusCode::OK, Json(body("ok", None))),
     }
+}
+
+/// When perch began watching each source, `account/source` to RFC 3339.
+fn watching_since(store: &Store) -> Option<std::collections::BTreeMap<String, String>> {
+    let cursors = store.cursors_named("#watching_since").ok()?;
+    Some(cursors.into_iter().collect())
 }

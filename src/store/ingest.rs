@@ -17,6 +17,18 @@ impl Store {
     }
 
     /// Moves a cursor. Call only after what it covers is recorded.
+    /// Every cursor whose source ends in `suffix`, as `account/source`
+    /// (without it) to value.
+    pub fn cursors_named(&self, suffix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let mut out = Vec::new();
+        for (key, value) in self.all::<String>(&self.cursors, "cursors")? {
+            if let Some(name) = key.strip_suffix(suffix) {
+                out.push((name.to_owned(), value));
+            }
+        }
+        Ok(out)
+    }
+
     pub fn set_cursor(&self, account: &str, source: &str, value: &str) -> Result<(), StoreError> {
         self.put(&self.cursors, &format!("{account}/{source}"), &value)
     }

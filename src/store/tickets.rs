@@ -395,6 +395,12 @@ impl Store {
         self.put(&self.tweets, tweet.as_str(), &id)
     }
 
+    /// Records that the conversation `key` now continues in ticket `id`
+    /// (a DM perch sent from it: the customer's answer belongs there).
+    pub fn link_conversation(&self, id: TicketId, key: &ConversationKey) -> Result<(), StoreError> {
+        self.put(&self.conversations, &key.storage_key(), &id)
+    }
+
     /// Every ticket, in number order.
     pub fn tickets(&self) -> Result<Vec<Ticket>, StoreError> {
         Ok(self

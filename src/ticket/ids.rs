@@ -75,6 +75,21 @@ string_id!(
     /// A DM event on X.
     DmEventId
 );
+
+impl DmConversationId {
+    /// The one-to-one conversation of two users, as X names it: the two
+    /// ids, smaller first, compared as numbers (`750362064426721281` comes
+    /// before `1072250532645998596`, though not as text).
+    pub fn between(a: &str, b: &str) -> Self {
+        let as_number = |id: &str| (id.trim_start_matches('0').len(), id.to_owned());
+        let (first, second) = if as_number(a) <= as_number(b) {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        Self::new(format!("{first}-{second}"))
+    }
+}
 string_id!(
     /// A Slack channel (`C…`).
     SlackChannelId
@@ -253,5 +268,22 @@ mod tests {
             thread_ts: "1.2".into(),
         };
         assert_eq!(slack.storage_key(), "slack/C1/1.2");
+    }
+}
+
+#[cfg(test)]
+mod dm_conversation_tests {
+    use super::DmConversationId;
+
+    #[test]
+    fn a_dm_conversation_orders_its_ids_as_numbers() {
+        // As in X's answer to POST /2/dm_conversations/with/:id/messages.
+        let id = DmConversationId::between("1072250532645998596", "750362064426721281");
+        assert_eq!(id.as_str(), "750362064426721281-1072250532645998596");
+        assert_eq!(
+            DmConversationId::between("750362064426721281", "1072250532645998596"),
+            id
+        );
+        assert_eq!(DmConversationId::between("9", "10").as_str(), "9-10");
     }
 }

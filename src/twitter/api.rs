@@ -1,5 +1,7 @@
-//! The X API v2 JSON shapes perch reads and writes (the subset it uses,
-//! named as in the official OpenAPI description).
+//! The X API v2 JSON shapes perch reads and writes (the subset it uses),
+//! named as the wire names them: `includes.tweets`, `referenced_tweets`,
+//! `note_tweet` (the OpenAPI file says `posts`, `referenced_posts`,
+//! `note_post`; recorded traffic says otherwise, and wins).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,6 +23,27 @@ pub struct Post {
     pub referenced_tweets: Vec<ReferencedPost>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entities: Option<Entities>,
+    /// The whole text of a post over 280 characters (`text` is cut short),
+    /// when `tweet.fields` asks for `note_tweet`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note_tweet: Option<NoteTweet>,
+}
+
+impl Post {
+    /// The whole text as X sends it (escaped).
+    pub fn whole_text(&self) -> &str {
+        self.note_tweet.as_ref().map_or(&self.text, |n| &n.text)
+    }
+
+    /// What the author wrote, whole and unescaped.
+    pub fn full_text(&self) -> String {
+        crate::xrules::text::unescape(self.whole_text())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteTweet {
+    pub text: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,12 +77,20 @@ pub struct User {
     pub username: String,
 }
 
+/// `GET /2/users?ids=`: the users X found (`data` is absent when none).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserPage {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data: Vec<User>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Includes {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<User>,
+    /// Posts the page's posts refer to (`expansions=referenced_tweets.id`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub posts: Vec<Post>,
+    pub tweets: Vec<Post>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -298,13 +299,15 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, XError> {
 
 /// Typed calls for the endpoints perch uses.
 impl XClient {
+    /// Mentions after `since_id`, or (with no cursor yet) from
+    /// `start_time` on.
     pub async fn mentions(
         &self,
         user_id: &str,
-        since_id: Option<&str>,
+        since: Since<'_>,
         page: Option<&str>,
     ) -> Result<api::PostPage, XError> {
-        let query = post_query(since_id, page, "pagination_token");
+        let query = post_query(since, page, "pagination_token");
         self.get(&format!("/2/users/{user_id}/mentions"), &query)
             .await
     }
@@ -312,10 +315,10 @@ impl XClient {
     pub async fn search_recent(
         &self,
         q: &str,
-        since_id: Option<&str>,
+        since: Since<'_>,
         page: Option<&str>,
     ) -> Result<api::PostPage, XError> {
-        let mut query = post_query(since_id, page, "next_token");
+        let mut query = post_query(since, page, "next_token");
         query.insert("query", q.to_owned());
         self.get("/2/tweets/search/recent", &query).await
     }
@@ -326,7 +329,8 @@ impl XClient {
         user_id: &str,
         since_id: Option<&str>,
     ) -> Result<api::PostPage, XError> {
-        let query = post_query(since_id, None, "pagination_token");
+        let since = since_id.map_or(Since::Newest, Since::Id);
+        let query = post_query(since, None, "pagination_token");
         self.get(&format!("/2/users/{user_id}/tweets"), &query)
             .await
     }
@@ -352,6 +356,16 @@ impl XClient {
         self.get("/2/dm_events", &query).await
     }
 
+    /// The users with these ids (up to 100); those X does not return are
+    /// gone (deleted or suspended).
+    pub async fn users(&self, ids: &[&str]) -> Result<Vec<api::User>, XError> {
+        let mut query = BTreeMap::new();
+        query.insert("ids", ids.join(","));
+        query.insert("user.fields", "username,name".to_owned());
+        let page: api::UserPage = self.get("/2/users", &query).await?;
+        Ok(page.data)
+    }
+
     pub async fn create_post(&self, body: &api::CreatePost) -> Result<api::CreatedPost, XError> {
         let data: api::Data<api::CreatedPost> = self.post("/2/tweets", body).await?;
         Ok(data.data)
@@ -375,21 +389,41 @@ impl XClient {
     }
 }
 
+/// Where a read of posts starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since<'a> {
+    /// After this post (the source's cursor).
+    Id(&'a str),
+    /// From this moment (a source without a cursor yet).
+    Time(DateTime<Utc>),
+    /// The newest X has.
+    Newest,
+}
+
 fn post_query(
-    since_id: Option<&str>,
+    since: Since<'_>,
     page: Option<&str>,
     page_param: &'static str,
 ) -> BTreeMap<&'static str, String> {
     let mut query = BTreeMap::new();
     query.insert(
         "tweet.fields",
-        "id,text,author_id,conversation_id,created_at,in_reply_to_user_id,referenced_tweets,entities".to_owned(),
+        "id,text,author_id,conversation_id,created_at,in_reply_to_user_id,referenced_tweets,entities,note_tweet".to_owned(),
     );
     query.insert("expansions", "author_id,referenced_tweets.id".to_owned());
     query.insert("user.fields", "username,name".to_owned());
     query.insert("max_results", "100".to_owned());
-    if let Some(s) = since_id {
-        query.insert("since_id", s.to_owned());
+    match since {
+        Since::Id(id) => {
+            query.insert("since_id", id.to_owned());
+        }
+        Since::Time(at) => {
+            query.insert(
+                "start_time",
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            );
+        }
+        Since::Newest => {}
     }
     if let Some(p) = page {
         query.insert(page_param, p.to_owned());

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::api::{DmEvent, Includes, Post};
+use super::api::{DmEvent, Includes, Post, User};
 use crate::config::Account;
 use crate::ticket::{
     AccountKey, Customer, DmConversationId, DmEventId, TweetId, XConversationId, XUserId,
@@ -57,6 +57,10 @@ pub struct InboundItem {
     pub author: Customer,
     pub text: String,
     pub created_at: DateTime<Utc>,
+    /// Written before perch watched its source (read back by the first
+    /// poll's backfill): a ticket, but never an automatic reply.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub backfilled: bool,
 }
 
 impl InboundItem {
@@ -69,7 +73,9 @@ impl InboundItem {
     }
 
     /// From a post and the page's expansions. `None` for the account's own
-    /// posts (never ingested) and posts without an author.
+    /// posts (never ingested), and for posts whose author is not in
+    /// `includes` (ingest looks them up first: a reply never goes to a
+    /// number).
     pub fn from_post(
         account: &Account,
         source: Source,
@@ -81,7 +87,7 @@ impl InboundItem {
         if author_id == account.user_id.as_str() {
             return None;
         }
-        let user = includes.and_then(|i| i.users.iter().find(|u| u.id == author_id));
+        let user = includes.and_then(|i| i.users.iter().find(|u| u.id == author_id))?;
         let mentioned = post.entities.as_ref().is_some_and(|e| {
             e.mentions
                 .iter()
@@ -90,7 +96,7 @@ impl InboundItem {
         let quoted = post.referenced_tweets.iter().any(|r| {
             r.kind == "quoted"
                 && includes
-                    .and_then(|i| i.posts.iter().find(|p| p.id == r.id))
+                    .and_then(|i| i.tweets.iter().find(|p| p.id == r.id))
                     .and_then(|p| p.author_id.as_deref())
                     == Some(account.user_id.as_str())
         });
@@ -110,17 +116,15 @@ impl InboundItem {
                 mentioned_or_quoted: matches!(source, Source::Mentions) || mentioned || quoted,
             },
             source,
-            author: customer(
-                author_id,
-                user.map(|u| (u.username.as_str(), u.name.as_str())),
-            ),
-            text: post.text.clone(),
+            author: customer(user),
+            text: post.full_text(),
             created_at: post.created_at.unwrap_or(now),
+            backfilled: false,
         })
     }
 
-    /// From a DM event. `None` for what the account itself sent and for
-    /// events that are not messages.
+    /// From a DM event. `None` for what the account itself sent, for
+    /// events that are not messages, and for senders not in `includes`.
     pub fn from_dm(
         account: &Account,
         event: &DmEvent,
@@ -134,31 +138,29 @@ impl InboundItem {
         if sender == account.user_id.as_str() {
             return None;
         }
-        let user = includes.and_then(|i| i.users.iter().find(|u| u.id == sender));
+        let user = includes.and_then(|i| i.users.iter().find(|u| u.id == sender))?;
         Some(Self {
             account: account.key.clone(),
             source: Source::Dms,
             kind: InboundKind::Dm {
                 event_id: DmEventId::from(event.id.as_str()),
-                dm_conversation_id: DmConversationId::new(
-                    event
-                        .dm_conversation_id
-                        .clone()
-                        .unwrap_or_else(|| format!("{sender}-{}", account.user_id)),
+                dm_conversation_id: event.dm_conversation_id.as_deref().map_or_else(
+                    || DmConversationId::between(sender, account.user_id.as_str()),
+                    DmConversationId::from,
                 ),
             },
-            author: customer(sender, user.map(|u| (u.username.as_str(), u.name.as_str()))),
+            author: customer(user),
             text: event.text.clone().unwrap_or_default(),
             created_at: event.created_at.unwrap_or(now),
+            backfilled: false,
         })
     }
 }
 
-fn customer(id: &str, user: Option<(&str, &str)>) -> Customer {
-    let (handle, name) = user.unwrap_or((id, id));
+fn customer(user: &User) -> Customer {
     Customer {
-        id: XUserId::from(id),
-        handle: handle.to_owned(),
-        name: name.to_owned(),
+        id: XUserId::from(user.id.as_str()),
+        handle: user.username.clone(),
+        name: user.name.clone(),
     }
 }

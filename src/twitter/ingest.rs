@@ -9,12 +9,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
-use super::api::PostPage;
+use super::api::{Includes, PostPage, User};
+pub use super::budget::{
+    month, paced_interval, reads_by_source, reads_this_month, skipped_by_source,
+};
 use super::inbound::{InboundItem, Source};
-use super::{XClient, XError};
+use super::{Since, XClient, XError};
 use crate::config::{Account, SearchRule};
 use crate::store::Store;
 use crate::xrules::limits;
@@ -35,6 +38,15 @@ pub struct PollReport {
     /// Posts or DM events X returned (and bills for).
     pub reads: u64,
     pub pages: u32,
+    /// Items older than the backfill window, left alone.
+    pub skipped: u64,
+}
+
+/// When perch began watching a source, and how far back it reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Watch {
+    since: DateTime<Utc>,
+    from: DateTime<Utc>,
 }
 
 /// Ingest for one account.
@@ -42,7 +54,18 @@ pub struct Ingest {
     pub account: Account,
     pub client: Arc<XClient>,
     pub store: Store,
+    /// How far before it started watching a source its first poll reads.
+    pub backfill: Duration,
+    /// Authors X left out of a page's expansions, looked up once.
+    pub users: UserCache,
 }
+
+/// Users looked up by id, remembered for the life of the process.
+#[derive(Default)]
+pub struct UserCache(std::sync::Mutex<std::collections::HashMap<String, User>>);
+
+/// X's recent search reaches this far back.
+const SEARCH_REACH: chrono::Duration = chrono::Duration::days(7);
 
 /// How many DM events a poll reads first (then 100 a page while all are
 /// new).
@@ -68,7 +91,7 @@ impl Ingest {
     async fn fetch(
         &self,
         source: &Source,
-        since: Option<&str>,
+        since: Since<'_>,
         page: Option<&str>,
     ) -> Result<PostPage, XError> {
         match source {
@@ -91,6 +114,78 @@ impl Ingest {
         }
     }
 
+    /// `includes` with every one of `authors` in its users: X leaves some
+    /// out at times, and those are looked up (once) so that nobody is
+    /// addressed by number. One X has no more (deleted, suspended) stays
+    /// missing, and their post is left, with a warning.
+    async fn with_authors<'a>(
+        &self,
+        includes: Option<&Includes>,
+        authors: impl Iterator<Item = &'a str>,
+    ) -> Result<Includes, XError> {
+        let mut complete = includes.cloned().unwrap_or_default();
+        let mut missing: Vec<&str> = Vec::new();
+        {
+            let cache = self
+                .users
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for id in authors {
+                if complete.users.iter().any(|u| u.id == id) || missing.contains(&id) {
+                    continue;
+                }
+                match cache.get(id) {
+                    Some(user) => complete.users.push(user.clone()),
+                    None => missing.push(id),
+                }
+            }
+        }
+        if missing.is_empty()
+            || missing
+                .iter()
+                .all(|id| *id == self.account.user_id.as_str())
+        {
+            return Ok(complete);
+        }
+        let found = self.client.users(&missing).await?;
+        let mut cache = self
+            .users
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for id in &missing {
+            if !found.iter().any(|u| u.id == *id) && *id != self.account.user_id.as_str() {
+                tracing::warn!(account = %self.account.key, user = id, "X does not know this author any more; their post or DM is left unanswered");
+            }
+        }
+        for user in found {
+            cache.insert(user.id.clone(), user.clone());
+            complete.users.push(user);
+        }
+        Ok(complete)
+    }
+
+    /// When perch started watching `source` (now, the first time it is
+    /// asked), and from when its first poll reads: `backfill` before that.
+    pub(crate) fn watch(&self, source: &str, now: DateTime<Utc>) -> Result<Watch, XError> {
+        let key = self.account.key.as_str();
+        let name = format!("{source}#watching_since");
+        let since = match self.store.cursor(key, &name)? {
+            Some(at) => DateTime::parse_from_rfc3339(&at)
+                .map(|at| at.with_timezone(&Utc))
+                .unwrap_or(now),
+            None => {
+                self.store.set_cursor(key, &name, &now.to_rfc3339())?;
+                let from = now - chrono::Duration::from_std(self.backfill).unwrap_or_default();
+                tracing::info!(account = key, source, from = %from.to_rfc3339(), "watching a new source: its first poll reads from here (x.backfill), and nothing older becomes a ticket");
+                now
+            }
+        };
+        let from = since - chrono::Duration::from_std(self.backfill).unwrap_or_default();
+        Ok(Watch { since, from })
+    }
+
     async fn poll_posts(
         &self,
         source: Source,
@@ -99,28 +194,44 @@ impl Ingest {
     ) -> Result<PollReport, XError> {
         let key = self.account.key.as_str();
         let since = self.store.cursor(key, cursor)?;
+        let watch = self.watch(cursor, now)?;
+        let start = match &since {
+            Some(id) => Since::Id(id),
+            // X answers recent search for the last 7 days only.
+            None if matches!(source, Source::Search { .. }) => Since::Time(
+                watch
+                    .from
+                    .max(now - SEARCH_REACH + chrono::Duration::minutes(1)),
+            ),
+            None => Since::Time(watch.from),
+        };
         let mut report = PollReport::default();
         let mut newest: Option<String> = None;
         let mut page_token: Option<String> = None;
         loop {
-            let page = self
-                .fetch(&source, since.as_deref(), page_token.as_deref())
-                .await?;
+            let page = self.fetch(&source, start, page_token.as_deref()).await?;
             report.pages += 1;
             report.reads += page.data.len() as u64;
             if newest.is_none() {
                 newest = page.meta.newest_id.clone();
             }
+            let authors = page.data.iter().filter_map(|p| p.author_id.as_deref());
+            let includes = self.with_authors(page.includes.as_ref(), authors).await?;
             for post in &page.data {
-                let Some(item) = InboundItem::from_post(
+                let Some(mut item) = InboundItem::from_post(
                     &self.account,
                     source.clone(),
                     post,
-                    page.includes.as_ref(),
+                    Some(&includes),
                     now,
                 ) else {
                     continue;
                 };
+                if item.created_at < watch.from {
+                    report.skipped += 1;
+                    continue;
+                }
+                item.backfilled = item.created_at < watch.since;
                 if self
                     .store
                     .record_inbound(&item.dedupe_key(), &item, dedupe_ttl(), now)?
@@ -142,6 +253,7 @@ impl Ingest {
             }
         }
         self.count_reads(&source, report.reads, now)?;
+        self.count_skipped(&source, report.skipped)?;
         // Everything the pages covered is recorded: now the cursor moves.
         if let Some(newest) = newest {
             if report.pages < MAX_PAGES {
@@ -154,6 +266,7 @@ impl Ingest {
     /// DMs have no cursor: every poll reads the recent events and dedupe
     /// drops those already recorded.
     pub async fn poll_dms(&self, now: DateTime<Utc>) -> Result<PollReport, XError> {
+        let watch = self.watch("dms", now)?;
         let mut report = PollReport::default();
         let mut page_token: Option<String> = None;
         loop {
@@ -169,12 +282,21 @@ impl Ingest {
             report.pages += 1;
             report.reads += page.data.len() as u64;
             let mut all_known = !page.data.is_empty();
+            let senders = page.data.iter().filter_map(|e| e.sender_id.as_deref());
+            let includes = self.with_authors(page.includes.as_ref(), senders).await?;
             for event in &page.data {
-                let Some(item) =
-                    InboundItem::from_dm(&self.account, event, page.includes.as_ref(), now)
+                let Some(mut item) =
+                    InboundItem::from_dm(&self.account, event, Some(&includes), now)
                 else {
                     continue;
                 };
+                // Older than the backfill: left, and counted as known, so
+                // paging stops at the account's past.
+                if item.created_at < watch.from {
+                    report.skipped += 1;
+                    continue;
+                }
+                item.backfilled = item.created_at < watch.since;
                 if self
                     .store
                     .record_inbound(&item.dedupe_key(), &item, dedupe_ttl(), now)?
@@ -190,7 +312,18 @@ impl Ingest {
             }
         }
         self.count_reads(&Source::Dms, report.reads, now)?;
+        self.count_skipped(&Source::Dms, report.skipped)?;
         Ok(report)
+    }
+
+    /// Counts what was left unread as older than the backfill, for health.
+    fn count_skipped(&self, source: &Source, n: u64) -> Result<(), XError> {
+        if n > 0 {
+            let name = format!("skipped/{}/{}", self.account.key, source.label());
+            self.store.add_to_counter(&name, n)?;
+            tracing::info!(account = %self.account.key, source = %source.label(), skipped = n, "left posts or DMs older than the backfill window unread: no ticket, no reply");
+        }
+        Ok(())
     }
 
     fn count_reads(&self, source: &Source, n: u64, now: DateTime<Utc>) -> Result<(), XError> {
@@ -200,80 +333,6 @@ impl Ingest {
         }
         Ok(())
     }
-}
-
-/// `2026-11`.
-pub fn month(now: DateTime<Utc>) -> String {
-    now.format("%Y-%m").to_string()
-}
-
-/// Posts read this month per `account/source`.
-pub fn reads_by_source(store: &Store, now: DateTime<Utc>) -> Result<Vec<(String, u64)>, XError> {
-    let prefix = format!("reads/{}/", month(now));
-    Ok(store
-        .counters(&prefix)?
-        .into_iter()
-        .map(|(name, n)| (name.trim_start_matches(&prefix).to_owned(), n))
-        .collect())
-}
-
-/// Posts read so far this month, by every account and source.
-pub fn reads_this_month(store: &Store, now: DateTime<Utc>) -> Result<u64, XError> {
-    Ok(store
-        .counters(&format!("reads/{}/", month(now)))?
-        .iter()
-        .map(|(_, n)| n)
-        .sum())
-}
-
-/// How long to wait before the next poll, given the month's reads so far
-/// and the budget: the base interval while on pace, stretched in
-/// proportion when reads run ahead of the budget (up to 10x), never
-/// stopped. Returns a warning to log when slowed.
-pub fn paced_interval(
-    base: Duration,
-    used: u64,
-    budget: Option<u64>,
-    now: DateTime<Utc>,
-) -> (Duration, Option<String>) {
-    let Some(budget) = budget.filter(|b| *b > 0) else {
-        return (base, None);
-    };
-    const MAX_SLOWDOWN: f64 = 10.0;
-    let start = Utc
-        .with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
-        .single()
-        .unwrap_or(now);
-    let next = if now.month() == 12 {
-        Utc.with_ymd_and_hms(now.year() + 1, 1, 1, 0, 0, 0)
-    } else {
-        Utc.with_ymd_and_hms(now.year(), now.month() + 1, 1, 0, 0, 0)
-    }
-    .single()
-    .unwrap_or(now);
-    let month_s = (next - start).num_seconds().max(1) as f64;
-    // At least an hour in, so the first polls of a month do not look fast.
-    let elapsed_s = ((now - start).num_seconds() as f64).max(3600.0);
-    let projected = used as f64 * month_s / elapsed_s;
-    if used >= budget {
-        let slowed = base.mul_f64(MAX_SLOWDOWN);
-        let warning = format!(
-            "the monthly read budget ({budget}) is spent ({used} reads); polling continues every {} until the month ends",
-            humantime::format_duration(slowed)
-        );
-        return (slowed, Some(warning));
-    }
-    if projected <= budget as f64 {
-        return (base, None);
-    }
-    let factor = (projected / budget as f64).min(MAX_SLOWDOWN);
-    let slowed = Duration::from_secs_f64((base.as_secs_f64() * factor).round());
-    let warning = format!(
-        "on pace to read {} posts this month against a budget of {budget}; polling slowed to every {}",
-        projected.round(),
-        humantime::format_duration(slowed)
-    );
-    (slowed, Some(warning))
 }
 
 /// Which poll a loop runs.
@@ -370,45 +429,4 @@ pub async fn run(ingest: Arc<Ingest>, task: Task, pace: Pace, mut stop: watch::R
 /// Whole seconds, for logs.
 fn round_s(d: Duration) -> Duration {
     Duration::from_secs(d.as_secs_f64().round() as u64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(day: u32, hour: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0)
-            .single()
-            .unwrap_or_default()
-    }
-
-    #[test]
-    fn polling_keeps_its_pace_within_budget() {
-        let base = Duration::from_secs(60);
-        // Halfway through November (30 days), 4,000 of 10,000 read: on pace.
-        assert_eq!(
-            paced_interval(base, 4_000, Some(10_000), at(16, 0)),
-            (base, None)
-        );
-        assert_eq!(paced_interval(base, 99_999, None, at(16, 0)), (base, None));
-    }
-
-    #[test]
-    fn polling_slows_in_proportion_when_ahead_of_budget() {
-        let base = Duration::from_secs(60);
-        // Halfway through, 7,500 read: on pace for 15,000 of 10,000 -> 1.5x.
-        let (wait, warning) = paced_interval(base, 7_500, Some(10_000), at(16, 0));
-        assert_eq!(wait, Duration::from_secs(90));
-        assert!(warning.is_some_and(|w| w.contains("15000") && w.contains("10000")));
-    }
-
-    #[test]
-    fn a_spent_budget_slows_polling_but_never_stops_it() {
-        let base = Duration::from_secs(60);
-        let (wait, warning) = paced_interval(base, 10_000, Some(10_000), at(20, 0));
-        assert_eq!(wait, Duration::from_secs(600));
-        assert!(warning.is_some_and(|w| w.contains("spent") && w.contains("continues")));
-        // Early in the month nothing looks alarming.
-        assert_eq!(paced_interval(base, 10, Some(10_000), at(1, 0)).0, base);
-    }
 }

@@ -8,6 +8,7 @@
 //! - `publish`: length checks and posting. `webhook`: CRC and signatures.
 
 pub mod api;
+pub mod budget;
 pub mod client;
 mod error;
 pub mod inbound;
@@ -18,6 +19,6 @@ pub mod runtime;
 pub mod webhook;
 mod windows;
 
-pub use client::{Auth, Patience, XClient};
+pub use client::{Auth, Patience, Since, XClient};
 pub use error::XError;
 pub use inbound::{InboundItem, InboundKind, Source};

@@ -93,6 +93,8 @@ pub fn start(
             account: account.clone(),
             client: x,
             store: store.clone(),
+            backfill: config.x.backfill,
+            users: ingest::UserCache::default(),
         });
         let mut loops = Vec::new();
         if let Some(p) = &account.ingest.mentions {
@@ -115,6 +117,9 @@ pub fn start(
                 budget,
                 sharers: u32::try_from(sharers).unwrap_or(u32::MAX),
             };
+            // Watching starts now, before health says perch is up: what is
+            // written from here on is never taken for the past.
+            ingest.watch(&task.label(), chrono::Utc::now())?;
             tracing::info!(account = %account.key, source = %task.label(), every = %humantime::format_duration(*interval), "polling X");
             tasks.push(tokio::spawn(ingest::run(
                 Arc::clone(&ingest),

@@ -145,6 +145,19 @@ pub mod http {
                 )
             }
         };
+        // X delivers one subscribed user's activity per request; an app
+        // subscribed for others sends theirs too, never to be answered as us.
+        let for_user = s(&payload, "for_user_id");
+        if for_user != Some(hook.account.user_id.as_str()) {
+            tracing::warn!(account = %hook.account.key, for_user_id = for_user.unwrap_or("(none)"), "webhook delivery for another user rejected: this path serves {} only", hook.account.user_id);
+            return (
+                StatusCode::FORBIDDEN,
+                Json(json!({ "error": format!(
+                    "for_user_id {} is not the account this webhook serves ({}); subscribe each account at its own path",
+                    for_user.unwrap_or("(none)"), hook.account.user_id
+                ) })),
+            );
+        }
         let now = Utc::now();
         let items = items(&hook.account, &payload, now);
         let mut recorded = 0;
@@ -193,17 +206,23 @@ pub mod http {
             if author == account.user_id.as_str() {
                 continue;
             }
-            let text = s(t, "full_text")
+            // A post over 140 characters comes `truncated`, whole in
+            // `extended_tweet.full_text`.
+            let text = t
+                .pointer("/extended_tweet/full_text")
+                .and_then(Value::as_str)
+                .or_else(|| s(t, "full_text"))
                 .or_else(|| s(t, "text"))
+                .map(crate::xrules::text::unescape)
                 .unwrap_or_default();
-            let mentioned = t
-                .pointer("/entities/user_mentions")
-                .and_then(Value::as_array)
-                .is_some_and(|m| {
-                    m.iter().any(|u| {
-                        s(u, "screen_name").is_some_and(|n| n.eq_ignore_ascii_case(&account.handle))
-                    })
-                });
+            let mentioned = [
+                "/entities/user_mentions",
+                "/extended_tweet/entities/user_mentions",
+            ]
+            .iter()
+            .filter_map(|at| t.pointer(at).and_then(Value::as_array))
+            .flatten()
+            .any(|u| s(u, "screen_name").is_some_and(|n| n.eq_ignore_ascii_case(&account.handle)));
             let quoted_us = t
                 .pointer("/quoted_status/user/id_str")
                 .and_then(Value::as_str)
@@ -230,8 +249,9 @@ pub mod http {
                     handle: s(user, "screen_name").unwrap_or(author).to_owned(),
                     name: s(user, "name").unwrap_or(author).to_owned(),
                 },
-                text: text.to_owned(),
+                text,
                 created_at: created,
+                backfilled: false,
             });
         }
         let dms = payload
@@ -257,17 +277,12 @@ pub mod http {
                 .and_then(|t| t.parse::<i64>().ok())
                 .and_then(DateTime::from_timestamp_millis)
                 .unwrap_or(now);
-            let (a, b) = if sender < account.user_id.as_str() {
-                (sender, account.user_id.as_str())
-            } else {
-                (account.user_id.as_str(), sender)
-            };
             out.push(InboundItem {
                 account: account.key.clone(),
                 source: Source::Webhook,
                 kind: InboundKind::Dm {
                     event_id: DmEventId::from(id),
-                    dm_conversation_id: DmConversationId::new(format!("{a}-{b}")),
+                    dm_conversation_id: DmConversationId::between(sender, account.user_id.as_str()),
                 },
                 author: Customer {
                     id: sender.into(),
@@ -283,6 +298,7 @@ pub mod http {
                     .unwrap_or_default()
                     .to_owned(),
                 created_at: created,
+                backfilled: false,
             });
         }
         out

@@ -4,6 +4,10 @@
 //! config (the off-hours reply must fit), composing a reply, publishing,
 //! and the fake X (which refuses what X refuses).
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 /// A post's limit, in weighted characters.
 pub const MAX_WEIGHTED: usize = 280;
 
@@ -46,6 +50,30 @@ fn within(count: usize, limit: usize) -> Result<usize, TooLong> {
     } else {
         Ok(count)
     }
+}
+
+/// Post text as the person wrote it: X sends it HTML-escaped (`&amp;`,
+/// `&lt;`, `&gt;`), and it is undone once, where it comes in.
+pub fn unescape(text: &str) -> String {
+    html_escape::decode_html_entities(text).into_owned()
+}
+
+/// Links, which X replaces with its own `https://t.co/…` in what it stores.
+static LINK: LazyLock<Regex> = LazyLock::new(|| {
+    #[allow(clippy::expect_used)] // a constant pattern
+    Regex::new(r"https?://\S+").expect("link pattern")
+});
+
+/// Whether `stored`, a post's text as X answers it (escaped, its links
+/// wrapped), is the text perch sent.
+pub fn is_post_of(sent: &str, stored: &str) -> bool {
+    fn plain(text: &str) -> String {
+        LINK.replace_all(text, "<link>")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+    plain(sent) == plain(&unescape(stored))
 }
 
 #[cfg(test)]
@@ -93,5 +121,27 @@ mod tests {
                 limit: 10_000
             })
         );
+    }
+
+    #[test]
+    fn escaped_text_is_read_as_written_and_matches_what_was_sent() {
+        assert_eq!(
+            unescape("Refund &amp; apology &lt;3 &gt;_&lt;"),
+            "Refund & apology <3 >_<"
+        );
+        // Escaped once by X: what the person typed as `&amp;` stays so.
+        assert_eq!(unescape("&amp;amp;"), "&amp;");
+        assert!(is_post_of(
+            "@dana Refund & apology sent",
+            "@dana Refund &amp; apology sent"
+        ));
+        assert!(is_post_of(
+            "@dana see https://acme.example/refunds?id=7 ^JD",
+            "@dana see https://t.co/AbCdEf1234 ^JD"
+        ));
+        assert!(!is_post_of(
+            "@dana Refund & apology",
+            "@dana Refund and apology"
+        ));
     }
 }

@@ -32,4 +32,5 @@ mod store_race;
 mod x_client;
 mod x_contract;
 mod x_ingest;
+mod x_reality;
 mod x_run;

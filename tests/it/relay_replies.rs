@@ -136,6 +136,21 @@ async fn dm_switches_a_public_ticket_to_answer_by_dm() {
     .await;
     assert_eq!(dm.text.as_deref(), Some("Refunded, sorry about that.\n^JD"));
     assert!(scene.replies_to(&post.id).is_empty(), "no public reply");
+
+    // Dana answers the DM: it continues this ticket (the conversation we
+    // started), and nobody welcomes her as a stranger.
+    scene
+        .sandbox
+        .x
+        .dm("dana", ACME_ID, "thanks, I see the refund");
+    scene
+        .slack_says(&slack, "@dana: thanks, I see the refund")
+        .await;
+    assert_eq!(scene.store.tickets().expect("tickets").len(), 1);
+    never("a welcome DM to dana", Duration::from_secs(2), || {
+        scene.sandbox.x.sent_dms().len() > 1
+    })
+    .await;
     scene.stop().await;
 }
 

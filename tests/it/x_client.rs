@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use perch::store::Store;
 use perch::twitter::publish::{self, Posted};
-use perch::twitter::XError;
+use perch::twitter::{Since, XError};
 
 use crate::common::x::{client, fake, oauth1, oauth2, ACME_ID};
 
@@ -19,18 +19,24 @@ async fn a_429_says_when_the_window_resets_and_nothing_is_sent_until_then() {
     // Another client spends the window, so this one meets a 429 unwarned.
     let other = client(&x, oauth1("ts-acme"));
     other
-        .mentions(ACME_ID, None, None)
+        .mentions(ACME_ID, Since::Newest, None)
         .await
         .expect("first request");
     let c = client(&x, oauth1("ts-acme"));
-    let err = c.mentions(ACME_ID, None, None).await.expect_err("X's 429");
+    let err = c
+        .mentions(ACME_ID, Since::Newest, None)
+        .await
+        .expect_err("X's 429");
     let XError::RateLimited { endpoint, reset_in } = &err else {
         panic!("{err:?}");
     };
     assert_eq!(endpoint, MENTIONS);
     assert!(*reset_in <= Duration::from_secs(3), "{reset_in:?}");
     // The client does not sleep; asked again, it refuses without sending.
-    let again = c.mentions(ACME_ID, None, None).await.expect_err("spent");
+    let again = c
+        .mentions(ACME_ID, Since::Newest, None)
+        .await
+        .expect_err("spent");
     assert!(matches!(again, XError::RateLimited { .. }), "{again:?}");
     assert_eq!(x.requests_to(MENTIONS).len(), 2);
     // Once the window has reset, the next call goes out and succeeds.
@@ -39,7 +45,7 @@ async fn a_429_says_when_the_window_resets_and_nothing_is_sent_until_then() {
     })
     .await;
     let page = c
-        .mentions(ACME_ID, None, None)
+        .mentions(ACME_ID, Since::Newest, None)
         .await
         .expect("succeeds after the reset");
     assert_eq!(page.data.len(), 1);
@@ -56,21 +62,24 @@ async fn a_known_spent_window_is_refused_without_sending() {
     let x = fake().await;
     x.set_rate_limit(MENTIONS, 2, Duration::from_secs(2));
     let c = client(&x, oauth1("ts-acme"));
-    c.mentions(ACME_ID, None, None).await.expect("1");
-    c.mentions(ACME_ID, None, None).await.expect("2");
+    c.mentions(ACME_ID, Since::Newest, None).await.expect("1");
+    c.mentions(ACME_ID, Since::Newest, None).await.expect("2");
     let limit = c
         .rate_limit("GET", &format!("/2/users/{ACME_ID}/mentions"))
         .expect("headers read");
     assert_eq!((limit.limit, limit.remaining), (2, 0));
     let window = c.window(MENTIONS).expect("the window is known");
     assert_eq!(window.remaining, 0);
-    let err = c.mentions(ACME_ID, None, None).await.expect_err("spent");
+    let err = c
+        .mentions(ACME_ID, Since::Newest, None)
+        .await
+        .expect_err("spent");
     assert!(matches!(err, XError::RateLimited { .. }), "{err:?}");
     crate::common::relay::until("the window to reset", || {
         c.window(MENTIONS).is_none().then_some(())
     })
     .await;
-    c.mentions(ACME_ID, None, None)
+    c.mentions(ACME_ID, Since::Newest, None)
         .await
         .expect("3 after the reset");
     // No 429 at all: the client knew from the headers.
@@ -83,9 +92,9 @@ async fn a_reset_too_far_away_is_an_error_not_a_hang() {
     let x = fake().await;
     x.set_rate_limit(MENTIONS, 1, Duration::from_secs(900));
     let c = client(&x, oauth1("ts-acme"));
-    c.mentions(ACME_ID, None, None).await.expect("1");
+    c.mentions(ACME_ID, Since::Newest, None).await.expect("1");
     let err = c
-        .mentions(ACME_ID, None, None)
+        .mentions(ACME_ID, Since::Newest, None)
         .await
         .expect_err("rate limited");
     assert!(
@@ -107,7 +116,7 @@ async fn oauth2_refresh_rotates_and_survives_a_restart() {
     {
         let store = Store::open(dir.path()).expect("store");
         let c = client(&x, oauth2(&x, &store));
-        c.mentions(ACME_ID, None, None)
+        c.mentions(ACME_ID, Since::Newest, None)
             .await
             .expect("with a refreshed token");
         let rotated = x.current_refresh_token("client-acme").expect("client");
@@ -118,7 +127,7 @@ async fn oauth2_refresh_rotates_and_survives_a_restart() {
     x.expire_access_tokens();
     let store = Store::open(dir.path()).expect("reopen");
     let c = client(&x, oauth2(&x, &store));
-    c.mentions(ACME_ID, None, None)
+    c.mentions(ACME_ID, Since::Newest, None)
         .await
         .expect("after restart");
     assert_eq!(
@@ -133,9 +142,11 @@ async fn an_expired_access_token_is_refreshed_once_on_401() {
     let dir = tempfile::tempdir().expect("dir");
     let store = Store::open(dir.path()).expect("store");
     let c = client(&x, oauth2(&x, &store));
-    c.mentions(ACME_ID, None, None).await.expect("first");
+    c.mentions(ACME_ID, Since::Newest, None)
+        .await
+        .expect("first");
     x.expire_access_tokens();
-    c.mentions(ACME_ID, None, None)
+    c.mentions(ACME_ID, Since::Newest, None)
         .await
         .expect("refreshed after 401");
     let statuses: Vec<u16> = x.requests_to(MENTIONS).iter().map(|r| r.status).collect();
@@ -150,7 +161,10 @@ async fn a_dead_refresh_token_says_what_to_do() {
     let store = Store::open(dir.path()).expect("store");
     store.set_refresh_token("acme", "revoked").expect("token");
     let c = client(&x, oauth2(&x, &store));
-    let err = c.mentions(ACME_ID, None, None).await.expect_err("refused");
+    let err = c
+        .mentions(ACME_ID, Since::Newest, None)
+        .await
+        .expect_err("refused");
     let message = err.to_string();
     assert!(matches!(err, XError::Refresh { .. }), "{err:?}");
     assert!(

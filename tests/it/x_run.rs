@@ -140,6 +140,24 @@ async fn the_webhook_answers_crc_and_accepts_only_signed_deliveries() {
     }
     assert!(store.inbox::<InboundItem>().expect("inbox").is_empty());
 
+    // Signed, but another user's activity (an app subscribed for several):
+    // refused, and nothing of it becomes a ticket here.
+    let theirs = delivery.replace(
+        &format!("\"for_user_id\":\"{ACME_ID}\""),
+        "\"for_user_id\":\"783214\"",
+    );
+    assert_ne!(theirs, delivery);
+    let r = send(
+        Some(webhook::signature("cs-acme", theirs.as_bytes())),
+        theirs,
+    )
+    .await
+    .expect("POST");
+    assert_eq!(r.status().as_u16(), 403);
+    let why = r.text().await.unwrap_or_default();
+    assert!(why.contains("783214") && why.contains(ACME_ID), "{why}");
+    assert!(store.inbox::<InboundItem>().expect("inbox").is_empty());
+
     let r = send(Some(good.clone()), delivery.clone())
         .await
         .expect("POST");
@@ -193,6 +211,11 @@ async fn the_perch_binary_ingests_what_is_injected_into_the_fake() {
         .spawn()
         .expect("spawn");
 
+    // Up first: what was written before perch watched is the past.
+    until("perch run answering /healthz", || {
+        http_get(health, "/healthz").ok().filter(|(s, _)| *s == 200)
+    })
+    .await;
     x.post(
         "dana",
         "@AcmeSupport hello from the binary test",

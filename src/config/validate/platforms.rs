@@ -49,6 +49,20 @@ pub(super) fn service(c: &mut Checker, raw: &RawService) -> Service {
     }
 }
 
+/// `0s` (read nothing back) or a positive duration.
+fn zero_or_duration(v: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(v.trim()) {
+        Ok(d) if d.is_zero() => Ok(Duration::ZERO),
+        _ => parse::duration(v),
+    }
+}
+
+/// The furthest back a first poll may read.
+const MAX_BACKFILL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Automatic replies go to what was written this recently.
+const DEFAULT_AUTO_REPLY_MAX_AGE: Duration = Duration::from_secs(3600);
+
 pub(super) fn x_settings(c: &mut Checker, raw: &RawX) -> XSettings {
     let api_url = match &raw.api_url {
         None => "https://api.x.com".to_owned(),
@@ -60,9 +74,26 @@ pub(super) fn x_settings(c: &mut Checker, raw: &RawX) -> XSettings {
             "is 0, which would never allow a read; remove it or set a positive number",
         );
     }
+    let backfill = raw
+        .backfill
+        .as_ref()
+        .and_then(|v| c.check("x.backfill", zero_or_duration(v)))
+        .unwrap_or(Duration::ZERO);
+    if backfill > MAX_BACKFILL {
+        c.fail(
+            "x.backfill",
+            "is more than 30 days; X keeps mentions that far back at most (and recent search 7 days)",
+        );
+    }
     XSettings {
         api_url,
         monthly_read_budget: raw.monthly_read_budget,
+        backfill,
+        auto_reply_max_age: raw
+            .auto_reply_max_age
+            .as_ref()
+            .and_then(|v| c.check("x.auto_reply_max_age", parse::duration(v)))
+            .unwrap_or(DEFAULT_AUTO_REPLY_MAX_AGE),
     }
 }
 

@@ -12,7 +12,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use super::auth::{self, AuthFailure};
-use super::pages::{dm_page, post_page};
+use super::pages::{dm_page, post_page, users};
 use super::query::Query;
 use super::{lock, unix_now, Shared, State, Window};
 use crate::twitter::api::{CreateDm, CreatePost, Post, User};
@@ -31,6 +31,7 @@ pub fn endpoint_of(method: &Method, path: &str) -> Option<String> {
             "/2/dm_conversations/with/:id/messages"
         }
         ["", "2", "oauth2", "token"] => "/2/oauth2/token",
+        ["", "2", "users"] => "/2/users",
         _ => return None,
     };
     Some(format!("{method} {shape}"))
@@ -304,6 +305,7 @@ fn dispatch(
             post_page(s, posts, query, "pagination_token")
         }
         "GET /2/tweets/search/recent" => search_recent(s, query),
+        "GET /2/users" => users(s, query),
         "GET /2/dm_events" => dm_page(s, query, me),
         "POST /2/tweets" => create_post(s, body, me),
         "POST /2/dm_conversations/with/:id/messages" => send_dm(s, &segment(4), body, me),
@@ -356,9 +358,23 @@ fn search_recent(s: &State, query: &BTreeMap<String, String>) -> Response {
             )
         }
     };
+    // Recent search reaches back 7 days, and refuses to be asked for more.
+    let reach = Utc::now() - chrono::Duration::days(7);
+    if let Some(start) = query.get("start_time") {
+        if chrono::DateTime::parse_from_rfc3339(start).is_ok_and(|at| at < reach) {
+            return invalid(
+                &format!(
+                    "Invalid 'start_time':'{start}'. 'start_time' must be on or after {}",
+                    reach.format("%Y-%m-%dT%H:%MZ")
+                ),
+                "start_time",
+            );
+        }
+    }
     let posts: Vec<Post> = s
         .posts
         .iter()
+        .filter(|p| p.created_at.is_some_and(|at| at >= reach))
         .filter(|p| {
             let author = p
                 .author_id
@@ -366,7 +382,7 @@ fn search_recent(s: &State, query: &BTreeMap<String, String>) -> Response {
                 .and_then(|a| s.user(a))
                 .map(|u| u.username.as_str())
                 .unwrap_or_default();
-            parsed.matches(&p.text, author)
+            parsed.matches(&p.full_text(), author)
         })
         .cloned()
         .collect();
@@ -410,7 +426,7 @@ fn create_post(s: &mut State, body: &[u8], me: &str) -> Response {
     }
     if s.posts
         .iter()
-        .any(|p| p.author_id.as_deref() == Some(me) && p.text == req.text)
+        .any(|p| p.author_id.as_deref() == Some(me) && text::is_post_of(&req.text, p.whole_text()))
     {
         return problem(
             StatusCode::FORBIDDEN,

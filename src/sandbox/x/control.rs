@@ -20,6 +20,19 @@ struct DmIn {
     text: String,
 }
 
+/// An account's past: what customers wrote before perch was set up.
+#[derive(Deserialize)]
+struct BacklogIn {
+    /// The account's user id or handle.
+    to: String,
+    #[serde(default)]
+    mentions: u32,
+    #[serde(default)]
+    dms: u32,
+    /// Spread evenly over this many days before now.
+    days: u32,
+}
+
 #[derive(Deserialize)]
 struct FaultIn {
     endpoint: String,
@@ -39,6 +52,7 @@ pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .route("/_sandbox/posts", post(control_post))
         .route("/_sandbox/dms", post(control_dm))
+        .route("/_sandbox/backlog", post(control_backlog))
         .route("/_sandbox/posted", get(control_posted))
         .route("/_sandbox/faults", post(control_fault))
         .route("/_sandbox/rate_limits", post(control_limit))
@@ -66,12 +80,7 @@ async fn control_dm(
 ) -> (StatusCode, Json<Value>) {
     let mut s = lock(&state);
     let to = body.to.trim_start_matches('@');
-    let Some(account) = s
-        .accounts
-        .iter()
-        .find(|a| a.user_id == to || a.handle.eq_ignore_ascii_case(to))
-        .map(|a| a.user_id.clone())
-    else {
+    let Some(account) = s.hosted(to).map(|a| a.user_id) else {
         return (
             StatusCode::BAD_REQUEST,
             Json(json!({"error": format!("no hosted account `{to}`")})),
@@ -80,6 +89,67 @@ async fn control_dm(
     let sender = s.user_by_name(&body.from);
     let event = s.create_dm(&sender, &account, &body.text);
     (StatusCode::CREATED, Json(json!({ "data": event })))
+}
+
+async fn control_backlog(
+    AxumState(state): AxumState<Shared>,
+    Json(body): Json<BacklogIn>,
+) -> (StatusCode, Json<Value>) {
+    let mut s = lock(&state);
+    let to = body.to.trim_start_matches('@');
+    let Some(account) = s.hosted(to) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": format!("no hosted account `{to}`")})),
+        );
+    };
+    s.seed_backlog(&account, body.mentions, body.dms, body.days);
+    (
+        StatusCode::CREATED,
+        Json(json!({ "mentions": body.mentions, "dms": body.dms, "days": body.days })),
+    )
+}
+
+impl State {
+    /// The hosted account with this user id or handle.
+    fn hosted(&self, who: &str) -> Option<FakeAccount> {
+        self.accounts
+            .iter()
+            .find(|a| a.user_id == who || a.handle.eq_ignore_ascii_case(who))
+            .cloned()
+    }
+
+    /// What customers wrote to `account` over the `days` before now:
+    /// `mentions` posts and `dms` DMs, evenly spread, the newest a minute
+    /// ago, with ids of their own time (below everything written since).
+    pub(super) fn seed_backlog(
+        &mut self,
+        account: &FakeAccount,
+        mentions: u32,
+        dms: u32,
+        days: u32,
+    ) {
+        let span = chrono::Duration::days(i64::from(days.max(1)));
+        let now = Utc::now();
+        let at = |i: u32, n: u32| {
+            let back =
+                span * i32::try_from(n - i - 1).unwrap_or(0) / i32::try_from(n.max(1)).unwrap_or(1);
+            now - chrono::Duration::minutes(1) - back
+        };
+        for i in 0..mentions {
+            let author = self.user_by_name(&format!("past_customer{}", i % 40));
+            let text = format!(
+                "@{} order {i} never came & nobody answers <3",
+                account.handle
+            );
+            self.create_post_at(&author, &text, None, None, at(i, mentions));
+        }
+        for i in 0..dms {
+            let sender = self.user_by_name(&format!("past_dm{i}"));
+            let text = format!("hello, about order {i}");
+            self.create_dm_at(&sender, &account.user_id, &text, at(i, dms));
+        }
+    }
 }
 
 async fn control_posted(AxumState(state): AxumState<Shared>) -> Json<Value> {

@@ -31,8 +31,22 @@ use serde_json::{json, Value};
 
 use super::serve::{bind, serve, Served, ANY_PORT};
 
-use crate::twitter::api::{DmEvent, Entities, MentionEntity, Post, ReferencedPost, User};
-use crate::xrules::limits;
+use crate::ticket::DmConversationId;
+use crate::twitter::api::{
+    DmEvent, Entities, MentionEntity, NoteTweet, Post, ReferencedPost, User,
+};
+use crate::xrules::{self, limits};
+
+/// X's snowflake epoch (2010-11-04), in Unix milliseconds.
+const TWITTER_EPOCH_MS: i64 = 1_288_834_974_657;
+
+/// Where X cuts the `text` of a long post (the rest is in `note_tweet`).
+const CUT_AT: usize = 270;
+
+static LINK: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    #[allow(clippy::expect_used)] // a constant pattern
+    regex::Regex::new(r"https?://\S+").expect("link pattern")
+});
 pub use auth::OAuth1Keys;
 
 /// An X account the fake hosts (a brand account perch acts as).
@@ -88,6 +102,12 @@ pub(crate) struct State {
     posts: Vec<Post>,
     dms: Vec<(DmEvent, Vec<String>)>,
     next_id: u64,
+    past_serial: u64,
+    next_user_id: u64,
+    /// Users X leaves out of a page's `includes.users` (as it does at times).
+    unexpanded: HashSet<String>,
+    /// Links wrapped so far (each gets its own t.co address).
+    links: u64,
     nonces: HashSet<String>,
     windows: HashMap<(String, String), Window>,
     limits: HashMap<String, (u64, u64)>,
@@ -108,7 +128,7 @@ pub(crate) fn unix_now() -> u64 {
 impl State {
     fn new(accounts: Vec<FakeAccount>) -> Self {
         let mut state = Self {
-            next_id: 1_900_000_000_000_000_000,
+            next_user_id: 4_421_576_000,
             access_ttl: 7200,
             ..Self::default()
         };
@@ -138,9 +158,26 @@ impl State {
         state
     }
 
-    fn id(&mut self) -> String {
-        self.next_id += 1;
-        self.next_id.to_string()
+    /// A post or DM id: a snowflake of the moment `at`, as X's are, so
+    /// that later means larger (an account's past, too).
+    fn id_at(&mut self, at: chrono::DateTime<Utc>) -> String {
+        let ms = u64::try_from(at.timestamp_millis() - TWITTER_EPOCH_MS).unwrap_or(0);
+        let id = (ms << 22).max(self.next_id + 1);
+        // Ids stay unique and rising within the fake; a past moment gets
+        // its own range, below everything made since.
+        if at >= Utc::now() - chrono::Duration::seconds(1) {
+            self.next_id = id;
+            return id.to_string();
+        }
+        self.past_serial += 1;
+        ((ms << 22) + self.past_serial).to_string()
+    }
+
+    /// A new user's id: shorter than the brand accounts' (most real ids
+    /// are older than 2016's 19-digit ones).
+    fn user_id(&mut self) -> String {
+        self.next_user_id += 1;
+        self.next_user_id.to_string()
     }
 
     fn user_by_name(&mut self, username: &str) -> User {
@@ -153,7 +190,7 @@ impl State {
             return u.clone();
         }
         let user = User {
-            id: self.id(),
+            id: self.user_id(),
             name: username.to_owned(),
             username: username.to_owned(),
         };
@@ -178,7 +215,18 @@ impl State {
         in_reply_to: Option<&str>,
         quote_of: Option<&str>,
     ) -> Post {
-        let id = self.id();
+        self.create_post_at(author, text, in_reply_to, quote_of, Utc::now())
+    }
+
+    fn create_post_at(
+        &mut self,
+        author: &User,
+        text: &str,
+        in_reply_to: Option<&str>,
+        quote_of: Option<&str>,
+        at: chrono::DateTime<Utc>,
+    ) -> Post {
+        let id = self.id_at(at);
         let mut mentions = Vec::new();
         for (start, word) in text
             .char_indices()
@@ -217,9 +265,11 @@ impl State {
                 id: q.to_owned(),
             });
         }
+        let (stored, note_tweet) = self.stored_text(text);
         let post = Post {
             id: id.clone(),
-            text: text.to_owned(),
+            text: stored,
+            note_tweet,
             author_id: Some(author.id.clone()),
             conversation_id: Some(
                 parent
@@ -227,7 +277,7 @@ impl State {
                     .and_then(|p| p.conversation_id.clone())
                     .unwrap_or(id),
             ),
-            created_at: Some(Utc::now()),
+            created_at: Some(at),
             in_reply_to_user_id: parent.and_then(|p| p.author_id),
             referenced_tweets: referenced,
             entities: (!mentions.is_empty()).then_some(Entities { mentions }),
@@ -236,19 +286,48 @@ impl State {
         post
     }
 
+    /// A post's text as X stores and answers it: HTML-escaped, each link
+    /// replaced by a t.co address; over 280 characters, `text` is cut and
+    /// the whole is in `note_tweet`.
+    fn stored_text(&mut self, text: &str) -> (String, Option<NoteTweet>) {
+        let wrapped = LINK
+            .replace_all(text, |_: &regex::Captures<'_>| {
+                self.links += 1;
+                format!("https://t.co/{:0>10}", self.links)
+            })
+            .into_owned();
+        let escaped = html_escape::encode_text(&wrapped).into_owned();
+        if xrules::text::fits_post(&wrapped).is_ok() {
+            return (escaped, None);
+        }
+        let cut: String =
+            html_escape::encode_text(&wrapped.chars().take(CUT_AT).collect::<String>())
+                .into_owned();
+        (format!("{cut}…"), Some(NoteTweet { text: escaped }))
+    }
+
     fn create_dm(&mut self, sender: &User, recipient: &str, text: &str) -> DmEvent {
-        let (a, b) = if sender.id.as_str() < recipient {
-            (sender.id.as_str(), recipient)
-        } else {
-            (recipient, sender.id.as_str())
-        };
+        self.create_dm_at(sender, recipient, text, Utc::now())
+    }
+
+    fn create_dm_at(
+        &mut self,
+        sender: &User,
+        recipient: &str,
+        text: &str,
+        at: chrono::DateTime<Utc>,
+    ) -> DmEvent {
         let event = DmEvent {
-            id: self.id(),
+            id: self.id_at(at),
             event_type: "MessageCreate".to_owned(),
             text: Some(text.to_owned()),
             sender_id: Some(sender.id.clone()),
-            dm_conversation_id: Some(format!("{a}-{b}")),
-            created_at: Some(Utc::now()),
+            dm_conversation_id: Some(
+                DmConversationId::between(&sender.id, recipient)
+                    .as_str()
+                    .to_owned(),
+            ),
+            created_at: Some(at),
         };
         self.dms
             .push((event.clone(), vec![sender.id.clone(), recipient.to_owned()]));
@@ -313,6 +392,23 @@ impl FakeX {
     }
 
     /// A customer sends a DM to `to_user_id`.
+    /// From now on `handle` is left out of pages' `includes.users`: perch
+    /// must look them up (`GET /2/users`).
+    pub fn leave_out_of_expansions(&self, handle: &str) {
+        let mut s = lock(&self.state);
+        let user = s.user_by_name(handle);
+        s.unexpanded.insert(user.id);
+    }
+
+    /// Gives the hosted account `user_id` a past: `mentions` posts and
+    /// `dms` DMs from customers over the `days` before now.
+    pub fn backlog(&self, user_id: &str, mentions: u32, dms: u32, days: u32) {
+        let mut s = lock(&self.state);
+        if let Some(account) = s.accounts.iter().find(|a| a.user_id == user_id).cloned() {
+            s.seed_backlog(&account, mentions, dms, days);
+        }
+    }
+
     pub fn dm(&self, from: &str, to_user_id: &str, text: &str) -> DmEvent {
         let mut s = self.state();
         let sender = s.user_by_name(from);

@@ -70,6 +70,15 @@ pub(super) fn post_page(
     if let Some(since) = query.get("since_id") {
         posts.retain(|p| numeric(&p.id) > numeric(since));
     }
+    if let Some(start) = query.get("start_time") {
+        let Ok(start) = chrono::DateTime::parse_from_rfc3339(start) else {
+            return invalid(
+                &format!("Invalid 'start_time':'{start}'. 'start_time' must be a valid RFC 3339 date-time"),
+                "start_time",
+            );
+        };
+        posts.retain(|p| p.created_at.is_some_and(|at| at >= start));
+    }
     posts.sort_by_key(|p| std::cmp::Reverse(numeric(&p.id)));
     let page: Vec<&Post> = posts.iter().skip(start).take(size).collect();
     let fields: HashSet<&str> = query
@@ -101,6 +110,7 @@ pub(super) fn post_page(
             let mut users: Vec<&User> = page
                 .iter()
                 .filter_map(|p| p.author_id.as_deref().and_then(|a| s.user(a)))
+                .filter(|u| !s.unexpanded.contains(&u.id))
                 .collect();
             users.dedup_by_key(|u| u.id.clone());
             includes.insert("users".to_owned(), json!(users));
@@ -113,7 +123,7 @@ pub(super) fn post_page(
                 .map(|p| shape_post(p, &fields))
                 .collect();
             if !refs.is_empty() {
-                includes.insert("posts".to_owned(), Value::Array(refs));
+                includes.insert("tweets".to_owned(), Value::Array(refs));
             }
         }
         if !includes.is_empty() {
@@ -164,5 +174,33 @@ pub(super) fn dm_page(s: &State, query: &BTreeMap<String, String>, me: &str) -> 
         }
     }
     body.insert("meta".to_owned(), Value::Object(meta));
+    ok(StatusCode::OK, Value::Object(body))
+}
+
+/// `GET /2/users?ids=`: the users found, and an error for each id not.
+pub(super) fn users(s: &State, query: &BTreeMap<String, String>) -> Response {
+    let Some(ids) = query.get("ids").filter(|i| !i.is_empty()) else {
+        return invalid("The `ids` query parameter can not be empty", "ids");
+    };
+    let (found, missing): (Vec<&str>, Vec<&str>) =
+        ids.split(',').partition(|id| s.user(id).is_some());
+    let mut body = serde_json::Map::new();
+    if !found.is_empty() {
+        body.insert(
+            "data".to_owned(),
+            json!(found.iter().filter_map(|id| s.user(id)).collect::<Vec<_>>()),
+        );
+    }
+    if !missing.is_empty() {
+        let errors: Vec<Value> = missing
+            .iter()
+            .map(|id| json!({
+                "value": id, "detail": format!("Could not find user with ids: [{id}]."),
+                "title": "Not Found Error", "resource_type": "user", "parameter": "ids", "resource_id": id,
+                "type": "https://api.twitter.com/2/problems/resource-not-found"
+            }))
+            .collect();
+        body.insert("errors".to_owned(), Value::Array(errors));
+    }
     ok(StatusCode::OK, Value::Object(body))
 }

@@ -148,6 +148,19 @@ impl Running {
                 let _ = stopped.await;
             },
         ));
+        // Up when health answers: by then perch watches its X sources, and
+        // what a scenario posts next is never taken for the account's past.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while tokio::task::spawn_blocking(move || http_get(addr, "/healthz"))
+            .await
+            .map_or(true, |r| r.is_err())
+        {
+            assert!(
+                std::time::Instant::now() < deadline && !task.is_finished(),
+                "perch never answered /healthz on {addr}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         Self { addr, stop, task }
     }
 

@@ -144,6 +144,9 @@ pub fn ingest(fake: &FakeX, store: &Store) -> Ingest {
         account: account(fake),
         client: client(fake, oauth1("ts-acme")),
         store: store.clone(),
+        // The scenarios post first, then poll a new store.
+        backfill: std::time::Duration::from_secs(3600),
+        users: perch::twitter::ingest::UserCache::default(),
     }
 }
 

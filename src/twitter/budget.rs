@@ -1,0 +1,134 @@
+//! What X reads cost: reads counted per account, source and month, what
+//! was left unread, and polling stretched to stay within the monthly
+//! read budget.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Datelike, TimeZone, Utc};
+
+use super::XError;
+use crate::store::Store;
+
+/// What was left unread as older than the backfill, per `account/source`.
+pub fn skipped_by_source(store: &Store) -> Result<Vec<(String, u64)>, XError> {
+    Ok(store
+        .counters("skipped/")?
+        .into_iter()
+        .map(|(name, n)| (name.trim_start_matches("skipped/").to_owned(), n))
+        .collect())
+}
+
+/// `2026-11`.
+pub fn month(now: DateTime<Utc>) -> String {
+    now.format("%Y-%m").to_string()
+}
+
+/// Posts read this month per `account/source`.
+pub fn reads_by_source(store: &Store, now: DateTime<Utc>) -> Result<Vec<(String, u64)>, XError> {
+    let prefix = format!("reads/{}/", month(now));
+    Ok(store
+        .counters(&prefix)?
+        .into_iter()
+        .map(|(name, n)| (name.trim_start_matches(&prefix).to_owned(), n))
+        .collect())
+}
+
+/// Posts read so far this month, by every account and source.
+pub fn reads_this_month(store: &Store, now: DateTime<Utc>) -> Result<u64, XError> {
+    Ok(store
+        .counters(&format!("reads/{}/", month(now)))?
+        .iter()
+        .map(|(_, n)| n)
+        .sum())
+}
+
+/// How long to wait before the next poll, given the month's reads so far
+/// and the budget: the base interval while on pace, stretched in
+/// proportion when reads run ahead of the budget (up to 10x), never
+/// stopped. Returns a warning to log when slowed.
+pub fn paced_interval(
+    base: Duration,
+    used: u64,
+    budget: Option<u64>,
+    now: DateTime<Utc>,
+) -> (Duration, Option<String>) {
+    let Some(budget) = budget.filter(|b| *b > 0) else {
+        return (base, None);
+    };
+    const MAX_SLOWDOWN: f64 = 10.0;
+    let start = Utc
+        .with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
+        .single()
+        .unwrap_or(now);
+    let next = if now.month() == 12 {
+        Utc.with_ymd_and_hms(now.year() + 1, 1, 1, 0, 0, 0)
+    } else {
+        Utc.with_ymd_and_hms(now.year(), now.month() + 1, 1, 0, 0, 0)
+    }
+    .single()
+    .unwrap_or(now);
+    let month_s = (next - start).num_seconds().max(1) as f64;
+    // At least an hour in, so the first polls of a month do not look fast.
+    let elapsed_s = ((now - start).num_seconds() as f64).max(3600.0);
+    let projected = used as f64 * month_s / elapsed_s;
+    if used >= budget {
+        let slowed = base.mul_f64(MAX_SLOWDOWN);
+        let warning = format!(
+            "the monthly read budget ({budget}) is spent ({used} reads); polling continues every {} until the month ends",
+            humantime::format_duration(slowed)
+        );
+        return (slowed, Some(warning));
+    }
+    if projected <= budget as f64 {
+        return (base, None);
+    }
+    let factor = (projected / budget as f64).min(MAX_SLOWDOWN);
+    let slowed = Duration::from_secs_f64((base.as_secs_f64() * factor).round());
+    let warning = format!(
+        "on pace to read {} posts this month against a budget of {budget}; polling slowed to every {}",
+        projected.round(),
+        humantime::format_duration(slowed)
+    );
+    (slowed, Some(warning))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(day: u32, hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0)
+            .single()
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn polling_keeps_its_pace_within_budget() {
+        let base = Duration::from_secs(60);
+        // Halfway through November (30 days), 4,000 of 10,000 read: on pace.
+        assert_eq!(
+            paced_interval(base, 4_000, Some(10_000), at(16, 0)),
+            (base, None)
+        );
+        assert_eq!(paced_interval(base, 99_999, None, at(16, 0)), (base, None));
+    }
+
+    #[test]
+    fn polling_slows_in_proportion_when_ahead_of_budget() {
+        let base = Duration::from_secs(60);
+        // Halfway through, 7,500 read: on pace for 15,000 of 10,000 -> 1.5x.
+        let (wait, warning) = paced_interval(base, 7_500, Some(10_000), at(16, 0));
+        assert_eq!(wait, Duration::from_secs(90));
+        assert!(warning.is_some_and(|w| w.contains("15000") && w.contains("10000")));
+    }
+
+    #[test]
+    fn a_spent_budget_slows_polling_but_never_stops_it() {
+        let base = Duration::from_secs(60);
+        let (wait, warning) = paced_interval(base, 10_000, Some(10_000), at(20, 0));
+        assert_eq!(wait, Duration::from_secs(600));
+        assert!(warning.is_some_and(|w| w.contains("spent") && w.contains("continues")));
+        // Early in the month nothing looks alarming.
+        assert_eq!(paced_interval(base, 10, Some(10_000), at(1, 0)).0, base);
+    }
+}
