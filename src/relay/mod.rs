@@ -23,6 +23,7 @@ mod auto_reply;
 mod commands;
 mod idle;
 mod inbound;
+mod not_before;
 mod notices;
 mod people;
 mod replies;

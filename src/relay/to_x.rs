@@ -5,15 +5,14 @@
 //! same reply twice, and none is lost.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 
+pub(super) use super::not_before::NotBefore;
 use super::notices::Notice;
 use super::Outbox;
-use crate::backoff::Backoff;
 use crate::chat::Reaction;
 use crate::store::{Also, Delivery, OutboxEntry, OutboxId, Outgoing, StoreError};
 use crate::ticket::{
@@ -26,39 +25,6 @@ use crate::xrules::{limits, text};
 
 /// Tries before a reply that X keeps refusing for passing reasons fails.
 const MAX_ATTEMPTS: u32 = 5;
-
-/// Waits between tries of a reply X did not take for a passing reason.
-const RETRY: Backoff = Backoff {
-    first: Duration::from_secs(2),
-    max: Duration::from_secs(256),
-};
-
-/// When each entry that must wait (X turned it away for a passing reason,
-/// or its window is spent) may be tried again (in memory: after a restart
-/// everything is tried at once).
-#[derive(Default)]
-pub(super) struct NotBefore(Mutex<HashMap<OutboxId, Instant>>);
-
-impl NotBefore {
-    fn ready(&self, id: OutboxId) -> bool {
-        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(&id).is_none_or(|at| Instant::now() >= *at)
-    }
-
-    fn forget(&self, id: OutboxId) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(&id);
-    }
-
-    fn delay(&self, id: OutboxId, attempt: u32) {
-        self.until(id, Instant::now() + RETRY.after(attempt));
-    }
-
-    fn until(&self, id: OutboxId, at: Instant) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.insert(id, at);
-    }
-}
 
 /// What became of an entry in one pass.
 enum Outcome {

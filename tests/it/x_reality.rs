@@ -264,3 +264,55 @@ async fn perch_run_on_an_account_with_a_year_of_backlog_answers_only_what_comes_
         "{health_now}"
     );
 }
+
+#[tokio::test]
+async fn recorded_answers_through_the_real_client_become_whole_tickets() {
+    let x = fake().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open(dir.path()).expect("store");
+    let mut ingest = ingest(&x, &store);
+    // The recording is from 2026-11-30; read back that far.
+    ingest.backfill = Duration::from_secs(30 * 24 * 3600);
+    let page: serde_json::Value =
+        serde_json::from_str(&fixture("mentions_page.json")).expect("page");
+    x.answer_next_with("GET /2/users/:id/mentions", page);
+    // The author X left out of the page is looked up, in X's own shape.
+    x.answer_next_with(
+        "GET /2/users",
+        serde_json::json!({"data": [{"id": "4421576056", "name": "Gina Ray", "username": "gina_ray"}]}),
+    );
+    let report = ingest.poll_mentions(Utc::now()).await.expect("poll");
+    assert_eq!(report.recorded.len(), 3, "{:?}", report.recorded);
+    let long = report
+        .recorded
+        .iter()
+        .find(|i| i.author.handle == "gina_ray")
+        .expect("the long post, its author looked up");
+    assert!(
+        long.text
+            .ends_with("what happened to the order & the shipping fee."),
+        "{}",
+        long.text
+    );
+    assert!(report.recorded[0].text.contains("Refund & apology"));
+    let lookup = x.requests_to("GET /2/users");
+    assert!(
+        lookup[0].path_and_query.contains("ids=4421576056"),
+        "{lookup:?}"
+    );
+
+    let dms: serde_json::Value =
+        serde_json::from_str(&fixture("dm_events_page.json")).expect("DMs");
+    x.answer_next_with("GET /2/dm_events", dms);
+    // Its next_token leads to the end of the conversation list.
+    x.answer_next_with(
+        "GET /2/dm_events",
+        serde_json::json!({"meta": {"result_count": 0}}),
+    );
+    let report = ingest.poll_dms(Utc::now()).await.expect("poll");
+    assert!(matches!(
+        &report.recorded[0].kind,
+        InboundKind::Dm { dm_conversation_id, .. }
+            if *dm_conversation_id == DmConversationId::between("750362064426721281", ACME_ID)
+    ));
+}

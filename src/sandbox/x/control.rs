@@ -190,3 +190,33 @@ async fn control_limit(AxumState(state): AxumState<Shared>, Json(l): Json<LimitI
 async fn control_requests(AxumState(state): AxumState<Shared>) -> Json<Vec<RequestRecord>> {
     Json(lock(&state).requests.clone())
 }
+
+/// What tests set up on the fake beyond what a customer can do.
+impl FakeX {
+    /// The next request to `endpoint` (e.g. `GET /2/users/:id/mentions`)
+    /// is answered with `body`, a recorded answer of real X.
+    pub fn answer_next_with(&self, endpoint: &str, body: Value) {
+        lock(&self.state)
+            .recorded
+            .entry(endpoint.to_owned())
+            .or_default()
+            .push_back(body);
+    }
+
+    /// From now on `handle` is left out of pages' `includes.users`: perch
+    /// must look them up (`GET /2/users`).
+    pub fn leave_out_of_expansions(&self, handle: &str) {
+        let mut s = lock(&self.state);
+        let user = s.user_by_name(handle);
+        s.unexpanded.insert(user.id);
+    }
+
+    /// Gives the hosted account `user_id` a past: `mentions` posts and
+    /// `dms` DMs from customers over the `days` before now.
+    pub fn backlog(&self, user_id: &str, mentions: u32, dms: u32, days: u32) {
+        let mut s = lock(&self.state);
+        if let Some(account) = s.accounts.iter().find(|a| a.user_id == user_id).cloned() {
+            s.seed_backlog(&account, mentions, dms, days);
+        }
+    }
+}

@@ -106,6 +106,9 @@ pub(crate) struct State {
     next_user_id: u64,
     /// Users X leaves out of a page's `includes.users` (as it does at times).
     unexpanded: HashSet<String>,
+    /// Recorded answers of real X to serve next, per endpoint, after the
+    /// credentials and the rate limit are checked.
+    recorded: HashMap<String, std::collections::VecDeque<Value>>,
     /// Links wrapped so far (each gets its own t.co address).
     links: u64,
     nonces: HashSet<String>,
@@ -392,23 +395,6 @@ impl FakeX {
     }
 
     /// A customer sends a DM to `to_user_id`.
-    /// From now on `handle` is left out of pages' `includes.users`: perch
-    /// must look them up (`GET /2/users`).
-    pub fn leave_out_of_expansions(&self, handle: &str) {
-        let mut s = lock(&self.state);
-        let user = s.user_by_name(handle);
-        s.unexpanded.insert(user.id);
-    }
-
-    /// Gives the hosted account `user_id` a past: `mentions` posts and
-    /// `dms` DMs from customers over the `days` before now.
-    pub fn backlog(&self, user_id: &str, mentions: u32, dms: u32, days: u32) {
-        let mut s = lock(&self.state);
-        if let Some(account) = s.accounts.iter().find(|a| a.user_id == user_id).cloned() {
-            s.seed_backlog(&account, mentions, dms, days);
-        }
-    }
-
     pub fn dm(&self, from: &str, to_user_id: &str, text: &str) -> DmEvent {
         let mut s = self.state();
         let sender = s.user_by_name(from);
