@@ -9,13 +9,18 @@ use chrono::{DateTime, Datelike, TimeZone, Utc};
 use super::XError;
 use crate::store::Store;
 
+/// The counters under `prefix`, named without it (`account/source`).
+fn by_source(store: &Store, prefix: &str) -> Result<Vec<(String, u64)>, XError> {
+    Ok(store
+        .counters(prefix)?
+        .into_iter()
+        .map(|(name, n)| (name.trim_start_matches(prefix).to_owned(), n))
+        .collect())
+}
+
 /// What was left unread as older than the backfill, per `account/source`.
 pub fn skipped_by_source(store: &Store) -> Result<Vec<(String, u64)>, XError> {
-    Ok(store
-        .counters("skipped/")?
-        .into_iter()
-        .map(|(name, n)| (name.trim_start_matches("skipped/").to_owned(), n))
-        .collect())
+    by_source(store, "skipped/")
 }
 
 /// `2026-11`.
@@ -25,12 +30,7 @@ pub fn month(now: DateTime<Utc>) -> String {
 
 /// Posts read this month per `account/source`.
 pub fn reads_by_source(store: &Store, now: DateTime<Utc>) -> Result<Vec<(String, u64)>, XError> {
-    let prefix = format!("reads/{}/", month(now));
-    Ok(store
-        .counters(&prefix)?
-        .into_iter()
-        .map(|(name, n)| (name.trim_start_matches(&prefix).to_owned(), n))
-        .collect())
+    by_source(store, &format!("reads/{}/", month(now)))
 }
 
 /// Posts read so far this month, by every account and source.

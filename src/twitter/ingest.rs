@@ -131,7 +131,8 @@ impl Ingest {
                 .0
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            for id in authors {
+            // The account's own posts are never ingested: nobody to look up.
+            for id in authors.filter(|id| *id != self.account.user_id.as_str()) {
                 if complete.users.iter().any(|u| u.id == id) || missing.contains(&id) {
                     continue;
                 }
@@ -141,11 +142,7 @@ impl Ingest {
                 }
             }
         }
-        if missing.is_empty()
-            || missing
-                .iter()
-                .all(|id| *id == self.account.user_id.as_str())
-        {
+        if missing.is_empty() {
             return Ok(complete);
         }
         let found = self.client.users(&missing).await?;
@@ -155,7 +152,7 @@ impl Ingest {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for id in &missing {
-            if !found.iter().any(|u| u.id == *id) && *id != self.account.user_id.as_str() {
+            if !found.iter().any(|u| u.id == *id) {
                 tracing::warn!(account = %self.account.key, user = id, "X does not know this author any more; their post or DM is left unanswered");
             }
         }
@@ -171,18 +168,18 @@ impl Ingest {
     pub(crate) fn watch(&self, source: &str, now: DateTime<Utc>) -> Result<Watch, XError> {
         let key = self.account.key.as_str();
         let name = format!("{source}#watching_since");
+        let backfill = chrono::Duration::from_std(self.backfill).unwrap_or_default();
         let since = match self.store.cursor(key, &name)? {
             Some(at) => DateTime::parse_from_rfc3339(&at)
                 .map(|at| at.with_timezone(&Utc))
                 .unwrap_or(now),
             None => {
                 self.store.set_cursor(key, &name, &now.to_rfc3339())?;
-                let from = now - chrono::Duration::from_std(self.backfill).unwrap_or_default();
-                tracing::info!(account = key, source, from = %from.to_rfc3339(), "watching a new source: its first poll reads from here (x.backfill), and nothing older becomes a ticket");
+                tracing::info!(account = key, source, from = %(now - backfill).to_rfc3339(), "watching a new source: its first poll reads from here (x.backfill), and nothing older becomes a ticket");
                 now
             }
         };
-        let from = since - chrono::Duration::from_std(self.backfill).unwrap_or_default();
+        let from = since - backfill;
         Ok(Watch { since, from })
     }
 

@@ -59,7 +59,7 @@ pub fn unescape(text: &str) -> String {
 }
 
 /// Links, which X replaces with its own `https://t.co/…` in what it stores.
-static LINK: LazyLock<Regex> = LazyLock::new(|| {
+pub static LINK: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::expect_used)] // a constant pattern
     Regex::new(r"https?://\S+").expect("link pattern")
 });

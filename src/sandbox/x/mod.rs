@@ -43,10 +43,6 @@ const TWITTER_EPOCH_MS: i64 = 1_288_834_974_657;
 /// Where X cuts the `text` of a long post (the rest is in `note_tweet`).
 const CUT_AT: usize = 270;
 
-static LINK: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    #[allow(clippy::expect_used)] // a constant pattern
-    regex::Regex::new(r"https?://\S+").expect("link pattern")
-});
 pub use auth::OAuth1Keys;
 
 /// An X account the fake hosts (a brand account perch acts as).
@@ -293,7 +289,7 @@ impl State {
     /// replaced by a t.co address; over 280 characters, `text` is cut and
     /// the whole is in `note_tweet`.
     fn stored_text(&mut self, text: &str) -> (String, Option<NoteTweet>) {
-        let wrapped = LINK
+        let wrapped = xrules::text::LINK
             .replace_all(text, |_: &regex::Captures<'_>| {
                 self.links += 1;
                 format!("https://t.co/{:0>10}", self.links)

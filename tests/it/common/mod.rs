@@ -150,6 +150,9 @@ impl Running {
         ));
         // Up when health answers: by then perch watches its X sources, and
         // what a scenario posts next is never taken for the account's past.
+        // The listener is bound already, so each try waits on the socket
+        // until perch serves it (off this thread: a current-thread test
+        // runtime must keep running perch meanwhile).
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         while tokio::task::spawn_blocking(move || http_get(addr, "/healthz"))
             .await
@@ -159,7 +162,6 @@ impl Running {
                 std::time::Instant::now() < deadline && !task.is_finished(),
                 "perch never answered /healthz on {addr}"
             );
-            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         Self { addr, stop, task }
     }
