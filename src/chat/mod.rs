@@ -9,13 +9,16 @@
 //! - What only some platforms can do is a `Capabilities` value, not a
 //!   trait per feature.
 //!
-//! Every method says when it is called and what it must not do. Text that
-//! came from X is always passed as `Text::FromX`, and each adapter makes it
-//! inert (no pings, no forged links) before posting.
+//! Every method says when it is called and what it must not do. Words
+//! someone else wrote (a customer on X, a person on the other chat
+//! platform) are always passed as `Text::Quoted`, and each adapter makes
+//! them inert (no pings, no forged links) before posting.
 
 pub mod card;
 pub mod discord;
+pub mod markup;
 mod pace;
+pub mod prompt;
 pub mod slack;
 
 use std::time::Duration;
@@ -25,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
 pub use card::{Card, CardAction};
+pub use prompt::{Asking, Prompt, PromptAction};
 
 pub use crate::ticket::Platform;
 use crate::ticket::{ChatMessageId, ChatThread, ChatUserId, TicketId};
@@ -65,11 +69,48 @@ impl MessageRef {
     }
 }
 
-/// Words to post. `FromX` is relayed customer text and is made inert.
+/// A message as edits and deletes name it: where it was written (a Slack
+/// channel, a Discord thread's channel) and its id; Slack's edit events
+/// do not say which thread.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Written {
+    pub platform: Platform,
+    pub channel: String,
+    pub id: ChatMessageId,
+}
+
+impl Written {
+    /// Whether `message` is this one.
+    pub fn is(&self, message: &MessageRef) -> bool {
+        let channel = match &message.thread {
+            ChatThread::Slack { channel, .. } => channel.as_str(),
+            ChatThread::Discord { thread, .. } => thread.as_str(),
+        };
+        message.thread.platform() == self.platform
+            && channel == self.channel
+            && message.id == self.id
+    }
+}
+
+/// Words to post. `Quoted` is what someone else wrote (a customer on X,
+/// an agent on the other platform) and is made inert; `Mixed` is perch's
+/// words around a quote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Text {
     Ours(String),
-    FromX(String),
+    Quoted(String),
+    Mixed(Vec<Text>),
+}
+
+impl Text {
+    /// The text to send, with every quoted part passed through `inert`.
+    pub fn render(&self, inert: fn(&str) -> String) -> String {
+        match self {
+            Self::Ours(s) => s.clone(),
+            Self::Quoted(s) => inert(s),
+            Self::Mixed(parts) => parts.iter().map(|p| p.render(inert)).collect(),
+        }
+    }
 }
 
 /// Marks on an agent's message while its reply travels to X.
@@ -93,6 +134,19 @@ pub enum Responder {
         interaction_id: String,
         token: String,
     },
+    /// A command written to the bot in a thread where the platform gives
+    /// no way to answer one person (a Discord message): said in the thread.
+    Thread { thread: ChatThread },
+}
+
+impl Responder {
+    pub fn platform(&self) -> Platform {
+        match self {
+            Self::Slack { .. } => Platform::Slack,
+            Self::Discord { .. } => Platform::Discord,
+            Self::Thread { thread } => thread.platform(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,19 +161,38 @@ pub enum Visibility {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ChatEvent {
-    /// A person (never the bot) wrote in a ticket thread.
+    /// A person (never the bot) wrote in a ticket thread. `text` is in
+    /// the platform's markup (`ChatPlatform::plain_text` reads it).
     ThreadMessage {
         message: MessageRef,
         author: ChatUser,
         text: String,
         /// The platform's id for this delivery, to drop redeliveries.
         event_id: String,
+        /// The names of files attached to the message.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        files: Vec<String>,
     },
+    /// A person changed what they wrote (in the platform's markup).
+    MessageEdited {
+        message: Written,
+        text: String,
+        event_id: String,
+    },
+    /// A person deleted what they wrote.
+    MessageDeleted { message: Written, event_id: String },
     /// `/perch <text>`, in a ticket thread (`thread`) or elsewhere.
     Command {
         author: ChatUser,
         text: String,
         thread: Option<ChatThread>,
+        responder: Responder,
+    },
+    /// A button under a prompt about reply number `reply`.
+    ReplyButton {
+        author: ChatUser,
+        action: PromptAction,
+        reply: u64,
         responder: Responder,
     },
     /// A button on a ticket card.
@@ -239,6 +312,22 @@ pub trait ChatPlatform: Send + Sync {
     /// Redraws the card of `thread` in place. Posts nothing new.
     async fn update_card(&self, thread: &ChatThread, card: &Card) -> Result<(), ChatError>;
 
+    /// What a person wrote on this platform (an event's `text`), as the
+    /// customer should read it on X: the markup read as its table says
+    /// (`slack::text::to_x`, `discord::text::to_x`), names looked up where
+    /// the text has only ids. A name it cannot learn becomes a neutral
+    /// word; never fails, never posts.
+    async fn plain_text(&self, text: &str) -> String;
+
+    /// Asks an agent about a reply before it goes (`prompt`'s buttons);
+    /// the message asked in, when it can be redrawn later (`None` for a
+    /// private answer). Posts nothing else.
+    async fn ask(&self, at: &Asking<'_>, prompt: &Prompt) -> Result<Option<MessageRef>, ChatError>;
+
+    /// Redraws a message perch posted (a prompt) with `text` and no
+    /// buttons. Posts nothing new.
+    async fn settle(&self, message: &MessageRef, text: &Text) -> Result<(), ChatError>;
+
     /// Marks a message. Called only when `capabilities().reactions`.
     async fn react(&self, message: &MessageRef, reaction: Reaction) -> Result<(), ChatError>;
 
@@ -280,6 +369,28 @@ pub trait ChatPlatform: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_event_reads_back_as_it_was_journaled() {
+        let thread = ChatThread::Discord {
+            parent: "1".into(),
+            thread: "2".into(),
+        };
+        let event = ChatEvent::Command {
+            author: ChatUser {
+                platform: Platform::Discord,
+                id: "3".into(),
+                name: None,
+                roles: Vec::new(),
+            },
+            text: "claim".into(),
+            thread: Some(thread.clone()),
+            responder: Responder::Thread { thread },
+        };
+        let json = serde_json::to_string(&event).unwrap_or_default();
+        let back: Result<ChatEvent, _> = serde_json::from_str(&json);
+        assert_eq!(back.ok(), Some(event), "{json}");
+    }
 
     #[test]
     fn a_message_id_says_when_it_was_written() {

@@ -61,6 +61,8 @@ pub struct RawAccount {
     pub ingest: RawIngest,
     #[serde(default)]
     pub routes: RawRoutes,
+    pub send_mode: Option<String>,
+    pub undo_window: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

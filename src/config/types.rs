@@ -99,6 +99,24 @@ pub struct Account {
     pub auth: XAuth,
     pub ingest: Ingest,
     pub routes: Routes,
+    pub send_mode: SendMode,
+}
+
+/// How an agent's reply leaves for X (`send_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendMode {
+    /// At once.
+    Direct,
+    /// After `window`, with an Undo button; editing the chat message in
+    /// the window changes it, deleting it takes it back (the default).
+    Undo { window: Duration },
+    /// Only when the agent presses Send under a preview only they see.
+    Confirm,
+}
+
+impl SendMode {
+    /// The default undo window.
+    pub const UNDO_WINDOW: Duration = Duration::from_secs(20);
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

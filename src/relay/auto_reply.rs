@@ -65,6 +65,8 @@ pub(super) fn first_reply(
         origin: None,
         auto: Some(kind),
         held_until: None,
+        signature: None,
+        prompt: None,
     };
     Some(FirstReply {
         once: format!("{}/{}/{kind:?}", ticket.account, ticket.customer.id),

@@ -47,8 +47,27 @@ impl Commands {
                 message,
                 author,
                 text,
+                files,
                 ..
-            } => self.thread_message(key, message, author, text).await,
+            } => self.thread_message(key, message, author, text, files).await,
+            ChatEvent::MessageEdited { message, text, .. } => {
+                self.message_edited(&message, &text).await?;
+                Ok(Handled::Done)
+            }
+            ChatEvent::MessageDeleted { message, .. } => {
+                self.message_deleted(&message).await?;
+                Ok(Handled::Done)
+            }
+            ChatEvent::ReplyButton {
+                author,
+                action,
+                reply,
+                responder,
+            } => {
+                self.reply_button(&author, action, reply, &responder)
+                    .await?;
+                Ok(Handled::Done)
+            }
             ChatEvent::Command {
                 author,
                 text,
@@ -84,7 +103,7 @@ impl Commands {
             .await
     }
 
-    async fn command(
+    pub(super) async fn command(
         &self,
         key: &str,
         author: &ChatUser,
@@ -96,8 +115,8 @@ impl Commands {
         let parsed = grammar::parse(text);
         let answer = match parsed {
             ChatCommand::Help { problem } => Some(match problem {
-                Some(p) => format!("{p}\n\n{}", grammar::HELP),
-                None => grammar::HELP.to_owned(),
+                Some(p) => format!("{p}\n\n{}", grammar::help_text()),
+                None => grammar::help_text(),
             }),
             _ if person.actor.role == Role::Outsider => Some(Refusal::NotAnAgent.to_string()),
             ChatCommand::Queue => Some(reports::queue(&self.core.store.queue()?, self.core.now())),
@@ -124,7 +143,10 @@ impl Commands {
                         "Which ticket? Run it in the ticket's thread, or add its number (`claim #42`)."
                             .to_owned(),
                     ),
-                    Some(id) => self.ticket_command(key, &person, id, action).await?,
+                    Some(id) => {
+                        self.ticket_command(key, (&person, author, responder), id, action)
+                            .await?
+                    }
                 }
             }
         };
@@ -138,7 +160,7 @@ impl Commands {
     async fn ticket_command(
         &self,
         key: &str,
-        person: &Person,
+        (person, author, responder): (&Person, &ChatUser, &Responder),
         id: TicketId,
         action: TicketAction,
     ) -> Result<Option<String>, StoreError> {
@@ -161,7 +183,9 @@ impl Commands {
             TicketAction::Dm => Command::SetReplyChannel(ticket::ReplyChannel::Dm),
             TicketAction::Public => Command::SetReplyChannel(ticket::ReplyChannel::Public),
             TicketAction::SavedReply { name } => {
-                return self.saved_reply(key, person, &current, &name).await;
+                return self
+                    .saved_reply(key, (person, author, responder), &current, &name)
+                    .await;
             }
         };
         let verb = command.verb();

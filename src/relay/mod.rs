@@ -21,6 +21,7 @@
 
 mod auto_reply;
 mod commands;
+mod holding;
 mod idle;
 mod inbound;
 mod not_before;
@@ -41,7 +42,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 
-use crate::chat::{ChatEvent, ChatPlatform, Platform};
+use crate::chat::{ChatEvent, ChatPlatform, Platform, Text};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::store::Store;
@@ -284,9 +285,9 @@ impl Core {
     }
 
     /// Queues `text` for every thread of `ticket` but `except`.
-    fn notify_everywhere(&self, ticket: &Ticket, text: &str, except: Option<&ChatThread>) {
+    fn notify_everywhere(&self, ticket: &Ticket, text: &Text, except: Option<&ChatThread>) {
         for thread in ticket.threads.iter().filter(|t| Some(*t) != except) {
-            self.notify(thread, notices::Notice::Say(text.to_owned()));
+            self.notify(thread, notices::Notice::Say(text.clone()));
         }
     }
 }

@@ -11,13 +11,15 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::speaking;
-use crate::chat::{ChatPlatform, MessageRef, Reaction};
+use crate::chat::{ChatPlatform, MessageRef, Reaction, Text};
 use crate::ticket::ChatThread;
 
 /// One thing to say or show in a thread.
 pub(super) enum Notice {
-    Say(String),
+    Say(Text),
     Mark(MessageRef, Reaction),
+    /// Redraw a prompt perch posted, without its buttons.
+    Settle(MessageRef, Text),
 }
 
 type Queues = Arc<Mutex<HashMap<ChatThread, VecDeque<Notice>>>>;
@@ -74,9 +76,14 @@ async fn work(queues: Queues, platform: Arc<dyn ChatPlatform>, thread: ChatThrea
             }
         };
         match next {
-            Notice::Say(text) => speaking::say(platform.as_ref(), &thread, &text).await,
+            Notice::Say(text) => speaking::say_text(platform.as_ref(), &thread, &text).await,
             Notice::Mark(message, reaction) => {
                 speaking::mark(platform.as_ref(), &message, reaction).await;
+            }
+            Notice::Settle(message, text) => {
+                if let Err(e) = platform.settle(&message, &text).await {
+                    tracing::warn!(error = %e, "cannot redraw a prompt");
+                }
             }
         }
     }

@@ -1,12 +1,15 @@
 //! What a person writes in a ticket thread: a reply to the customer
-//! (composed, checked, written to the outbox with the claim it takes, in
-//! one transaction with the chat event), a note, or internal discussion.
+//! (its chat markup read as X text, composed, checked, written to the
+//! outbox with the claim it takes, in one transaction with the chat
+//! event), a note, a command written to perch, or internal discussion.
 
 use super::commands::Handled;
+use super::holding::waiting_for_agent;
 use super::people::Person;
 use super::Commands;
-use crate::chat::{ChatUser, MessageRef, Reaction};
-use crate::store::{Also, Outgoing, StoreError};
+use crate::chat::{Asking, ChatUser, MessageRef, Reaction};
+use crate::config::SendMode;
+use crate::store::{Also, OutboxId, Outgoing, StoreError};
 use crate::ticket::grammar::{self};
 use crate::ticket::{
     self, compose, Command, ComposeError, Refusal, Role, Ticket, TicketId, Transition,
@@ -25,6 +28,7 @@ impl Commands {
         message: MessageRef,
         author: ChatUser,
         text: String,
+        files: Vec<String>,
     ) -> Result<Handled, StoreError> {
         let Some(ticket) = self.core.store.ticket_for_thread(&message.thread)? else {
             // Not a ticket thread, or not yet known as one: a card's thread
@@ -55,17 +59,50 @@ impl Commands {
             .await;
             return Ok(Handled::Done);
         }
-        if let Err(e) = compose(&ticket, &person.initials, &text) {
-            let in_thread = matches!(e, ComposeError::TooLong { .. });
-            self.refused(&author, &message, &e.to_string(), in_thread)
-                .await;
+        if let Some(command) = grammar::addressed_to_perch(&text) {
+            // Meant for perch: done as a command, or answered with help,
+            // and never posted.
+            let responder = self.core.responder_in(&author, &message.thread);
+            self.command(key, &author, command, Some(&message.thread), &responder)
+                .await?;
             return Ok(Handled::Done);
         }
+        if !files.is_empty() {
+            let why = format!(
+                "perch sends words only, so {} would not reach the customer. Put a link to it in your words, or send it from X",
+                files.join(", ")
+            );
+            self.refused(&author, &message, &why, false).await;
+            return Ok(Handled::Done);
+        }
+        let words = match self.core.platform(message.thread.platform()) {
+            Some(p) => p.plain_text(&text).await,
+            None => text,
+        };
+        let composed = match compose(&ticket, &person.initials, &words) {
+            Ok(c) => c,
+            Err(e) => {
+                let in_thread = matches!(e, ComposeError::TooLong { .. });
+                self.refused(&author, &message, &e.to_string(), in_thread)
+                    .await;
+                return Ok(Handled::Done);
+            }
+        };
+        let mode = self.mode_for(&ticket, &composed);
         let outcome = self
-            .write_reply(key, ticket.id, &person, &text, Some(&message))
+            .write_reply(key, ticket.id, &person, &words, Some(&message), &mode)
             .await?;
         match outcome {
-            Ok(_) => self.core.mark(&message, Reaction::Pending).await,
+            Ok((number, _)) => {
+                self.core.mark(&message, Reaction::Pending).await;
+                let asking = Asking {
+                    thread: &message.thread,
+                    agent: &author,
+                    privately: true,
+                    responder: None,
+                };
+                self.ask_about(number, &mode, &asking).await?;
+            }
             Err(refusal) => {
                 let why = not_sent(&refusal, ticket.id);
                 self.core.tell(&author, &message.thread, &why).await;
@@ -112,8 +149,9 @@ impl Commands {
     }
 
     /// Writes an agent's reply to the outbox, with the claim it may take
-    /// and the chat event it answers, in one transaction. `origin` is the
-    /// agent's message, marked as the reply travels.
+    /// and the chat event it answers, in one transaction; it waits for the
+    /// agent as `mode` says. `origin` is the agent's message, marked as the
+    /// reply travels. The reply's number with the change.
     pub(super) async fn write_reply(
         &self,
         key: &str,
@@ -121,9 +159,11 @@ impl Commands {
         person: &Person,
         words: &str,
         origin: Option<&MessageRef>,
-    ) -> Result<Result<Transition, Refusal>, StoreError> {
+        mode: &SendMode,
+    ) -> Result<Result<(OutboxId, Transition), Refusal>, StoreError> {
         let number = self.core.store.next_outbox_id()?;
         let now = self.core.now();
+        let delivery = waiting_for_agent(mode, now);
         let outcome = self.core.store.update_ticket_also(
             ticket,
             Some(&person.actor.agent),
@@ -141,6 +181,8 @@ impl Commands {
                         agent: &person.actor.agent,
                         origin,
                         at: now,
+                        delivery: &delivery,
+                        signature: &person.initials,
                     },
                 )),
                 ..Also::default()
@@ -151,10 +193,16 @@ impl Commands {
             self.core.wake.threads.notify_one();
             self.core.carry_out(transition).await;
         }
-        Ok(outcome)
+        Ok(outcome.map(|t| (number, t)))
     }
 
-    async fn refused(&self, author: &ChatUser, message: &MessageRef, why: &str, in_thread: bool) {
+    pub(super) async fn refused(
+        &self,
+        author: &ChatUser,
+        message: &MessageRef,
+        why: &str,
+        in_thread: bool,
+    ) {
         self.core.mark(message, Reaction::Failed).await;
         let text = format!("Not sent: {why}.");
         if in_thread {

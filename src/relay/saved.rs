@@ -5,15 +5,19 @@
 
 use super::people::Person;
 use super::Commands;
+use crate::chat::{Asking, ChatUser, Responder};
+use crate::config::SendMode;
 use crate::store::StoreError;
 use crate::ticket::{compose, Ticket};
 
 impl Commands {
-    /// Sends the saved reply `name` on `ticket`; returns what to answer.
+    /// Sends the saved reply `name` on `ticket` (as the account's send
+    /// mode says, asking `author` through `responder`); returns what to
+    /// answer.
     pub(super) async fn saved_reply(
         &self,
         key: &str,
-        person: &Person,
+        (person, author, responder): (&Person, &ChatUser, &Responder),
         ticket: &Ticket,
         name: &str,
     ) -> Result<Option<String>, StoreError> {
@@ -30,18 +34,44 @@ impl Commands {
                 self.saved_replies_text()
             )));
         };
-        if let Err(e) = compose(ticket, &person.initials, &saved.text) {
-            return Ok(Some(format!("{id}: not sent: {e}.")));
-        }
-        Ok(Some(
-            match self.write_reply(key, id, person, &saved.text, None).await? {
-                Ok(t) => format!(
-                    "{id}: sending the saved reply `{}` as a {}; the thread shows it when X has it.",
-                    saved.name, t.ticket.reply_channel
-                ),
-                Err(refusal) => format!("{id}: not sent: {refusal}."),
-            },
-        ))
+        let composed = match compose(ticket, &person.initials, &saved.text) {
+            Ok(c) => c,
+            Err(e) => return Ok(Some(format!("{id}: not sent: {e}."))),
+        };
+        let mode = self.mode_for(ticket, &composed);
+        let written = self
+            .write_reply(key, id, person, &saved.text, None, &mode)
+            .await?;
+        let (number, t) = match written {
+            Ok(w) => w,
+            Err(refusal) => return Ok(Some(format!("{id}: not sent: {refusal}."))),
+        };
+        let asked = match ticket
+            .threads
+            .iter()
+            .find(|th| th.platform() == author.platform)
+        {
+            Some(thread) => {
+                let asking = Asking {
+                    thread,
+                    agent: author,
+                    privately: true,
+                    responder: Some(responder),
+                };
+                self.ask_about(number, &mode, &asking).await?
+            }
+            None => false,
+        };
+        Ok(Some(match mode {
+            SendMode::Confirm if asked => format!(
+                "{id}: the saved reply `{}` waits for you to press Send.",
+                saved.name
+            ),
+            _ => format!(
+                "{id}: sending the saved reply `{}` as a {}; the thread shows it when X has it.",
+                saved.name, t.ticket.reply_channel
+            ),
+        }))
     }
 
     pub(super) fn saved_replies_text(&self) -> String {

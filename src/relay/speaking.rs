@@ -9,7 +9,12 @@ use crate::ticket::{ChatThread, Effect, Ticket, Transition};
 
 /// Posts `text` in `thread` as the bot (best effort: a failure is logged).
 pub(super) async fn say(platform: &dyn ChatPlatform, thread: &ChatThread, text: &str) {
-    if let Err(e) = platform.post(thread, &Text::Ours(text.to_owned())).await {
+    say_text(platform, thread, &Text::Ours(text.to_owned())).await;
+}
+
+/// Posts `text`, quotes made inert, in `thread` (best effort).
+pub(super) async fn say_text(platform: &dyn ChatPlatform, thread: &ChatThread, text: &Text) {
+    if let Err(e) = platform.post(thread, text).await {
         tracing::warn!(error = %e, "cannot post in a ticket thread");
     }
 }
@@ -28,11 +33,7 @@ impl Core {
     /// Answers a command or button (only the caller sees it, where the
     /// platform allows).
     pub(super) async fn answer(&self, to: &Responder, text: &str) {
-        let which = match to {
-            Responder::Slack { .. } => Platform::Slack,
-            Responder::Discord { .. } => Platform::Discord,
-        };
-        if let Some(p) = self.platform(which) {
+        if let Some(p) = self.platform(to.platform()) {
             if let Err(e) = p.answer(to, text, Visibility::Caller).await {
                 tracing::warn!(error = %e, "cannot answer a command");
             }
@@ -65,6 +66,21 @@ impl Core {
                 let name = who.name.clone().unwrap_or_else(|| who.id.to_string());
                 self.post(thread, &format!("{name}: {text}")).await;
             }
+        }
+    }
+
+    /// Where to answer a command `who` wrote in `thread` as a message:
+    /// privately on Slack, in the thread on Discord.
+    pub(super) fn responder_in(&self, who: &ChatUser, thread: &ChatThread) -> Responder {
+        match thread {
+            ChatThread::Slack { channel, thread_ts } => Responder::Slack {
+                channel: channel.as_str().to_owned(),
+                user: who.id.to_string(),
+                thread_ts: Some(thread_ts.as_str().to_owned()),
+            },
+            ChatThread::Discord { .. } => Responder::Thread {
+                thread: thread.clone(),
+            },
         }
     }
 

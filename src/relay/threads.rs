@@ -186,7 +186,7 @@ impl Threads {
         while let Some(m) = relayed.get(view.relayed) {
             let text = match &m.author {
                 Author::Auto { reply } => Text::Ours(self.auto_reply_line(ticket, *reply, m)),
-                _ => Text::FromX(format!("@{}: {}", ticket.customer.handle, m.text)),
+                _ => Text::Quoted(format!("@{}: {}", ticket.customer.handle, m.text)),
             };
             route.platform.post(&thread, &text).await?;
             view.relayed += 1;

@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 
+use super::holding::Ready;
 pub(super) use super::not_before::NotBefore;
 use super::notices::Notice;
 use super::Outbox;
-use crate::chat::Reaction;
+use crate::chat::{Reaction, Text};
 use crate::store::{Also, Delivery, OutboxEntry, OutboxId, Outgoing, StoreError};
 use crate::ticket::{
     reply, AccountKey, Author, ConversationKey, DmConversationId, Message, ReplyChannel, TicketId,
@@ -78,6 +79,20 @@ impl Outbox {
             if waiting.contains(&entry.ticket) {
                 continue;
             }
+            let ticket = entry.ticket;
+            let entry = match self.ready_to_go(id, entry) {
+                Ok(Ready::Now(entry)) => *entry,
+                Ok(Ready::Untouched) => continue,
+                Ok(Ready::Later) => {
+                    waiting.insert(ticket);
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!(outbox = id, error = %e, "cannot release a reply at the end of its undo time; will retry");
+                    waiting.insert(ticket);
+                    continue;
+                }
+            };
             let outcome = if self.not_before.ready(id) {
                 self.deliver(id, &entry).await
             } else {
@@ -121,7 +136,11 @@ impl Outbox {
                     }
                 }
             }
-            Delivery::Sent { .. } | Delivery::Failed { .. } => return Ok(Outcome::Done),
+            Delivery::Sent { .. }
+            | Delivery::Failed { .. }
+            | Delivery::Withdrawn { .. }
+            | Delivery::Scheduled { .. }
+            | Delivery::Unconfirmed => return Ok(Outcome::Done),
         };
         if attempt > MAX_ATTEMPTS {
             let reason = format!("X did not take it after {MAX_ATTEMPTS} tries");
@@ -216,7 +235,8 @@ impl Outbox {
         }
         if let Some(origin) = &entry.origin {
             let line = self.held_line(&entry.account, endpoint, until);
-            self.core.notify(&origin.thread, Notice::Say(line));
+            self.core
+                .notify(&origin.thread, Notice::Say(Text::Ours(line)));
         }
         Ok(Outcome::Waiting)
     }
@@ -398,6 +418,7 @@ impl Outbox {
         }
         let link = self.core.link(&entry.account, &x_ref);
         tracing::info!(outbox = id, ticket = %entry.ticket, channel = %entry.channel, "reply sent to X");
+        self.settle_prompt(entry, format!("Sent as a {}: {link}", entry.channel));
         // The chat hears of it in the background: its pacing must not hold
         // back the next reply to X.
         if let Some(origin) = &entry.origin {
@@ -405,15 +426,21 @@ impl Outbox {
                 .notify(&origin.thread, Notice::Mark(origin.clone(), Reaction::Sent));
             self.core.notify(
                 &origin.thread,
-                Notice::Say(format!("Sent as a {}: {link}", entry.channel)),
+                Notice::Say(Text::Ours(format!("Sent as a {}: {link}", entry.channel))),
             );
         }
         self.core.wake.threads.notify_one();
         if let (None, Ok(transition)) = (entry.auto, recorded) {
-            let words = format!(
-                "{} replied ({}): {}\n{link}",
-                entry.agent.name, entry.channel, entry.text
-            );
+            // The words are the agent's, written on another platform:
+            // quoted, so that markup there cannot ping anyone here.
+            let words = Text::Mixed(vec![
+                Text::Ours(format!(
+                    "{} replied ({}): ",
+                    entry.agent.name, entry.channel
+                )),
+                Text::Quoted(entry.text.clone()),
+                Text::Ours(format!("\n{link}")),
+            ]);
             self.core.notify_everywhere(
                 &transition.ticket,
                 &words,
@@ -439,6 +466,7 @@ impl Outbox {
         }
         self.not_before.forget(id);
         tracing::warn!(outbox = id, ticket = %entry.ticket, reason, "reply not sent");
+        self.settle_prompt(entry, format!("Not sent to X: {reason}"));
         if entry.held_until.is_some() {
             // The card no longer says a reply is on its way.
             let cleared =
@@ -458,11 +486,11 @@ impl Outbox {
             );
             self.core.notify(
                 &origin.thread,
-                Notice::Say(format!("Not sent to X: {reason}")),
+                Notice::Say(Text::Ours(format!("Not sent to X: {reason}"))),
             );
         }
         if let (Some(reply), Some(ticket)) = (entry.auto, self.core.store.ticket(entry.ticket)?) {
-            let words = format!("perch could not send the {reply} to X: {reason}");
+            let words = Text::Ours(format!("perch could not send the {reply} to X: {reason}"));
             self.core.notify_everywhere(&ticket, &words, None);
         }
         Ok(Outcome::Done)

@@ -155,6 +155,15 @@ impl Sandbox {
                 )
                 .await
                 .with_context(|| busy("Discord", addr))?;
+                for agent in &config.agents {
+                    if let Some(u) = agent
+                        .discord_user
+                        .as_ref()
+                        .and_then(|u| u.as_str().parse().ok())
+                    {
+                        fake.add_member(u, &agent.name, &[]);
+                    }
+                }
                 Some(fake)
             }
         };

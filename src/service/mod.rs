@@ -18,6 +18,7 @@ mod health;
 use crate::chat::discord::{DiscordAdapter, DiscordRest};
 use crate::chat::slack::{Connection, SlackAdapter, SlackWeb};
 use crate::chat::ChatPlatform;
+use crate::clock::{Clock, SystemClock};
 use crate::config::secrets::Lookup;
 use crate::config::{Config, SlackMode};
 use crate::relay::Relay;
@@ -29,6 +30,27 @@ pub async fn run(
     store: Store,
     listener: TcpListener,
     secrets: Lookup,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    run_on_clock(
+        config,
+        store,
+        listener,
+        secrets,
+        Arc::new(SystemClock),
+        shutdown,
+    )
+    .await
+}
+
+/// `run` with the relay on `clock` (tests move its time by hand: undo
+/// windows, idle claims).
+pub async fn run_on_clock(
+    config: Config,
+    store: Store,
+    listener: TcpListener,
+    secrets: Lookup,
+    clock: Arc<dyn Clock>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let damage = match store.verify() {
@@ -66,7 +88,7 @@ pub async fn run(
         }));
     }
     drop(events_tx);
-    let relay = Relay::new(config.clone(), store.clone(), platforms, x.clients);
+    let relay = Relay::with_clock(config.clone(), store.clone(), platforms, x.clients, clock);
     tasks.extend(relay.start(events_rx, stop_rx.clone()));
     if let Some(idle) = config.service.claim_idle_release {
         tasks.push(tokio::spawn(crate::relay::idle_release_loop(

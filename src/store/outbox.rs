@@ -33,6 +33,28 @@ pub enum Delivery {
         reason: String,
         at: DateTime<Utc>,
     },
+    /// Written in `undo` mode: it goes at `until` unless the agent takes
+    /// it back first; until then an edit of their message changes it.
+    Scheduled {
+        until: DateTime<Utc>,
+    },
+    /// Written in `confirm` mode (or naming someone on X): it goes only
+    /// when the agent presses Send.
+    Unconfirmed,
+    /// The agent took it back before it went (`how`: undone, cancelled,
+    /// their message deleted).
+    Withdrawn {
+        how: String,
+        at: DateTime<Utc>,
+    },
+}
+
+impl Delivery {
+    /// Whether it still waits for the agent (and may be edited or taken
+    /// back).
+    pub fn awaits_agent(&self) -> bool {
+        matches!(self, Self::Scheduled { .. } | Self::Unconfirmed)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +83,13 @@ pub struct OutboxEntry {
     /// told, once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held_until: Option<DateTime<Utc>>,
+    /// The agent's initials, to sign an edited text again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    /// perch's message with the Undo or Send button, redrawn when the
+    /// reply goes or is taken back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<MessageRef>,
 }
 
 /// What the outbox holds, for health.
@@ -92,12 +121,21 @@ impl Store {
         self.get(&self.outbox, "outbox", &codec::number_key(id))
     }
 
-    /// Entries not yet sent or failed, oldest first.
+    /// Entries not yet sent, failed or taken back, oldest first (those
+    /// still waiting for their agent included).
     pub fn undelivered(&self) -> Result<Vec<(OutboxId, OutboxEntry)>, StoreError> {
         Ok(self
             .all::<OutboxEntry>(&self.outbox, "outbox")?
             .into_iter()
-            .filter(|(_, e)| matches!(e.delivery, Delivery::Pending | Delivery::Sending { .. }))
+            .filter(|(_, e)| {
+                matches!(
+                    e.delivery,
+                    Delivery::Pending
+                        | Delivery::Sending { .. }
+                        | Delivery::Scheduled { .. }
+                        | Delivery::Unconfirmed
+                )
+            })
             .filter_map(|(k, e)| k.parse().ok().map(|id| (id, e)))
             .collect())
     }
@@ -108,17 +146,56 @@ impl Store {
         let mut counts = OutboxCounts::default();
         for (_, e) in self.all::<OutboxEntry>(&self.outbox, "outbox")? {
             match e.delivery {
-                Delivery::Pending | Delivery::Sending { .. } => {
+                Delivery::Pending | Delivery::Sending { .. } | Delivery::Scheduled { .. } => {
                     counts.waiting += 1;
                     if e.held_until.is_some_and(|until| until > now) {
                         counts.held += 1;
                     }
                 }
                 Delivery::Failed { .. } => counts.failed += 1,
-                Delivery::Sent { .. } => {}
+                Delivery::Sent { .. } | Delivery::Unconfirmed | Delivery::Withdrawn { .. } => {}
             }
         }
         Ok(counts)
+    }
+
+    /// Rewrites an entry still in `from` with `change` (an edited text, its
+    /// prompt); `false` (and nothing written) if it moved on meanwhile.
+    pub fn revise_entry(
+        &self,
+        id: OutboxId,
+        from: &Delivery,
+        change: impl Fn(&mut OutboxEntry),
+    ) -> Result<bool, StoreError> {
+        let key = codec::number_key(id);
+        let Some(bytes) = self.outbox.get(&key)? else {
+            return Ok(false);
+        };
+        let mut entry: OutboxEntry = codec::decode("outbox", key.as_bytes(), &bytes)?;
+        if &entry.delivery != from {
+            return Ok(false);
+        }
+        change(&mut entry);
+        let swapped = self
+            .outbox
+            .compare_and_swap(&key, Some(bytes), Some(codec::encode(&entry)?))?
+            .is_ok();
+        if swapped {
+            self.flush()?;
+        }
+        Ok(swapped)
+    }
+
+    /// The entry written from the chat message `written`, if any.
+    pub fn entry_from(
+        &self,
+        written: &crate::chat::Written,
+    ) -> Result<Option<(OutboxId, OutboxEntry)>, StoreError> {
+        Ok(self
+            .all::<OutboxEntry>(&self.outbox, "outbox")?
+            .into_iter()
+            .filter(|(_, e)| e.origin.as_ref().is_some_and(|o| written.is(o)))
+            .find_map(|(k, e)| k.parse().ok().map(|id| (id, e))))
     }
 
     /// Moves an entry from `from` to `to`; `false` (and nothing written) if
@@ -129,22 +206,6 @@ impl Store {
         from: &Delivery,
         to: Delivery,
     ) -> Result<bool, StoreError> {
-        let key = codec::number_key(id);
-        let Some(bytes) = self.outbox.get(&key)? else {
-            return Ok(false);
-        };
-        let mut entry: OutboxEntry = codec::decode("outbox", key.as_bytes(), &bytes)?;
-        if &entry.delivery != from {
-            return Ok(false);
-        }
-        entry.delivery = to;
-        let swapped = self
-            .outbox
-            .compare_and_swap(&key, Some(bytes), Some(codec::encode(&entry)?))?
-            .is_ok();
-        if swapped {
-            self.flush()?;
-        }
-        Ok(swapped)
+        self.revise_entry(id, from, |e| e.delivery = to.clone())
     }
 }

@@ -271,6 +271,8 @@ fn an_outbox_entry_moves_forward_once() {
         origin: None,
         auto: None,
         held_until: None,
+        signature: None,
+        prompt: None,
     };
     let id = store.enqueue(&entry).expect("enqueue");
     let sending = Delivery::Sending {
@@ -345,6 +347,8 @@ fn a_reply_is_written_with_the_change_that_asks_for_it_and_a_first_reply_with_it
                 agent: &jo.agent,
                 origin: None,
                 at: t0(),
+                delivery: &Delivery::Pending,
+                signature: "JD",
             },
         )),
         ..Also::default()

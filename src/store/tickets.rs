@@ -53,10 +53,14 @@ pub struct Also<'a> {
 pub enum Outgoing<'a> {
     /// The reply the change asks for (its `SendReply` effect, if it has
     /// one), written by `agent` at `at` in the chat message `origin`.
+    /// It starts in `delivery` (`Pending`, or waiting for the agent in
+    /// the undo and confirm modes), signed with `signature`.
     Reply {
         agent: &'a Agent,
         origin: Option<&'a MessageRef>,
         at: DateTime<Utc>,
+        delivery: &'a Delivery,
+        signature: &'a str,
     },
     /// This entry as it is (one rewritten with what people were told).
     Entry(&'a OutboxEntry),
@@ -68,7 +72,13 @@ impl Outgoing<'_> {
     pub fn entry(&self, transition: &Transition) -> Option<OutboxEntry> {
         match *self {
             Self::Entry(entry) => Some(entry.clone()),
-            Self::Reply { agent, origin, at } => transition.effects.iter().find_map(|e| match e {
+            Self::Reply {
+                agent,
+                origin,
+                at,
+                delivery,
+                signature,
+            } => transition.effects.iter().find_map(|e| match e {
                 Effect::SendReply { text, channel } => Some(OutboxEntry {
                     ticket: transition.ticket.id,
                     account: transition.ticket.account.clone(),
@@ -76,12 +86,14 @@ impl Outgoing<'_> {
                     text: text.clone(),
                     channel: *channel,
                     created_at: at,
-                    delivery: Delivery::Pending,
+                    delivery: delivery.clone(),
                     in_reply_to: last_customer_post(&transition.ticket),
                     recipient: Some(transition.ticket.customer.id.clone()),
                     origin: origin.cloned(),
                     auto: None,
                     held_until: None,
+                    signature: Some(signature.to_owned()),
+                    prompt: None,
                 }),
                 _ => None,
             }),

@@ -63,22 +63,161 @@ pub enum AgentMention {
 /// The default `stats` period.
 pub const DEFAULT_STATS_PERIOD: Duration = Duration::from_secs(7 * 24 * 3600);
 
-pub const HELP: &str = "\
-perch commands. In a ticket thread they act on that ticket; elsewhere add its number (#42).
-  claim            take the ticket: your replies in the thread go to the customer
-  claim force      (leads) take a ticket someone else holds
-  unclaim          give it back to the queue (also: release)
-  assign @agent    (leads) give the ticket to an agent
-  resolve [note]   close it, with an optional note
-  reopen           open a resolved ticket again
-  note <text>      internal note (or start a thread message with // or note:)
-  dm | public      answer by DM or by public reply from now on
-  reply <name>     send a saved reply as your reply (signed; claims like a reply)
-  replies          the saved replies
-  queue            unclaimed tickets, most urgent and oldest first
-  mine             the tickets you hold
-  stats [period]   response rate and time to first response (today, 24h, 7d, 30d; default 7d)
-  help             this text";
+/// One verb of the grammar: how it is written, what it does, and the
+/// short line Discord shows beside the subcommand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verb {
+    pub name: &'static str,
+    /// Its arguments, as the help text shows them.
+    pub usage: &'static str,
+    pub help: &'static str,
+    /// Discord's description (at most 100 characters).
+    pub summary: &'static str,
+}
+
+/// Every verb, once: the help text, Discord's `/perch` subcommands and the
+/// grammar's tests are made from this list.
+pub const VERBS: &[Verb] = &[
+    Verb {
+        name: "claim",
+        usage: "",
+        help: "take the ticket: your replies in the thread go to the customer",
+        summary: "Take the ticket (add #42 outside its thread)",
+    },
+    Verb {
+        name: "claim",
+        usage: "force",
+        help: "(leads) take a ticket someone else holds",
+        summary: "",
+    },
+    Verb {
+        name: "unclaim",
+        usage: "",
+        help: "give it back to the queue (also: release)",
+        summary: "Give the ticket back to the queue",
+    },
+    Verb {
+        name: "assign",
+        usage: "@agent",
+        help: "(leads) give the ticket to an agent",
+        summary: "Give the ticket to an agent: @agent [#42] (leads)",
+    },
+    Verb {
+        name: "resolve",
+        usage: "[note]",
+        help: "close it, with an optional note",
+        summary: "Close the ticket, with an optional note",
+    },
+    Verb {
+        name: "reopen",
+        usage: "",
+        help: "open a resolved ticket again",
+        summary: "Open a resolved ticket again",
+    },
+    Verb {
+        name: "note",
+        usage: "<text>",
+        help: "internal note (or start a thread message with // or note:)",
+        summary: "Leave an internal note",
+    },
+    Verb {
+        name: "dm",
+        usage: "",
+        help: "answer by DM from now on",
+        summary: "Answer by DM from now on",
+    },
+    Verb {
+        name: "public",
+        usage: "",
+        help: "answer by public reply from now on",
+        summary: "Answer by public reply from now on",
+    },
+    Verb {
+        name: "reply",
+        usage: "<name>",
+        help: "send a saved reply as your reply (signed; claims like a reply)",
+        summary: "Send a saved reply as your reply: <name> [#42]",
+    },
+    Verb {
+        name: "replies",
+        usage: "",
+        help: "the saved replies",
+        summary: "The saved replies",
+    },
+    Verb {
+        name: "queue",
+        usage: "",
+        help: "unclaimed tickets, most urgent and oldest first",
+        summary: "Unclaimed tickets, most urgent first",
+    },
+    Verb {
+        name: "mine",
+        usage: "",
+        help: "the tickets you hold",
+        summary: "The tickets you hold",
+    },
+    Verb {
+        name: "stats",
+        usage: "[period]",
+        help: "response rate and time to first response (today, 24h, 7d, 30d; default 7d)",
+        summary: "Response rate and time to first response: today, 7d, 30d",
+    },
+    Verb {
+        name: "help",
+        usage: "",
+        help: "this text",
+        summary: "What perch understands",
+    },
+];
+
+/// The help text, from `VERBS`.
+pub fn help_text() -> String {
+    let mut out = "perch commands. In a ticket thread they act on that ticket; elsewhere add its number (#42).\nIn a thread, write them to perch: `@perch resolve shipped`.".to_owned();
+    for v in VERBS {
+        let written = if v.usage.is_empty() {
+            v.name.to_owned()
+        } else {
+            format!("{} {}", v.name, v.usage)
+        };
+        out.push_str(&format!("\n  {written:<16} {}", v.help));
+    }
+    out
+}
+
+/// The verbs Discord offers as `/perch` subcommands: each name once.
+pub fn subcommands() -> impl Iterator<Item = &'static Verb> {
+    VERBS.iter().filter(|v| !v.summary.is_empty())
+}
+
+/// A thread message meant for perch, not for the customer: one that
+/// opens with perch's name (`@perch resolve shipped`, `perch: claim`,
+/// `/perch queue`), or that is nothing but a command with no words a
+/// customer could be meant to read (`claim`, `resolve #42`, `dm`). The
+/// command's text, without the name.
+pub fn addressed_to_perch(text: &str) -> Option<&str> {
+    let text = text.trim();
+    let (first, rest) = split_word(text);
+    let name = first
+        .trim_start_matches(['@', '/'])
+        .trim_end_matches([':', ',']);
+    if name.eq_ignore_ascii_case("perch") {
+        return Some(rest);
+    }
+    let bare = match parse(text) {
+        ChatCommand::Help { problem } => problem.is_none() && !text.is_empty(),
+        // Verbs followed by free words need perch's name: the words could
+        // be meant for the customer.
+        ChatCommand::Ticket {
+            action:
+                TicketAction::Resolve { note: Some(_) }
+                | TicketAction::Note { .. }
+                | TicketAction::SavedReply { .. },
+            ..
+        } => false,
+        _ => true,
+    };
+    bare.then_some(text)
+}
 
 /// Parses the text of a command. Never fails: anything it does not
 /// understand becomes `Help` with the reason.
@@ -282,194 +421,5 @@ pub fn internal_note(text: &str) -> Option<&str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn t(n: u64) -> Option<TicketId> {
-        Some(TicketId::new(n))
-    }
-
-    fn on(ticket: Option<TicketId>, action: TicketAction) -> ChatCommand {
-        ChatCommand::Ticket { ticket, action }
-    }
-
-    #[test]
-    fn the_grammar_parses_what_agents_type() {
-        let cases: Vec<(&str, ChatCommand)> = vec![
-            ("claim", on(None, TicketAction::Claim { force: false })),
-            ("  CLAIM  ", on(None, TicketAction::Claim { force: false })),
-            ("claim #42", on(t(42), TicketAction::Claim { force: false })),
-            ("claim force", on(None, TicketAction::Claim { force: true })),
-            (
-                "claim #7 force",
-                on(t(7), TicketAction::Claim { force: true }),
-            ),
-            ("claim!", on(None, TicketAction::Claim { force: true })),
-            ("unclaim", on(None, TicketAction::Unclaim)),
-            ("release #3", on(t(3), TicketAction::Unclaim)),
-            (
-                "assign @sam",
-                on(
-                    None,
-                    TicketAction::Assign {
-                        to: AgentMention::Name("sam".into()),
-                    },
-                ),
-            ),
-            (
-                "assign <@U024BE7LH>",
-                on(
-                    None,
-                    TicketAction::Assign {
-                        to: AgentMention::Slack("U024BE7LH".into()),
-                    },
-                ),
-            ),
-            (
-                "assign <@U024BE7LH|sam>",
-                on(
-                    None,
-                    TicketAction::Assign {
-                        to: AgentMention::Slack("U024BE7LH".into()),
-                    },
-                ),
-            ),
-            (
-                "assign <@!80351110224678912>",
-                on(
-                    None,
-                    TicketAction::Assign {
-                        to: AgentMention::Discord("80351110224678912".into()),
-                    },
-                ),
-            ),
-            (
-                "assign @sam #9",
-                on(
-                    t(9),
-                    TicketAction::Assign {
-                        to: AgentMention::Name("sam".into()),
-                    },
-                ),
-            ),
-            (
-                "assign #9 @sam",
-                on(
-                    t(9),
-                    TicketAction::Assign {
-                        to: AgentMention::Name("sam".into()),
-                    },
-                ),
-            ),
-            ("resolve", on(None, TicketAction::Resolve { note: None })),
-            (
-                "resolve refunded, thanks",
-                on(
-                    None,
-                    TicketAction::Resolve {
-                        note: Some("refunded, thanks".into()),
-                    },
-                ),
-            ),
-            (
-                "resolve #5 refunded",
-                on(
-                    t(5),
-                    TicketAction::Resolve {
-                        note: Some("refunded".into()),
-                    },
-                ),
-            ),
-            ("reopen", on(None, TicketAction::Reopen)),
-            ("dm", on(None, TicketAction::Dm)),
-            ("public", on(None, TicketAction::Public)),
-            (
-                "note called the courier",
-                on(
-                    None,
-                    TicketAction::Note {
-                        text: "called the courier".into(),
-                    },
-                ),
-            ),
-            ("queue", ChatCommand::Queue),
-            ("replies", ChatCommand::SavedReplies),
-            (
-                "reply refund #4",
-                on(
-                    t(4),
-                    TicketAction::SavedReply {
-                        name: "refund".into(),
-                    },
-                ),
-            ),
-            ("mine", ChatCommand::Mine),
-            (
-                "stats",
-                ChatCommand::Stats {
-                    period: DEFAULT_STATS_PERIOD,
-                },
-            ),
-            (
-                "stats today",
-                ChatCommand::Stats {
-                    period: Duration::from_secs(86_400),
-                },
-            ),
-            (
-                "stats 30d",
-                ChatCommand::Stats {
-                    period: Duration::from_secs(30 * 86_400),
-                },
-            ),
-            ("help", ChatCommand::Help { problem: None }),
-            ("", ChatCommand::Help { problem: None }),
-        ];
-        for (input, want) in cases {
-            assert_eq!(parse(input), want, "input: {input:?}");
-        }
-    }
-
-    #[test]
-    fn anything_else_gets_the_help_text_with_the_reason() {
-        for (input, reason) in [
-            ("dance", "unknown command `dance`"),
-            ("assign", "needs an agent"),
-            ("assign @sam @kim", "one agent"),
-            ("assign <@>", "is not an agent"),
-            ("claim now please", "`claim` takes no"),
-            ("queue all", "takes no arguments"),
-            ("stats forever", "not a period"),
-            ("stats 5s", "not a period"),
-            ("note", "needs text"),
-            ("reply", "takes a saved reply's name"),
-            ("reply sorry about that", "takes a saved reply's name"),
-            ("reopen it", "takes nothing but a ticket number"),
-        ] {
-            match parse(input) {
-                ChatCommand::Help { problem: Some(p) } => {
-                    assert!(p.contains(reason), "{input:?}: {p}")
-                }
-                other => panic!("{input:?} parsed as {other:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn long_unknown_input_is_cut_in_the_reason() {
-        let long = "x".repeat(500);
-        let ChatCommand::Help { problem: Some(p) } = parse(&long) else {
-            panic!()
-        };
-        assert!(p.len() < 100, "{p}");
-    }
-
-    #[test]
-    fn internal_notes_are_recognised() {
-        assert_eq!(internal_note("// just checking"), Some("just checking"));
-        assert_eq!(internal_note("Note: call back"), Some("call back"));
-        assert_eq!(internal_note("noted, thanks!"), None);
-        assert_eq!(internal_note("Hi there"), None);
-        assert_eq!(internal_note("é"), None);
-    }
-}
+#[path = "grammar_tests.rs"]
+mod tests;

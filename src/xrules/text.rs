@@ -4,10 +4,6 @@
 //! config (the off-hours reply must fit), composing a reply, publishing,
 //! and the fake X (which refuses what X refuses).
 
-use std::sync::LazyLock;
-
-use regex::Regex;
-
 /// A post's limit, in weighted characters.
 pub const MAX_WEIGHTED: usize = 280;
 
@@ -18,6 +14,16 @@ pub const MAX_DM_CHARS: usize = 10_000;
 pub fn weighted_length(text: &str) -> usize {
     let parsed = twitter_text::parse(text, twitter_text_config::config_v3(), true);
     usize::try_from(parsed.weighted_length).unwrap_or(0)
+}
+
+/// The `@handles` a text mentions, as X reads them (without the `@`).
+pub fn mentioned(text: &str) -> Vec<String> {
+    twitter_text::extractor::Extractor::new().extract_mentioned_screennames(text)
+}
+
+/// The links a text carries, as X reads them.
+pub fn links(text: &str) -> Vec<String> {
+    twitter_text::extractor::Extractor::new().extract_urls(text)
 }
 
 /// A text over its limit, as X counts it.
@@ -58,17 +64,30 @@ pub fn unescape(text: &str) -> String {
     html_escape::decode_html_entities(text).into_owned()
 }
 
-/// Links, which X replaces with its own `https://t.co/…` in what it stores.
-pub static LINK: LazyLock<Regex> = LazyLock::new(|| {
-    #[allow(clippy::expect_used)] // a constant pattern
-    Regex::new(r"https?://\S+").expect("link pattern")
-});
+/// `text` with each link X sees (as twitter-text finds them: a `)` or a
+/// full stop after an address is not part of it) replaced by `with(link)`.
+/// X replaces them with its own `https://t.co/…` in what it stores.
+pub fn replace_links(text: &str, mut with: impl FnMut(&str) -> String) -> String {
+    use twitter_text::extractor::Extract;
+    let mut out = String::with_capacity(text.len());
+    let mut rest = 0;
+    for link in twitter_text::extractor::Extractor::new().extract_urls_with_indices(text) {
+        let Some(at) = text[rest..].find(link.value).map(|i| rest + i) else {
+            continue;
+        };
+        out.push_str(&text[rest..at]);
+        out.push_str(&with(link.value));
+        rest = at + link.value.len();
+    }
+    out.push_str(&text[rest..]);
+    out
+}
 
 /// Whether `stored`, a post's text as X answers it (escaped, its links
 /// wrapped), is the text perch sent.
 pub fn is_post_of(sent: &str, stored: &str) -> bool {
     fn plain(text: &str) -> String {
-        LINK.replace_all(text, "<link>")
+        replace_links(text, |_| "<link>".to_owned())
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ")
@@ -79,6 +98,18 @@ pub fn is_post_of(sent: &str, stored: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_are_found_as_x_finds_them() {
+        let wrapped = replace_links(
+            "see tracking (https://acme.com/t/42) or https://acme.com/help. Or acme.com",
+            |l| format!("<{l}>"),
+        );
+        assert_eq!(
+            wrapped,
+            "see tracking (<https://acme.com/t/42>) or <https://acme.com/help>. Or <acme.com>"
+        );
+    }
 
     #[test]
     fn weighted_lengths_follow_x_rules() {
@@ -136,7 +167,7 @@ mod tests {
             "@dana Refund &amp; apology sent"
         ));
         assert!(is_post_of(
-            "@dana see https://acme.example/refunds?id=7 ^JD",
+            "@dana see https://acme.com/refunds?id=7 ^JD",
             "@dana see https://t.co/AbCdEf1234 ^JD"
         ));
         assert!(!is_post_of(

@@ -57,7 +57,7 @@ async fn rest_answers_and_request_bodies_match_discords_description() {
     for route in ["1100000000000000001", "1100000000000000002"] {
         let thread = rest.open_thread(route, &Card::of(&t)).await.expect("open");
         let note = rest
-            .post(&thread, &Text::FromX("hi @everyone".into()))
+            .post(&thread, &Text::Quoted("hi @everyone".into()))
             .await
             .expect("post");
         rest.react(&note, Reaction::Pending).await.expect("react");

@@ -142,7 +142,7 @@ async fn a_tweet_with_everyone_and_a_role_pings_nobody() {
         .await
         .expect("open");
     let (_, thread_id) = ids(&thread);
-    rest.post(&thread, &Text::FromX(t.messages[0].text.clone()))
+    rest.post(&thread, &Text::Quoted(t.messages[0].text.clone()))
         .await
         .expect("post");
     let relayed = d.messages(thread_id).pop().expect("relayed");

@@ -8,6 +8,7 @@
 
 mod common;
 
+mod agent_writes;
 mod config_check;
 mod discord_adapter;
 mod discord_contract;
@@ -21,6 +22,7 @@ mod relay_limits;
 mod relay_replies;
 mod relay_threads;
 mod sandbox;
+mod send_modes;
 mod service;
 mod slack_contract;
 mod slack_events_api;

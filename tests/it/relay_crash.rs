@@ -3,7 +3,8 @@
 //! end every customer's ticket has exactly one card per route, and every
 //! reply (the agents', and perch's own off-hours replies) reached X
 //! exactly once (perch never even tried to post one twice: X's
-//! duplicate-content refusal never fired).
+//! duplicate-content refusal never fired). Replies go at once or after
+//! an undo window, as the seed chooses.
 //!
 //! The fakes live in this test process and outlive each perch; perch is
 //! the real binary (`perch run`) against them.
@@ -79,7 +80,26 @@ async fn every_tweet_gets_one_card_per_route_and_every_reply_goes_once_across_si
     // Off hours, so every new ticket also gets an automatic reply, which
     // must go out once like the agents' replies.
     let ((from, to), _) = closed_until_day_after_tomorrow();
-    let source = sandbox_toml(&dir.path().join("data"), &ports, &[(from, to.as_str())]);
+    let mut rng = fastrand::Rng::with_seed(
+        std::env::var("PERCH_CRASH_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| fastrand::u64(..)),
+    );
+    // Half the seeds send replies at once, half after a 5 s undo window
+    // that kills land in (each reply is written waiting, and released
+    // when its time is up, whichever perch is running then).
+    let mode = if rng.bool() {
+        "send_mode = \"undo\"\nundo_window = \"5s\""
+    } else {
+        "send_mode = \"direct\""
+    };
+    println!("seed: {}; {mode}", rng.get_seed());
+    let source = sandbox_toml(
+        &dir.path().join("data"),
+        &ports,
+        &[(from, to.as_str()), ("send_mode = \"direct\"", mode)],
+    );
     let cfg = config(&source);
     let sandbox = Sandbox::start(&cfg).await.expect("fakes");
     let (x, slack, discord) = (
@@ -119,13 +139,6 @@ async fn every_tweet_gets_one_card_per_route_and_every_reply_goes_once_across_si
     };
 
     let mut asked = Asked::default();
-    let mut rng = fastrand::Rng::with_seed(
-        std::env::var("PERCH_CRASH_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| fastrand::u64(..)),
-    );
-    println!("seed: {}", rng.get_seed());
     for round in 0..rounds() {
         let mut child = perch.start(round);
         perch.wait_healthy().await;

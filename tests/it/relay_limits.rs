@@ -16,6 +16,7 @@ const BETA: &str = r#"[[accounts]]
 key = "beta"
 handle = "BetaSupport"
 user_id = "1500000000000000002"
+send_mode = "direct"
 
 [accounts.auth]
 kind = "oauth1"

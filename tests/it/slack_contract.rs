@@ -36,7 +36,7 @@ async fn web_api_answers_and_requests_match_slacks_description() {
         .await
         .expect("update");
     let note = web
-        .post(&thread, &Text::FromX("hi <!here>".into()))
+        .post(&thread, &Text::Quoted("hi <!here>".into()))
         .await
         .expect("post");
     web.react(&note, Reaction::Pending).await.expect("react");

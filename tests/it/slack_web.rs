@@ -86,7 +86,7 @@ async fn text_from_x_is_posted_inert() {
     let web = web(&slack, 0);
     let t = ticket();
     let thread = web.open_thread(CHANNEL, &Card::of(&t)).await.expect("open");
-    web.post(&thread, &Text::FromX(t.messages[0].text.clone()))
+    web.post(&thread, &Text::Quoted(t.messages[0].text.clone()))
         .await
         .expect("post");
     for m in slack.messages(CHANNEL) {

@@ -59,6 +59,7 @@ fn populated(dir: &std::path::Path) -> Store {
         },
         text: "hello".to_owned(),
         event_id: "Ev2".to_owned(),
+        files: Vec::new(),
     };
     store
         .record_chat_event("slack", "Ev2", &event, Duration::hours(1), t0())
@@ -88,6 +89,8 @@ fn populated(dir: &std::path::Path) -> Store {
             origin: None,
             auto: None,
             held_until: None,
+            signature: None,
+            prompt: None,
         })
         .expect("outbox");
     store

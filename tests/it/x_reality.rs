@@ -122,7 +122,7 @@ async fn the_fake_answers_as_x_does_and_ingest_keeps_what_was_written() {
     );
     let escaped = x.post(
         "dana",
-        "@AcmeSupport Refund & apology <3 https://acme.example/o/7",
+        "@AcmeSupport Refund & apology <3 https://acme.com/o/7",
         None,
         None,
     );

@@ -9,54 +9,27 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use chrono::Utc;
 use serenity::all::{
     Channel, ChannelId, ChannelType, Client, ClientBuilder, CommandDataOptionValue,
     CommandOptionType, Context, CreateCommand, CreateCommandOption, CreateInteractionResponse,
-    CreateInteractionResponseFollowup, CreateInteractionResponseMessage, EventHandler,
-    GatewayIntents, GuildId, Http, Interaction, Message, Ready,
+    CreateInteractionResponseMessage, EventHandler, GatewayIntents, GuildId, Http, Interaction,
+    Message, MessageUpdateEvent, Ready,
 };
-use serenity::builder::Builder;
 use tokio::sync::{mpsc, watch};
 
 use super::{classify, DiscordRest};
 use crate::chat::{
-    Capabilities, Card, CardAction, ChatError, ChatEvent, ChatPlatform, ChatUser, Journal,
-    MessageRef, Platform, Reaction, Responder, Text, Visibility,
+    CardAction, ChatError, ChatEvent, ChatUser, Journal, MessageRef, Platform, PromptAction,
+    Responder, Written,
 };
-use crate::ticket::{ChatMessageId, ChatThread, ChatUserId, TicketId};
-
-/// The grammar's verbs, as `/perch` subcommands.
-const SUBCOMMANDS: [(&str, &str); 12] = [
-    (
-        "claim",
-        "Take the ticket (add #42 outside its thread; `force` for leads)",
-    ),
-    ("unclaim", "Give the ticket back to the queue"),
-    (
-        "assign",
-        "Give the ticket to an agent: @agent [#42] (leads)",
-    ),
-    ("resolve", "Close the ticket, with an optional note"),
-    ("reopen", "Open a resolved ticket again"),
-    ("note", "Leave an internal note"),
-    ("dm", "Answer by DM from now on"),
-    ("public", "Answer by public reply from now on"),
-    ("queue", "Unclaimed tickets, most urgent first"),
-    ("mine", "The tickets you hold"),
-    (
-        "stats",
-        "Response rate and time to first response: today, 7d, 30d",
-    ),
-    ("help", "What perch understands"),
-];
+use crate::ticket::{ChatMessageId, ChatThread, ChatUserId};
 
 /// The `/perch` command with its subcommands.
 pub fn perch_command() -> CreateCommand {
     let mut command = CreateCommand::new("perch").description("Work X tickets from Discord");
-    for (name, description) in SUBCOMMANDS {
-        let sub = CreateCommandOption::new(CommandOptionType::SubCommand, name, description)
+    for verb in crate::ticket::grammar::subcommands() {
+        let sub = CreateCommandOption::new(CommandOptionType::SubCommand, verb.name, verb.summary)
             .add_sub_option(
                 CreateCommandOption::new(
                     CommandOptionType::String,
@@ -105,12 +78,19 @@ impl DiscordAdapter {
     pub fn rest(&self) -> &DiscordRest {
         &self.rest
     }
+
+    pub(super) fn guilds(&self) -> &[u64] {
+        &self.guilds
+    }
 }
 
 struct Handler {
     events: mpsc::Sender<ChatEvent>,
     journal: Arc<dyn Journal>,
     guilds: Vec<u64>,
+    /// The bot's own user id, learned at READY: a message that starts
+    /// with its mention is a command.
+    bot: std::sync::OnceLock<u64>,
 }
 
 fn author(id: u64, name: &str, roles: Vec<String>) -> ChatUser {
@@ -223,17 +203,41 @@ impl Handler {
                 .map(|m| m.roles.iter().map(|r| r.get().to_string()).collect())
                 .unwrap_or_default()
         });
+        let who = author(message.author.id.get(), &message.author.name, roles);
+        let key = format!("message/{}", message.id);
+        let to_bot = self.bot.get().and_then(|bot| {
+            let content = message.content.trim_start();
+            [format!("<@{bot}>"), format!("<@!{bot}>")]
+                .iter()
+                .find_map(|m| content.strip_prefix(m.as_str()))
+                .map(|rest| rest.trim().to_owned())
+        });
+        if let Some(text) = to_bot {
+            // Said to the bot in a thread: a command for that thread,
+            // answered there (a message has no interaction to answer).
+            let event = ChatEvent::Command {
+                author: who,
+                text,
+                thread: Some(thread.clone()),
+                responder: Responder::Thread { thread },
+            };
+            return self.forward(&key, event).await;
+        }
         let event = ChatEvent::ThreadMessage {
             message: MessageRef {
                 thread,
                 id: ChatMessageId::new(message.id.get().to_string()),
             },
-            author: author(message.author.id.get(), &message.author.name, roles),
+            author: who,
             text: message.content.clone(),
             event_id: message.id.get().to_string(),
+            files: message
+                .attachments
+                .iter()
+                .map(|a| a.filename.clone())
+                .collect(),
         };
-        self.forward(&format!("message/{}", message.id), event)
-            .await;
+        self.forward(&key, event).await;
     }
 
     async fn forward(&self, key: &str, event: ChatEvent) {
@@ -250,7 +254,8 @@ impl Handler {
 
 #[serenity::async_trait]
 impl EventHandler for Handler {
-    async fn ready(&self, ctx: Context, _ready: Ready) {
+    async fn ready(&self, ctx: Context, ready: Ready) {
+        let _ = self.bot.set(ready.user.id.get());
         // Every READY starts a session the gateway replays nothing into:
         // after a restart or an invalid session, what people wrote in the
         // gap is read back (what was seen already is dropped).
@@ -276,6 +281,55 @@ impl EventHandler for Handler {
             return;
         };
         self.person_message(thread, &message, None).await;
+    }
+
+    async fn message_update(
+        &self,
+        _ctx: Context,
+        _old: Option<Message>,
+        _new: Option<Message>,
+        event: MessageUpdateEvent,
+    ) {
+        // An update without content is Discord adding an embed, not an edit.
+        let (Some(text), Some(by)) = (event.content, event.author) else {
+            return;
+        };
+        if by.bot || event.guild_id.is_none() {
+            return;
+        }
+        let at = event.edited_timestamp.map_or(0, |t| t.unix_timestamp());
+        let edited = ChatEvent::MessageEdited {
+            message: Written {
+                platform: Platform::Discord,
+                channel: event.channel_id.get().to_string(),
+                id: ChatMessageId::new(event.id.get().to_string()),
+            },
+            text,
+            event_id: format!("{}@{at}", event.id),
+        };
+        self.forward(&format!("edit/{}@{at}", event.id), edited)
+            .await;
+    }
+
+    async fn message_delete(
+        &self,
+        _ctx: Context,
+        channel: ChannelId,
+        message: serenity::all::MessageId,
+        guild: Option<GuildId>,
+    ) {
+        if guild.is_none() {
+            return;
+        }
+        let deleted = ChatEvent::MessageDeleted {
+            message: Written {
+                platform: Platform::Discord,
+                channel: channel.get().to_string(),
+                id: ChatMessageId::new(message.get().to_string()),
+            },
+            event_id: format!("delete/{message}"),
+        };
+        self.forward(&format!("delete/{message}"), deleted).await;
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
@@ -324,6 +378,20 @@ impl EventHandler for Handler {
                 {
                     tracing::warn!(error = %e, "cannot acknowledge a button");
                 }
+                if let Some((action, reply)) = PromptAction::parse(&press.data.custom_id) {
+                    let event = ChatEvent::ReplyButton {
+                        author: author(press.user.id.get(), &press.user.name, Vec::new()),
+                        action,
+                        reply,
+                        responder: Responder::Discord {
+                            interaction_id: press.id.get().to_string(),
+                            token: press.token.clone(),
+                        },
+                    };
+                    return self
+                        .forward(&format!("interaction/{}", press.id), event)
+                        .await;
+                }
                 let Some(action) = press
                     .data
                     .custom_id
@@ -359,65 +427,9 @@ impl EventHandler for Handler {
     }
 }
 
-#[async_trait]
-impl ChatPlatform for DiscordAdapter {
-    fn platform(&self) -> Platform {
-        Platform::Discord
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            ephemeral: true,
-            reactions: true,
-            forum_posts: true,
-            max_message_chars: 2000,
-        }
-    }
-
-    async fn open_thread(&self, channel: &str, card: &Card) -> Result<ChatThread, ChatError> {
-        self.rest.open_thread(channel, card).await
-    }
-
-    async fn post(&self, thread: &ChatThread, text: &Text) -> Result<MessageRef, ChatError> {
-        self.rest.post(thread, text).await
-    }
-
-    async fn update_card(&self, thread: &ChatThread, card: &Card) -> Result<(), ChatError> {
-        self.rest.update_card(thread, card).await
-    }
-
-    async fn find_card(
-        &self,
-        channel: &str,
-        ticket: TicketId,
-    ) -> Result<Option<ChatThread>, ChatError> {
-        self.rest.find_card(channel, ticket).await
-    }
-
-    async fn react(&self, message: &MessageRef, reaction: Reaction) -> Result<(), ChatError> {
-        self.rest.react(message, reaction).await
-    }
-
-    async fn answer(
-        &self,
-        to: &Responder,
-        text: &str,
-        visibility: Visibility,
-    ) -> Result<(), ChatError> {
-        let Responder::Discord { token, .. } = to else {
-            return Err(ChatError::Refused("not a Discord interaction".to_owned()));
-        };
-        CreateInteractionResponseFollowup::new()
-            .content(text)
-            .ephemeral(visibility == Visibility::Caller)
-            .allowed_mentions(serenity::all::CreateAllowedMentions::new())
-            .execute(&*self.rest.http, (None, token))
-            .await
-            .map(|_| ())
-            .map_err(classify)
-    }
-
-    async fn run(
+impl DiscordAdapter {
+    /// Connects to the gateway and hands on what people do until `stop`.
+    pub(super) async fn connect(
         &self,
         events: mpsc::Sender<ChatEvent>,
         mut stop: watch::Receiver<bool>,
@@ -426,6 +438,7 @@ impl ChatPlatform for DiscordAdapter {
             events,
             journal: Arc::clone(&self.journal),
             guilds: self.guilds.clone(),
+            bot: std::sync::OnceLock::new(),
         };
         let mut client: Client = ClientBuilder::new_with_http(self.rest.client_http(), intents())
             .event_handler(handler)

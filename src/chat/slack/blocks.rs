@@ -3,7 +3,7 @@
 use slack_morphism::prelude::*;
 
 use super::text::{escape, link};
-use crate::chat::Card;
+use crate::chat::{Card, Prompt};
 use crate::ticket::Priority;
 
 fn priority_mark(p: Priority) -> &'static str {
@@ -13,6 +13,14 @@ fn priority_mark(p: Priority) -> &'static str {
         Priority::Normal => ":large_blue_circle: normal",
         Priority::Low => ":white_circle: low",
     }
+}
+
+fn button(label: &str, action_id: &str, value: &str) -> SlackActionBlockElement {
+    SlackActionBlockElement::Button(
+        SlackBlockButtonElement::new(label.into())
+            .with_action_id(action_id.into())
+            .with_value(value.to_owned()),
+    )
 }
 
 fn md(text: String) -> SlackBlockText {
@@ -80,19 +88,28 @@ pub fn card(card: &Card) -> Vec<SlackBlock> {
             .into(),
         );
     }
+    let value = card.ticket.get().to_string();
     let buttons: Vec<SlackActionBlockElement> = card
         .actions
         .iter()
-        .map(|a| {
-            SlackActionBlockElement::Button(
-                SlackBlockButtonElement::new(a.label().into())
-                    .with_action_id(a.id().into())
-                    .with_value(card.ticket.get().to_string()),
-            )
-        })
+        .map(|a| button(a.label(), a.id(), &value))
         .collect();
     if !buttons.is_empty() {
         blocks.push(SlackActionsBlock::new(buttons).into());
     }
     blocks
+}
+
+/// A prompt: its words, and its buttons carrying the reply's number.
+pub fn prompt(prompt: &Prompt, words: String) -> Vec<SlackBlock> {
+    let value = prompt.reply.to_string();
+    let buttons: Vec<SlackActionBlockElement> = prompt
+        .actions
+        .iter()
+        .map(|a| button(a.label(), a.id(), &value))
+        .collect();
+    vec![
+        SlackSectionBlock::new().with_text(md(words)).into(),
+        SlackActionsBlock::new(buttons).into(),
+    ]
 }

@@ -8,8 +8,10 @@
 
 use slack_morphism::prelude::*;
 
-use super::text::to_plain;
-use crate::chat::{CardAction, ChatEvent, ChatUser, MessageRef, Platform, Responder};
+use super::text::command_text;
+use crate::chat::{
+    CardAction, ChatEvent, ChatUser, MessageRef, Platform, PromptAction, Responder, Written,
+};
 use crate::ticket::{ChatMessageId, ChatThread, ChatUserId};
 
 fn user(id: &str, name: Option<String>) -> ChatUser {
@@ -21,13 +23,53 @@ fn user(id: &str, name: Option<String>) -> ChatUser {
     }
 }
 
-/// A person's message in a thread (never the bot's own, an edit, a
-/// delete or a top-level message).
+/// A person's message in a thread, also one sent to the channel too
+/// (`thread_broadcast`) or with a file (`file_share`); a person's edit or
+/// delete of one. Never the bot's own, nor a top-level message.
 pub fn from_push(callback: &SlackPushEventCallback, bot_user: &str) -> Option<ChatEvent> {
     let SlackEventCallbackBody::Message(m) = &callback.event else {
         return None;
     };
-    if m.subtype.is_some() || m.sender.bot_id.is_some() {
+    let event_id = callback.event_id.to_string();
+    match &m.subtype {
+        None | Some(SlackMessageEventType::ThreadBroadcast | SlackMessageEventType::FileShare) => {}
+        Some(SlackMessageEventType::MessageChanged) => {
+            let edited = m.message.as_ref()?;
+            let author = edited.sender.user.as_ref()?.to_string();
+            if edited.sender.bot_id.is_some() || author == bot_user {
+                return None;
+            }
+            return Some(ChatEvent::MessageEdited {
+                message: Written {
+                    platform: Platform::Slack,
+                    channel: m.origin.channel.as_ref()?.to_string(),
+                    id: ChatMessageId::new(edited.ts.to_string()),
+                },
+                text: edited
+                    .content
+                    .as_ref()
+                    .and_then(|c| c.text.clone())
+                    .unwrap_or_default(),
+                event_id,
+            });
+        }
+        Some(SlackMessageEventType::MessageDeleted) => {
+            let was = m.previous_message.as_ref();
+            if was.is_some_and(|p| p.sender.bot_id.is_some()) {
+                return None;
+            }
+            return Some(ChatEvent::MessageDeleted {
+                message: Written {
+                    platform: Platform::Slack,
+                    channel: m.origin.channel.as_ref()?.to_string(),
+                    id: ChatMessageId::new(m.deleted_ts.as_ref()?.to_string()),
+                },
+                event_id,
+            });
+        }
+        Some(_) => return None,
+    }
+    if m.sender.bot_id.is_some() {
         return None;
     }
     let author = m.sender.user.as_ref()?.to_string();
@@ -40,10 +82,16 @@ pub fn from_push(callback: &SlackPushEventCallback, bot_user: &str) -> Option<Ch
         return None;
     }
     let channel = m.origin.channel.as_ref()?.to_string();
-    let raw = m
-        .content
-        .as_ref()
-        .and_then(|c| c.text.clone())
+    let content = m.content.as_ref();
+    let raw = content.and_then(|c| c.text.clone()).unwrap_or_default();
+    let files = content
+        .and_then(|c| c.files.as_ref())
+        .map(|files| {
+            files
+                .iter()
+                .map(|f| f.name.clone().unwrap_or_else(|| f.id.to_string()))
+                .collect()
+        })
         .unwrap_or_default();
     let thread = ChatThread::Slack {
         channel: channel.as_str().into(),
@@ -52,7 +100,7 @@ pub fn from_push(callback: &SlackPushEventCallback, bot_user: &str) -> Option<Ch
     if let Some(rest) = raw.trim_start().strip_prefix(&format!("<@{bot_user}>")) {
         return Some(ChatEvent::Command {
             author: user(&author, None),
-            text: to_plain(rest.trim()),
+            text: command_text(rest.trim()),
             thread: Some(thread),
             responder: Responder::Slack {
                 channel,
@@ -67,8 +115,9 @@ pub fn from_push(callback: &SlackPushEventCallback, bot_user: &str) -> Option<Ch
             id: ChatMessageId::new(ts),
         },
         author: user(&author, None),
-        text: to_plain(&raw),
-        event_id: callback.event_id.to_string(),
+        text: raw,
+        event_id,
+        files,
     })
 }
 
@@ -76,7 +125,7 @@ pub fn from_push(callback: &SlackPushEventCallback, bot_user: &str) -> Option<Ch
 pub fn from_command(c: &SlackCommandEvent) -> ChatEvent {
     ChatEvent::Command {
         author: user(c.user_id.as_ref(), None),
-        text: to_plain(c.text.as_deref().unwrap_or_default()),
+        text: command_text(c.text.as_deref().unwrap_or_default()),
         thread: None,
         responder: Responder::Slack {
             channel: c.channel_id.to_string(),
@@ -94,17 +143,32 @@ pub fn from_interaction(event: &SlackInteractionEvent) -> Option<ChatEvent> {
     let SlackInteractionActionContainer::Message(container) = &b.container else {
         return None;
     };
-    let action = b
-        .actions
-        .as_ref()?
-        .iter()
-        .find_map(|a| CardAction::from_id(a.action_id.as_ref()))?;
     let presser = b.user.as_ref()?;
     let channel = container
         .channel_id
         .as_ref()
         .map(ToString::to_string)
         .or_else(|| b.channel.as_ref().map(|c| c.id.to_string()))?;
+    let actions = b.actions.as_ref()?;
+    let on_prompt = actions.iter().find_map(|a| {
+        let action = PromptAction::from_id(a.action_id.as_ref())?;
+        Some((action, a.value.as_deref()?.parse().ok()?))
+    });
+    if let Some((action, reply)) = on_prompt {
+        return Some(ChatEvent::ReplyButton {
+            author: user(presser.id.as_ref(), presser.name.clone()),
+            action,
+            reply,
+            responder: Responder::Slack {
+                channel,
+                user: presser.id.to_string(),
+                thread_ts: None,
+            },
+        });
+    }
+    let action = actions
+        .iter()
+        .find_map(|a| CardAction::from_id(a.action_id.as_ref()))?;
     let card_ts = container.message_ts.to_string();
     Some(ChatEvent::Button {
         author: user(presser.id.as_ref(), presser.name.clone()),
@@ -148,7 +212,7 @@ mod tests {
             }) => {
                 assert_eq!(
                     (text.as_str(), event_id.as_str(), message.id.as_str()),
-                    ("On it & more", "Ev1", "2.0")
+                    ("On it &amp; more", "Ev1", "2.0")
                 );
             }
             other => panic!("{other:?}"),
@@ -191,7 +255,7 @@ mod tests {
                 thread: Some(ChatThread::Slack { thread_ts, .. }),
                 ..
             }) => {
-                assert_eq!(text, "assign @sam");
+                assert_eq!(text, "assign <@U2|sam>");
                 assert_eq!(thread_ts.as_str(), "1.0");
             }
             other => panic!("{other:?}"),

@@ -21,8 +21,9 @@ use std::time::Duration;
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
+use super::markup::{Names, Ref};
 use super::pace::Pacer;
-use super::{Card, ChatError, MessageRef, Reaction, Responder, Text, Visibility};
+use super::{Asking, Card, ChatError, MessageRef, Prompt, Reaction, Responder, Text, Visibility};
 use crate::config::Secret;
 use crate::ticket::{ChatMessageId, ChatThread, TicketId};
 
@@ -155,6 +156,80 @@ impl SlackWeb {
             .unwrap_or_else(|| user.to_owned()))
     }
 
+    /// What an agent wrote, as plain text for X; people named only by id
+    /// are looked up (a failed lookup leaves the neutral word).
+    pub async fn plain_text(&self, raw: &str) -> String {
+        let mut names = Names::new();
+        for r in text::refs(raw) {
+            if let Ref::User(id) = &r {
+                match self.user_name(id).await {
+                    Ok(name) => {
+                        names.insert(r.clone(), name);
+                    }
+                    Err(e) => tracing::debug!(user = %id, error = %e, "no name for a mention"),
+                }
+            }
+        }
+        text::to_x(raw, &names)
+    }
+
+    /// Asks in the thread: privately (ephemeral) or for all to see.
+    pub async fn ask(
+        &self,
+        at: &Asking<'_>,
+        prompt: &Prompt,
+    ) -> Result<Option<MessageRef>, ChatError> {
+        let ChatThread::Slack { channel, thread_ts } = at.thread else {
+            return Err(ChatError::Refused("not a Slack thread".to_owned()));
+        };
+        let words = prompt.text.render(text::escape);
+        let content = SlackMessageContent::new()
+            .with_text(words.clone())
+            .with_blocks(blocks::prompt(prompt, words));
+        if at.privately {
+            let request = SlackApiChatPostEphemeralRequest::new(
+                channel.as_str().into(),
+                at.agent.id.as_str().into(),
+                content,
+            )
+            .with_thread_ts(thread_ts.as_str().into());
+            let session = self.client.open_session(&self.token);
+            session
+                .chat_post_ephemeral(&request)
+                .await
+                .map_err(classify)?;
+            return Ok(None);
+        }
+        let request = SlackApiChatPostMessageRequest::new(channel.as_str().into(), content)
+            .with_thread_ts(thread_ts.as_str().into())
+            .with_unfurl_links(false)
+            .with_unfurl_media(false);
+        let posted = self.post_message(request).await?;
+        Ok(Some(MessageRef {
+            thread: at.thread.clone(),
+            id: ChatMessageId::new(posted.ts.to_string()),
+        }))
+    }
+
+    /// Redraws one of perch's messages with `words` and no buttons.
+    pub async fn settle(&self, message: &MessageRef, words: &Text) -> Result<(), ChatError> {
+        let ChatThread::Slack { channel, .. } = &message.thread else {
+            return Err(ChatError::Refused("not a Slack thread".to_owned()));
+        };
+        // Without `blocks`, chat.update keeps the old ones (and buttons).
+        let content = SlackMessageContent::new()
+            .with_text(words.render(text::escape))
+            .with_blocks(Vec::new());
+        let request = SlackApiChatUpdateRequest::new(
+            channel.as_str().into(),
+            content,
+            message.id.as_str().into(),
+        );
+        let session = self.client.open_session(&self.token);
+        session.chat_update(&request).await.map_err(classify)?;
+        Ok(())
+    }
+
     /// Posts, paced per channel, waiting out a 429's `Retry-After`.
     async fn post_message(
         &self,
@@ -190,10 +265,7 @@ impl SlackWeb {
         let ChatThread::Slack { channel, thread_ts } = thread else {
             return Err(ChatError::Refused("not a Slack thread".to_owned()));
         };
-        let body = match words {
-            Text::Ours(t) => t.clone(),
-            Text::FromX(t) => text::escape(t),
-        };
+        let body = words.render(text::escape);
         let request = SlackApiChatPostMessageRequest::new(
             channel.as_str().into(),
             SlackMessageContent::new().with_text(body),

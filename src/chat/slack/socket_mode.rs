@@ -213,6 +213,22 @@ impl ChatPlatform for SlackAdapter {
         self.web.update_card(thread, card).await
     }
 
+    async fn plain_text(&self, text: &str) -> String {
+        self.web.plain_text(text).await
+    }
+
+    async fn ask(
+        &self,
+        at: &crate::chat::Asking<'_>,
+        prompt: &crate::chat::Prompt,
+    ) -> Result<Option<MessageRef>, ChatError> {
+        self.web.ask(at, prompt).await
+    }
+
+    async fn settle(&self, message: &MessageRef, text: &Text) -> Result<(), ChatError> {
+        self.web.settle(message, text).await
+    }
+
     async fn find_card(
         &self,
         channel: &str,

@@ -34,6 +34,7 @@ pub(super) fn accounts(
         let auth = auth(c, &format!("{at}.auth"), &a.auth);
         let ingest = ingest(c, &at, &a.ingest, &handle, &auth);
         let routes = routes(c, &at, &a.routes, has_slack, has_discord);
+        let send_mode = send_mode(c, &at, a);
         out.push(Account {
             key: key.as_str().into(),
             handle,
@@ -41,9 +42,40 @@ pub(super) fn accounts(
             auth,
             ingest,
             routes,
+            send_mode,
         });
     }
     out
+}
+
+/// `send_mode` and `undo_window`: undo for 20 s unless told otherwise.
+fn send_mode(c: &mut Checker, at: &str, a: &RawAccount) -> SendMode {
+    let window = match a.undo_window.as_deref() {
+        None => SendMode::UNDO_WINDOW,
+        Some(v) => match c.check(&format!("{at}.undo_window"), parse::duration(v)) {
+            Some(d) if (Duration::from_secs(5)..=Duration::from_secs(300)).contains(&d) => d,
+            Some(_) => {
+                c.fail(
+                    format!("{at}.undo_window"),
+                    format!("`{v}` is outside 5s to 5m: long enough to press Undo, short enough for the customer"),
+                );
+                SendMode::UNDO_WINDOW
+            }
+            None => SendMode::UNDO_WINDOW,
+        },
+    };
+    match a.send_mode.as_deref() {
+        None | Some("undo") => SendMode::Undo { window },
+        Some("direct") => SendMode::Direct,
+        Some("confirm") => SendMode::Confirm,
+        Some(other) => {
+            c.fail(
+                format!("{at}.send_mode"),
+                format!("`{other}` is not a send mode: use \"undo\" (the default), \"confirm\" or \"direct\""),
+            );
+            SendMode::Undo { window }
+        }
+    }
 }
 
 pub(super) fn handle(c: &mut Checker, key: &str, value: &str) -> String {

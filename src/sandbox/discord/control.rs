@@ -9,6 +9,58 @@ use serde_json::{json, Value};
 use super::json::error;
 use super::{Control, Shared};
 
+impl Control {
+    /// A guild member, before they write anything.
+    pub fn add_member(&self, id: u64, name: &str, roles: &[u64]) {
+        super::lock(&self.0)
+            .members
+            .insert(id, (name.to_owned(), roles.to_vec()));
+    }
+
+    /// Names a guild role (for mentions of it, and `GET /guilds/{id}/roles`).
+    pub fn set_role(&self, id: u64, name: &str) {
+        super::lock(&self.0).roles.insert(id, name.to_owned());
+    }
+
+    /// A person edits their message `id`: changed, and dispatched as the
+    /// MESSAGE_UPDATE Discord sends. `false` if it is not theirs.
+    pub fn edit_user_message(&self, channel: u64, id: u64, user: u64, content: &str) -> bool {
+        let mut s = super::lock(&self.0);
+        let Some(m) = s
+            .messages
+            .iter_mut()
+            .find(|m| m.id == id && m.channel_id == channel && m.author_id == user)
+        else {
+            return false;
+        };
+        m.content = content.to_owned();
+        m.edited = true;
+        let mut data = super::message_json(m);
+        data["guild_id"] = json!(super::GUILD_ID.to_string());
+        data["edited_timestamp"] = json!(chrono::Utc::now().to_rfc3339());
+        data["mentions"] = super::json::mentions(&s.members, content);
+        s.gateway.dispatch("MESSAGE_UPDATE", data);
+        true
+    }
+
+    /// A person deletes their message `id`: gone, and dispatched as the
+    /// MESSAGE_DELETE Discord sends. `false` if it is not theirs.
+    pub fn delete_user_message(&self, channel: u64, id: u64, user: u64) -> bool {
+        let mut s = super::lock(&self.0);
+        let Some(at) = s
+            .messages
+            .iter()
+            .position(|m| m.id == id && m.channel_id == channel && m.author_id == user)
+        else {
+            return false;
+        };
+        s.messages.remove(at);
+        let data = json!({ "id": id.to_string(), "channel_id": channel.to_string(), "guild_id": super::GUILD_ID.to_string() });
+        s.gateway.dispatch("MESSAGE_DELETE", data);
+        true
+    }
+}
+
 /// The control routes, beside the REST API.
 pub(super) fn routes() -> axum::Router<Shared> {
     axum::Router::new()

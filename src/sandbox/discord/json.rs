@@ -1,6 +1,8 @@
 //! Discord's JSON shapes as the fake answers them, its error bodies, and
 //! who a message would ping.
 
+use std::collections::HashMap;
+
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
@@ -19,6 +21,46 @@ pub(crate) fn user_json(id: u64, name: &str, bot: bool) -> Value {
     json!({
         "id": id.to_string(), "username": name, "discriminator": "0", "global_name": name, "avatar": null,
         "bot": bot, "public_flags": 0, "flags": 0, "primary_guild": null,
+    })
+}
+
+/// The users a message's content mentions (`<@id>`, `<@!id>`), as the
+/// `mentions` array Discord sends with it: the guild members it knows.
+pub(crate) fn mentions(members: &HashMap<u64, (String, Vec<u64>)>, content: &str) -> Value {
+    let ids = content.split("<@").skip(1).filter_map(|rest| {
+        let id = rest.strip_prefix('!').unwrap_or(rest).split('>').next()?;
+        id.parse::<u64>().ok()
+    });
+    let mut seen: Vec<u64> = Vec::new();
+    let mut users = Vec::new();
+    for id in ids {
+        if let Some((name, _)) = members.get(&id) {
+            if !seen.contains(&id) {
+                seen.push(id);
+                users.push(user_json(id, name, false));
+            }
+        }
+    }
+    Value::Array(users)
+}
+
+/// The role ids a message's content mentions (`<@&id>`).
+pub(crate) fn mentioned_roles(content: &str) -> Value {
+    let ids: Vec<String> = content
+        .split("<@&")
+        .skip(1)
+        .filter_map(|rest| rest.split('>').next()?.parse::<u64>().ok())
+        .map(|id| id.to_string())
+        .collect();
+    json!(ids)
+}
+
+/// A role as `GET /guilds/{id}/roles` lists it.
+pub(crate) fn role_json(id: u64, name: &str) -> Value {
+    json!({
+        "id": id.to_string(), "name": name, "color": 0, "colors": { "primary_color": 0, "secondary_color": null, "tertiary_color": null },
+        "hoist": false, "icon": null, "unicode_emoji": null, "position": 1, "permissions": "0",
+        "managed": false, "mentionable": true, "flags": 0,
     })
 }
 

@@ -71,6 +71,8 @@ pub(crate) struct State {
     interactions: HashMap<u64, Pending>,
     /// Guild members seen so far: name and role ids.
     members: HashMap<u64, (String, Vec<u64>)>,
+    /// The guild's roles by id: their names.
+    roles: HashMap<u64, String>,
     /// Registered guild commands.
     pub commands: Value,
     followups: Vec<(String, Value)>,
@@ -172,6 +174,7 @@ impl FakeDiscord {
             addr,
             interactions: HashMap::new(),
             members: HashMap::new(),
+            roles: HashMap::new(),
             commands: json!([]),
             followups: Vec::new(),
         }));
@@ -262,7 +265,8 @@ impl Control {
             "member": { "roles": roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(), "joined_at": chrono::Utc::now().to_rfc3339(),
                         "deaf": false, "mute": false, "flags": 0, "nick": null, "avatar": null, "premium_since": null, "pending": false },
             "content": content, "timestamp": chrono::Utc::now().to_rfc3339(), "edited_timestamp": null, "tts": false,
-            "mention_everyone": false, "mentions": [], "mention_roles": [], "attachments": [], "embeds": [], "components": [],
+            "mention_everyone": false, "mentions": json::mentions(&s.members, content),
+            "mention_roles": json::mentioned_roles(content), "attachments": [], "embeds": [], "components": [],
             "pinned": false, "type": 0, "flags": 0,
         });
         s.gateway.dispatch("MESSAGE_CREATE", data);

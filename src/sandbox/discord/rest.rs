@@ -107,6 +107,13 @@ fn route(
     match (method.as_str(), parts.as_slice()) {
         ("PUT", ["applications", _, "guilds", _, "commands"]) => register_commands(s, json_body),
         ("GET", ["guilds", _, "members", _]) => guild_member(s, num(1), num(3)),
+        ("GET", ["guilds", id, "roles"]) if *id == GUILD_ID.to_string() => axum::Json(
+            s.roles
+                .iter()
+                .map(|(id, name)| super::json::role_json(*id, name))
+                .collect::<Vec<_>>(),
+        )
+        .into_response(),
         ("GET", ["gateway"]) => {
             axum::Json(json!({ "url": format!("ws://{}/gateway", s.addr) })).into_response()
         }

@@ -40,6 +40,98 @@ impl Control {
         message.ts
     }
 
+    /// A person replies in a thread as `kind` says: sent to the channel too
+    /// (`thread_broadcast`, with the thread's root, as Slack sends it) or
+    /// with a file (`file_share`). Returns the message ts.
+    pub fn thread_reply_as(
+        &self,
+        channel: &str,
+        thread_ts: &str,
+        user: &str,
+        text: &str,
+        kind: ReplyKind,
+    ) -> String {
+        let mut s = lock(&self.0);
+        let message = s.person_replies(channel, thread_ts, user, text);
+        let mut event = serde_json::json!({
+            "type": "message", "channel": channel, "user": user, "text": text,
+            "ts": message.ts, "event_ts": message.ts, "thread_ts": thread_ts,
+            "channel_type": "channel", "team": TEAM_ID,
+            "client_msg_id": format!("c0ffee00-0000-4000-8000-{:012}", s.serial),
+        });
+        match kind {
+            ReplyKind::Plain => {}
+            ReplyKind::Broadcast => {
+                let root = s
+                    .channels
+                    .get(channel)
+                    .and_then(|m| m.iter().find(|m| m.ts == thread_ts))
+                    .map(web::message_json);
+                event["subtype"] = serde_json::json!("thread_broadcast");
+                event["root"] = root.unwrap_or(Value::Null);
+            }
+            ReplyKind::File(name) => {
+                let id = s.socket_serial("F0");
+                event["subtype"] = serde_json::json!("file_share");
+                event["upload"] = serde_json::json!(false);
+                event["display_as_bot"] = serde_json::json!(false);
+                event["files"] = serde_json::json!([{
+                    "id": id, "created": chrono::Utc::now().timestamp(), "timestamp": chrono::Utc::now().timestamp(),
+                    "name": name, "title": name, "mimetype": "image/png", "filetype": "png", "pretty_type": "PNG",
+                    "user": user, "mode": "hosted", "editable": false, "is_external": false, "external_type": "",
+                    "size": 48_213, "url_private": format!("https://files.slack.com/files-pri/{TEAM_ID}-{id}/{name}"),
+                }]);
+            }
+        }
+        s.deliver_event(event);
+        message.ts
+    }
+
+    /// A person edits their message `ts`: changed, and delivered as the
+    /// `message_changed` event Slack sends. `false` if it is not theirs.
+    pub fn edit_message(&self, channel: &str, ts: &str, user: &str, text: &str) -> bool {
+        let mut s = lock(&self.0);
+        let event_ts = s.ts();
+        let Some(m) = s
+            .channels
+            .get_mut(channel)
+            .and_then(|m| m.iter_mut().find(|m| m.ts == ts && m.user == user))
+        else {
+            return false;
+        };
+        let previous = web::message_json(m);
+        m.text = text.to_owned();
+        m.edited = true;
+        let mut now = web::message_json(m);
+        now["edited"] = serde_json::json!({ "user": user, "ts": event_ts });
+        s.deliver_event(serde_json::json!({
+            "type": "message", "subtype": "message_changed", "hidden": true, "channel": channel,
+            "ts": event_ts, "event_ts": event_ts, "channel_type": "channel",
+            "message": now, "previous_message": previous,
+        }));
+        true
+    }
+
+    /// A person deletes their message `ts`: gone, and delivered as the
+    /// `message_deleted` event Slack sends. `false` if it is not theirs.
+    pub fn delete_message(&self, channel: &str, ts: &str, user: &str) -> bool {
+        let mut s = lock(&self.0);
+        let event_ts = s.ts();
+        let Some(messages) = s.channels.get_mut(channel) else {
+            return false;
+        };
+        let Some(at) = messages.iter().position(|m| m.ts == ts && m.user == user) else {
+            return false;
+        };
+        let previous = web::message_json(&messages.remove(at));
+        s.deliver_event(serde_json::json!({
+            "type": "message", "subtype": "message_deleted", "hidden": true, "channel": channel,
+            "ts": event_ts, "event_ts": event_ts, "deleted_ts": ts, "channel_type": "channel",
+            "previous_message": previous,
+        }));
+        true
+    }
+
     /// A person replies in a thread of an app on the Events API: stored, and
     /// the body Slack would POST (signed) is returned.
     pub fn thread_reply_event(
@@ -96,13 +188,22 @@ impl Control {
         action_id: &str,
     ) -> Option<Value> {
         let mut s = lock(&self.0);
-        let message = s
+        // A message in the channel, or an ephemeral only this person sees.
+        let shown = s
             .channels
             .get(channel)?
             .iter()
-            .find(|m| m.ts == message_ts)?
-            .clone();
-        let button = message.blocks.as_ref().and_then(|b| {
+            .find(|m| m.ts == message_ts)
+            .cloned()
+            .map(|m| (m.blocks.clone(), Some(m)))
+            .or_else(|| {
+                s.ephemerals
+                    .iter()
+                    .find(|e| e.ts == message_ts && e.user == user && e.channel == channel)
+                    .map(|e| (e.blocks.clone(), None))
+            })?;
+        let (blocks, message) = shown;
+        let button = blocks.as_ref().and_then(|b| {
             b.as_array()?
                 .iter()
                 .filter_map(|block| block.get("elements")?.as_array())
@@ -115,12 +216,12 @@ impl Control {
             "type": "block_actions",
             "user": { "id": user, "username": name, "name": name, "team_id": TEAM_ID },
             "api_app_id": socket::APP_ID, "token": "verification-token",
-            "container": { "type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": false },
+            "container": { "type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": message.is_none() },
             "trigger_id": trigger,
             "team": { "id": TEAM_ID, "domain": "perch-sandbox" },
             "is_enterprise_install": false,
             "channel": { "id": channel, "name": "support" },
-            "message": web::message_json(&message),
+            "message": message.as_ref().map(web::message_json),
             "state": { "values": {} },
             "response_url": format!("http://{}/_sandbox/respond/{trigger}", s.addr),
             "actions": [{

@@ -55,6 +55,19 @@ pub struct Ephemeral {
     pub user: String,
     pub thread_ts: Option<String>,
     pub text: String,
+    /// Its Block Kit (a preview's buttons), if any.
+    pub blocks: Option<Value>,
+    pub ts: String,
+}
+
+/// How a person's thread reply was sent, as Slack's `subtype` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyKind {
+    Plain,
+    /// "Also send to channel".
+    Broadcast,
+    /// With a file attached (its name).
+    File(String),
 }
 
 /// A Web API call the fake received.
@@ -136,6 +149,12 @@ impl State {
         self.socket.deliver("events_api", payload, 0);
     }
 
+    /// Delivers `event` (a `message` event with a subtype) over the socket.
+    fn deliver_event(&mut self, event: Value) {
+        let payload = self.event_callback(event);
+        self.socket.deliver("events_api", payload, 0);
+    }
+
     /// The `event_callback` body of a `message` event.
     fn message_event_payload(&mut self, channel: &str, m: &Message) -> Value {
         let mut event = serde_json::json!({
@@ -148,6 +167,16 @@ impl State {
         if let Some(b) = &m.bot_id {
             event["bot_id"] = serde_json::json!(b);
         }
+        if m.bot_id.is_none() {
+            event["client_msg_id"] =
+                serde_json::json!(format!("c0ffee00-0000-4000-8000-{:012}", self.serial));
+            event["team"] = serde_json::json!(TEAM_ID);
+        }
+        self.event_callback(event)
+    }
+
+    /// Wraps `event` as Slack's `event_callback` envelope body.
+    fn event_callback(&mut self, event: Value) -> Value {
         let event_id = self.socket_serial("Ev0");
         let payload = serde_json::json!({
             "token": "verification-token", "team_id": TEAM_ID, "api_app_id": socket::APP_ID,

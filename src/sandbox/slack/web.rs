@@ -120,8 +120,9 @@ fn blocks(p: &Map<String, Value>) -> Option<Value> {
 /// The text a person sees for a message: the blocks' text when there are
 /// blocks, else `text`.
 pub fn visible_text(m: &Message) -> String {
-    let Some(Value::Array(blocks)) = &m.blocks else {
-        return m.text.clone();
+    let blocks = match &m.blocks {
+        Some(Value::Array(b)) if !b.is_empty() => b,
+        _ => return m.text.clone(),
     };
     let mut parts = Vec::new();
     for b in blocks {
@@ -334,13 +335,15 @@ fn ephemeral(s: &mut State, p: &Map<String, Value>) -> (StatusCode, Value) {
         return error("user_not_in_channel");
     }
     let text = str_param(p, "text").unwrap_or_default().to_owned();
+    let ts = s.ts();
     s.ephemerals.push(super::Ephemeral {
         channel: channel.to_owned(),
         user: user.to_owned(),
         thread_ts: str_param(p, "thread_ts").map(str::to_owned),
         text,
+        blocks: blocks(p),
+        ts: ts.clone(),
     });
-    let ts = s.ts();
     (StatusCode::OK, json!({ "ok": true, "message_ts": ts }))
 }
 

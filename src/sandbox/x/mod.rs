@@ -289,12 +289,10 @@ impl State {
     /// replaced by a t.co address; over 280 characters, `text` is cut and
     /// the whole is in `note_tweet`.
     fn stored_text(&mut self, text: &str) -> (String, Option<NoteTweet>) {
-        let wrapped = xrules::text::LINK
-            .replace_all(text, |_: &regex::Captures<'_>| {
-                self.links += 1;
-                format!("https://t.co/{:0>10}", self.links)
-            })
-            .into_owned();
+        let wrapped = xrules::text::replace_links(text, |_| {
+            self.links += 1;
+            format!("https://t.co/{:0>10}", self.links)
+        });
         let escaped = html_escape::encode_text(&wrapped).into_owned();
         if xrules::text::fits_post(&wrapped).is_ok() {
             return (escaped, None);

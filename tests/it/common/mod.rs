@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The env vars `bot-config/perch.example.toml` names, with dummy values.
@@ -134,16 +135,27 @@ impl Running {
         store: perch::store::Store,
         secrets: perch::config::secrets::Lookup,
     ) -> Self {
+        Self::start_on_clock(config, store, secrets, Arc::new(perch::clock::SystemClock)).await
+    }
+
+    /// `start` with the relay's time on `clock`.
+    pub async fn start_on_clock(
+        config: perch::config::Config,
+        store: perch::store::Store,
+        secrets: perch::config::secrets::Lookup,
+        clock: Arc<dyn perch::clock::Clock>,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(perch::service::run(
+        let task = tokio::spawn(perch::service::run_on_clock(
             config,
             store,
             listener,
             secrets,
+            clock,
             async {
                 let _ = stopped.await;
             },

@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use perch::config::Config;
 use perch::sandbox::discord::Message as DiscordMessage;
@@ -106,12 +107,21 @@ impl Scene {
     }
 
     pub async fn start_with(edits: &[(&str, &str)]) -> Self {
+        Self::start_on_clock(edits, Arc::new(perch::clock::SystemClock)).await
+    }
+
+    /// `start_with`, perch's relay on `clock`.
+    pub async fn start_on_clock(
+        edits: &[(&str, &str)],
+        clock: Arc<dyn perch::clock::Clock>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("dir");
         let source = sandbox_toml(&dir.path().join("data"), &Ports::free(), edits);
         let config = config(&source);
         let sandbox = Sandbox::start(&config).await.expect("the fakes start");
         let store = Store::open(&config.service.data_dir).expect("store");
-        let service = Running::start(config.clone(), store.clone(), Sandbox::lookup()).await;
+        let service =
+            Running::start_on_clock(config.clone(), store.clone(), Sandbox::lookup(), clock).await;
         Self {
             sandbox,
             store,
@@ -169,6 +179,20 @@ impl Scene {
     /// The messages in the Discord thread started from `card`.
     pub fn discord_thread(&self, card: &DiscordMessage) -> Vec<DiscordMessage> {
         self.discord().messages(card.id)
+    }
+
+    /// The texts perch posted (with X's answer 201) in reply to post `id`,
+    /// as perch wrote them (X stores its own t.co links and escapes).
+    pub fn reply_texts_to(&self, id: &str) -> Vec<String> {
+        self.sandbox
+            .x
+            .requests_to("POST /2/tweets")
+            .into_iter()
+            .filter(|r| r.status == 201)
+            .filter_map(|r| serde_json::from_str::<serde_json::Value>(&r.body).ok())
+            .filter(|b| b["reply"]["in_reply_to_tweet_id"] == id)
+            .filter_map(|b| b["text"].as_str().map(str::to_owned))
+            .collect()
     }
 
     /// The account's public replies to post `id`.
