@@ -93,22 +93,33 @@ impl Written {
 }
 
 /// Words to post. `Quoted` is what someone else wrote (a customer on X,
-/// an agent on the other platform) and is made inert; `Mixed` is perch's
-/// words around a quote.
+/// an agent on the other platform) and is made inert; `At` is a moment,
+/// which each platform shows in the reader's own time zone; `Mixed` is
+/// perch's words around those.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Text {
     Ours(String),
     Quoted(String),
+    At(chrono::DateTime<chrono::Utc>),
     Mixed(Vec<Text>),
 }
 
+/// How a platform writes what `Text` leaves to it.
+pub struct Style {
+    /// Makes quoted words inert.
+    pub inert: fn(&str) -> String,
+    /// Writes a moment in the platform's own markup.
+    pub moment: fn(chrono::DateTime<chrono::Utc>) -> String,
+}
+
 impl Text {
-    /// The text to send, with every quoted part passed through `inert`.
-    pub fn render(&self, inert: fn(&str) -> String) -> String {
+    /// The text to send, in the platform's `style`.
+    pub fn render(&self, style: &Style) -> String {
         match self {
             Self::Ours(s) => s.clone(),
-            Self::Quoted(s) => inert(s),
-            Self::Mixed(parts) => parts.iter().map(|p| p.render(inert)).collect(),
+            Self::Quoted(s) => (style.inert)(s),
+            Self::At(t) => (style.moment)(*t),
+            Self::Mixed(parts) => parts.iter().map(|p| p.render(style)).collect(),
         }
     }
 }

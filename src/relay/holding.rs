@@ -134,19 +134,22 @@ impl Commands {
 
     fn countdown(&self, ticket: &Ticket, entry: &OutboxEntry, until: DateTime<Utc>) -> Text {
         let seconds = (until - self.core.now()).num_seconds().max(0);
-        let head = format!(
-            "⏳ {} goes {} at {} UTC (in {seconds} s). Undo, or edit or delete your message before then:\n",
-            entry.agent.name,
-            self.destination(ticket, entry),
-            until.format("%H:%M:%S"),
-        );
         let named = others_named(ticket, &entry.text);
-        let mut tail = String::new();
-        if !named.is_empty() {
-            tail = format!("\nX will also notify @{}.", named.join(", @"));
-        }
+        let tail = if named.is_empty() {
+            String::new()
+        } else {
+            format!("\nX will also notify @{}.", named.join(", @"))
+        };
         Text::Mixed(vec![
-            Text::Ours(head),
+            Text::Ours(format!(
+                "⏳ {}'s reply goes {}, at ",
+                entry.agent.name,
+                self.destination(ticket, entry)
+            )),
+            Text::At(until),
+            Text::Ours(format!(
+                ". {seconds} s to Undo, or to edit or delete your message:\n"
+            )),
             Text::Quoted(entry.text.clone()),
             Text::Ours(tail),
         ])

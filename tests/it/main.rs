@@ -23,6 +23,7 @@ mod relay_replies;
 mod relay_threads;
 mod sandbox;
 mod send_modes;
+mod send_modes_discord;
 mod service;
 mod slack_contract;
 mod slack_events_api;

@@ -15,23 +15,32 @@ use serde_json::Value;
 
 use crate::common::relay::{
     config, never, replies_to, sandbox_toml, slack_cards, until, Ports, Scene, JO_DISCORD,
-    JO_SLACK, SAM_DISCORD, SAM_SLACK, SLACK,
+    JO_SLACK, SAM_SLACK, SLACK,
 };
 use crate::common::{http_get, perch};
 
-const UNDO: (&str, &str) = ("send_mode = \"direct\"", "send_mode = \"undo\"");
-const CONFIRM: (&str, &str) = ("send_mode = \"direct\"", "send_mode = \"confirm\"");
+pub(crate) const UNDO: (&str, &str) = ("send_mode = \"direct\"", "send_mode = \"undo\"");
+pub(crate) const CONFIRM: (&str, &str) = ("send_mode = \"direct\"", "send_mode = \"confirm\"");
 
 /// perch's relay on a clock the test moves; the fakes on real time.
-async fn scene_on_clock(edit: (&str, &str)) -> (Scene, Arc<ManualClock>) {
+pub(crate) async fn scene_on_clock(edit: (&str, &str)) -> (Scene, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let scene = Scene::start_on_clock(&[edit], clock.clone()).await;
     (scene, clock)
 }
 
 /// The end of the default 20 s undo window, and a little more.
-fn past_the_window() -> chrono::Duration {
+pub(crate) fn past_the_window() -> chrono::Duration {
     chrono::Duration::seconds(21)
+}
+
+/// The undo window ends, and nothing reaches X.
+pub(crate) async fn nothing_on_x_after_the_window(scene: &Scene, clock: &ManualClock) {
+    clock.advance(past_the_window());
+    never("anything on X", Duration::from_secs(2), || {
+        !scene.sandbox.x.posted().is_empty()
+    })
+    .await;
 }
 
 /// The bot's message in the thread under `card` whose text has `words`.
@@ -70,7 +79,12 @@ async fn in_undo_mode_a_reply_waits_its_window_then_goes_once() {
         "goes as @AcmeSupport, a public reply to @kim",
     )
     .await;
-    assert!(prompt.text.contains("(in 20 s)"), "{}", prompt.text);
+    assert!(prompt.text.contains("20 s to Undo"), "{}", prompt.text);
+    assert!(
+        prompt.text.contains("<!date^"),
+        "in the reader's time zone: {}",
+        prompt.text
+    );
     assert!(prompt.text.contains("@kim A new one ships today. ^JD"));
     assert!(has_buttons(&prompt), "an Undo button: {prompt:?}");
     never(
@@ -139,11 +153,7 @@ async fn undo_and_a_deleted_message_each_take_a_reply_back() {
             .filter(|m| m.text.contains("Jo Doe deleted their message"))
     })
     .await;
-    clock.advance(past_the_window());
-    never("anything on X", Duration::from_secs(2), || {
-        !scene.sandbox.x.posted().is_empty()
-    })
-    .await;
+    nothing_on_x_after_the_window(&scene, &clock).await;
     scene.stop().await;
 }
 
@@ -167,48 +177,6 @@ async fn an_edit_inside_the_window_changes_what_is_sent() {
     assert_eq!(reply.text, "@max It ships tomorrow. ^SL");
     never("the first version too", Duration::from_secs(2), || {
         scene.replies_to(&post.id).len() > 1
-    })
-    .await;
-    scene.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn undo_on_discord_takes_a_reply_back() {
-    let (scene, clock) = scene_on_clock(UNDO).await;
-    let (_, _, card) = scene.mention("ned", "double charge").await;
-    scene.discord().user_message(
-        card.id,
-        SAM_DISCORD,
-        "Sam",
-        &[],
-        "Refund sent to the wrong person",
-    );
-    let prompt = until("the countdown in the Discord thread", || {
-        scene
-            .discord_thread(&card)
-            .into_iter()
-            .find(|m| m.content.contains("goes as @AcmeSupport"))
-    })
-    .await;
-    let custom_id = prompt.components[0]["components"][0]["custom_id"]
-        .as_str()
-        .expect("an Undo button")
-        .to_owned();
-    assert!(custom_id.starts_with("perch_undo:"), "{custom_id}");
-    scene
-        .discord()
-        .press_button(card.id, prompt.id, SAM_DISCORD, "Sam", &custom_id)
-        .expect("pressed");
-    until("the countdown to say it was undone", || {
-        scene
-            .discord_thread(&card)
-            .into_iter()
-            .find(|m| m.id == prompt.id && m.content.contains("undone by Sam Lee"))
-    })
-    .await;
-    clock.advance(past_the_window());
-    never("anything on X", Duration::from_secs(2), || {
-        !scene.sandbox.x.posted().is_empty()
     })
     .await;
     scene.stop().await;

@@ -255,7 +255,7 @@ impl DiscordRest {
             return Err(ChatError::Refused("not a Discord thread".to_owned()));
         };
         let message = CreateMessage::new()
-            .content(words.render(text::escape))
+            .content(words.render(&text::STYLE))
             .allowed_mentions(no_pings());
         self.send_in(thread, t.as_str(), message).await
     }
@@ -288,7 +288,7 @@ impl DiscordRest {
         at: &Asking<'_>,
         prompt: &Prompt,
     ) -> Result<Option<MessageRef>, ChatError> {
-        let content = prompt.text.render(text::escape);
+        let content = prompt.text.render(&text::STYLE);
         let buttons = vec![serenity::all::CreateActionRow::Buttons(
             prompt
                 .actions
@@ -333,7 +333,7 @@ impl DiscordRest {
             return Err(ChatError::Refused("not a Discord thread".to_owned()));
         };
         let edit = EditMessage::new()
-            .content(words.render(text::escape))
+            .content(words.render(&text::STYLE))
             .components(Vec::new())
             .allowed_mentions(no_pings());
         ChannelId::new(id(thread.as_str())?)

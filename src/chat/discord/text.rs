@@ -10,6 +10,13 @@ use crate::chat::markup::{
     disarm_everyone, link_text, name_of, strip_line_marks, strip_marks, Names, Ref,
 };
 
+/// How Discord writes quoted words (markdown escaped) and moments
+/// (`<t:…>`: the reader's own time, and how long until then, counting).
+pub const STYLE: crate::chat::Style = crate::chat::Style {
+    inert: escape,
+    moment: |t| format!("<t:{0}:T> (<t:{0}:R>)", t.timestamp()),
+};
+
 /// Escapes Discord markdown so customer text shows as written.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);

@@ -182,7 +182,7 @@ impl SlackWeb {
         let ChatThread::Slack { channel, thread_ts } = at.thread else {
             return Err(ChatError::Refused("not a Slack thread".to_owned()));
         };
-        let words = prompt.text.render(text::escape);
+        let words = prompt.text.render(&text::STYLE);
         let content = SlackMessageContent::new()
             .with_text(words.clone())
             .with_blocks(blocks::prompt(prompt, words));
@@ -218,7 +218,7 @@ impl SlackWeb {
         };
         // Without `blocks`, chat.update keeps the old ones (and buttons).
         let content = SlackMessageContent::new()
-            .with_text(words.render(text::escape))
+            .with_text(words.render(&text::STYLE))
             .with_blocks(Vec::new());
         let request = SlackApiChatUpdateRequest::new(
             channel.as_str().into(),
@@ -265,7 +265,7 @@ impl SlackWeb {
         let ChatThread::Slack { channel, thread_ts } = thread else {
             return Err(ChatError::Refused("not a Slack thread".to_owned()));
         };
-        let body = words.render(text::escape);
+        let body = words.render(&text::STYLE);
         let request = SlackApiChatPostMessageRequest::new(
             channel.as_str().into(),
             SlackMessageContent::new().with_text(body),

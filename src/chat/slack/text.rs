@@ -7,6 +7,19 @@
 
 use crate::chat::markup::{link_text, name_of, strip_line_marks, strip_marks, Names, Ref};
 
+/// How Slack writes quoted words (escaped) and moments (`<!date>`, shown
+/// in each reader's time zone, with UTC for clients that cannot).
+pub const STYLE: crate::chat::Style = crate::chat::Style {
+    inert: escape,
+    moment: |t| {
+        format!(
+            "<!date^{}^{{time_secs}}|{} UTC>",
+            t.timestamp(),
+            t.format("%H:%M:%S")
+        )
+    },
+};
+
 /// Makes text inert for Slack: `&` `<` `>` escaped, as Slack documents.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 
 mod control;
 pub mod gateway;
+mod interactions;
 mod json;
 mod rest;
 
@@ -76,12 +77,16 @@ pub(crate) struct State {
     /// Registered guild commands.
     pub commands: Value,
     followups: Vec<(String, Value)>,
+    /// Ephemeral follow-ups: whom each is shown to.
+    whispers: Vec<(u64, Message)>,
 }
 
 /// An interaction sent to the app and what it answered.
 struct Pending {
     token: String,
     channel: u64,
+    /// Who acted.
+    user: u64,
     dispatched: Instant,
     /// How long the first response took, and its type.
     first: Option<(Duration, u64)>,
@@ -177,6 +182,7 @@ impl FakeDiscord {
             roles: HashMap::new(),
             commands: json!([]),
             followups: Vec::new(),
+            whispers: Vec::new(),
         }));
         let app = Router::new()
             .route("/gateway", axum::routing::get(gateway::connect))
@@ -290,6 +296,7 @@ impl Control {
             Pending {
                 token: token.clone(),
                 channel,
+                user,
                 dispatched: Instant::now(),
                 first: None,
             },
@@ -347,7 +354,13 @@ impl Control {
         let card = s
             .messages
             .iter()
-            .find(|m| m.id == message && m.channel_id == channel)?
+            .find(|m| m.id == message && m.channel_id == channel)
+            .or_else(|| {
+                s.whispers
+                    .iter()
+                    .find(|(to, m)| *to == user && m.id == message && m.channel_id == channel)
+                    .map(|(_, m)| m)
+            })?
             .clone();
         let (id, mut v) = Self::interaction_base(&mut s, 3, channel, user, name, &[]);
         v["data"] = json!({ "custom_id": custom_id, "component_type": 2 });
@@ -401,6 +414,16 @@ impl Control {
     pub fn interaction_response(&self, id: u64) -> Option<(Duration, u64)> {
         let s = lock(&self.0);
         s.interactions.get(&id)?.first
+    }
+
+    /// Ephemeral follow-ups shown to `user`.
+    pub fn whispers_for(&self, user: u64) -> Vec<Message> {
+        lock(&self.0)
+            .whispers
+            .iter()
+            .filter(|(to, _)| *to == user)
+            .map(|(_, m)| m.clone())
+            .collect()
     }
 
     /// Follow-up messages sent with an interaction's token.

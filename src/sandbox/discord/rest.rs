@@ -92,9 +92,11 @@ fn route(
     let num = |i: usize| parts.get(i).and_then(|p| p.parse::<u64>().ok());
     match (method.as_str(), parts.as_slice()) {
         ("POST", ["interactions", id, token, "callback"]) => {
-            return interaction_callback(s, id, token, json_body)
+            return super::interactions::callback(s, id, token, json_body)
         }
-        ("POST", ["webhooks", _, token]) => return followup(s, token, json_body),
+        ("POST", ["webhooks", _, token]) => {
+            return super::interactions::followup(s, token, json_body)
+        }
         _ => {}
     }
     let authorized = headers
@@ -139,58 +141,6 @@ fn route(
         }
         _ => error(StatusCode::NOT_FOUND, 0, "404: Not Found"),
     }
-}
-
-/// `POST /interactions/{id}/{token}/callback`: the first answer to an
-/// interaction, at most once.
-fn interaction_callback(s: &mut State, id: &str, token: &str, json_body: &Value) -> Response {
-    let id: u64 = id.parse().unwrap_or(0);
-    match s.interactions.get_mut(&id) {
-        Some(p) if p.token == token => {
-            if p.first.is_some() {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    40060,
-                    "Interaction has already been acknowledged.",
-                );
-            }
-            let kind = json_body.get("type").and_then(Value::as_u64).unwrap_or(0);
-            p.first = Some((p.dispatched.elapsed(), kind));
-            StatusCode::NO_CONTENT.into_response()
-        }
-        _ => error(StatusCode::NOT_FOUND, 10062, "Unknown interaction"),
-    }
-}
-
-/// `POST /webhooks/{app}/{token}`: a follow-up to an answered interaction.
-fn followup(s: &mut State, token: &str, json_body: &Value) -> Response {
-    let Some(channel) = s
-        .interactions
-        .values()
-        .find(|p| p.token == token && p.first.is_some())
-        .map(|p| p.channel)
-    else {
-        return error(StatusCode::NOT_FOUND, 10015, "Unknown Webhook");
-    };
-    s.followups.push((token.to_owned(), json_body.clone()));
-    s.next_id += 1;
-    let m = Message {
-        id: s.next_id,
-        channel_id: channel,
-        author_id: BOT_ID,
-        author_name: "perch".to_owned(),
-        content: json_body
-            .get("content")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-        embeds: json!([]),
-        components: json!([]),
-        reactions: Vec::new(),
-        edited: false,
-        pinged: Vec::new(),
-    };
-    axum::Json(message_json(&m)).into_response()
 }
 
 /// `PUT /applications/{app}/guilds/{guild}/commands`: the app's guild
