@@ -49,6 +49,9 @@ async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) 
             // Of those, how many wait for X's rate limit window to reset.
             "replies_held_by_x_limit": replies.map(|r| r.held),
             "replies_failed": replies.map(|r| r.failed),
+            // Replies in their undo window or waiting for Send (not in
+            // `replies_waiting`: they wait for a person, not for perch).
+            "replies_awaiting_agent": replies.map(|r| r.awaiting_agent),
             "chat_events_waiting": count("chat_inbox"),
             "tickets_to_redraw": count("chat_sync"),
             "x_reads_this_month": crate::twitter::ingest::reads_this_month(&shared.store, Utc::now()).ok(),

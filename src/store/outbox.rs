@@ -101,6 +101,8 @@ pub struct OutboxCounts {
     pub held: usize,
     /// Refused by X for good.
     pub failed: usize,
+    /// In their undo window, or waiting for Send.
+    pub awaiting_agent: usize,
 }
 
 impl Store {
@@ -146,14 +148,15 @@ impl Store {
         let mut counts = OutboxCounts::default();
         for (_, e) in self.all::<OutboxEntry>(&self.outbox, "outbox")? {
             match e.delivery {
-                Delivery::Pending | Delivery::Sending { .. } | Delivery::Scheduled { .. } => {
+                Delivery::Scheduled { .. } | Delivery::Unconfirmed => counts.awaiting_agent += 1,
+                Delivery::Pending | Delivery::Sending { .. } => {
                     counts.waiting += 1;
                     if e.held_until.is_some_and(|until| until > now) {
                         counts.held += 1;
                     }
                 }
                 Delivery::Failed { .. } => counts.failed += 1,
-                Delivery::Sent { .. } | Delivery::Unconfirmed | Delivery::Withdrawn { .. } => {}
+                Delivery::Sent { .. } | Delivery::Withdrawn { .. } => {}
             }
         }
         Ok(counts)

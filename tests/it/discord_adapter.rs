@@ -265,8 +265,33 @@ async fn people_can_be_played_over_the_fakes_http_control_api() {
         .await
         .expect("message");
     assert!(sent.status().is_success());
+    let id = sent.json::<serde_json::Value>().await.expect("JSON")["id"]
+        .as_str()
+        .and_then(|i| i.parse::<u64>().ok())
+        .expect("the message id");
     assert!(
         matches!(next_event(&mut r.events).await, ChatEvent::ThreadMessage { text, .. } if text == "via HTTP")
+    );
+    let edited = http
+        .post(format!("{base}/_sandbox/edit"))
+        .json(&serde_json::json!({ "channel": thread, "message": id, "user": JO, "text": "via HTTP, edited" }))
+        .send()
+        .await
+        .expect("edit");
+    assert!(edited.status().is_success());
+    assert!(
+        matches!(next_event(&mut r.events).await, ChatEvent::MessageEdited { text, .. } if text == "via HTTP, edited")
+    );
+    let other = http
+        .post(format!("{base}/_sandbox/delete"))
+        .json(&serde_json::json!({ "channel": thread, "message": id, "user": JO + 1 }))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(
+        other.status().as_u16(),
+        404,
+        "only its author deletes a message"
     );
     let ran = http
         .post(format!("{base}/_sandbox/command"))
@@ -300,6 +325,17 @@ async fn people_can_be_played_over_the_fakes_http_control_api() {
         .json()
         .await
         .expect("JSON");
-    assert_eq!(seen["messages"][0]["content"], "via HTTP");
+    assert_eq!(seen["messages"][0]["content"], "via HTTP, edited");
+    let deleted = http
+        .post(format!("{base}/_sandbox/delete"))
+        .json(&serde_json::json!({ "channel": thread, "message": id, "user": JO }))
+        .send()
+        .await
+        .expect("delete");
+    assert!(deleted.status().is_success());
+    assert!(matches!(
+        next_event(&mut r.events).await,
+        ChatEvent::MessageDeleted { message, .. } if message.id.as_str() == id.to_string()
+    ));
     let _ = r.stop.send(true);
 }

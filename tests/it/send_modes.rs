@@ -87,6 +87,9 @@ async fn in_undo_mode_a_reply_waits_its_window_then_goes_once() {
     );
     assert!(prompt.text.contains("@kim A new one ships today. ^JD"));
     assert!(has_buttons(&prompt), "an Undo button: {prompt:?}");
+    let health = scene.health().await;
+    assert_eq!(health["replies_awaiting_agent"], 1, "{health}");
+    assert_eq!(health["replies_waiting"], 0, "{health}");
     never(
         "the reply on X inside its window",
         Duration::from_secs(2),

@@ -268,9 +268,68 @@ async fn people_can_be_played_over_the_fakes_http_control_api() {
         .await
         .expect("reply");
     assert!(reply.status().is_success());
+    let ts = reply.json::<serde_json::Value>().await.expect("JSON")["ts"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(
         matches!(next_event(&mut r.events).await, ChatEvent::ThreadMessage { text, .. } if text == "via HTTP")
     );
+    // "Also send to channel" is a reply; a file comes with its name.
+    for (extra, files) in [
+        (serde_json::json!({"broadcast": true}), Vec::<String>::new()),
+        (
+            serde_json::json!({"file": "steps.png"}),
+            vec!["steps.png".to_owned()],
+        ),
+    ] {
+        let mut body = serde_json::json!({"channel": CHANNEL, "thread_ts": r.thread_ts, "user": JO, "text": "more"});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        let sent = http
+            .post(format!("{base}/_sandbox/reply"))
+            .json(&body)
+            .send()
+            .await
+            .expect("reply");
+        assert!(sent.status().is_success());
+        match next_event(&mut r.events).await {
+            ChatEvent::ThreadMessage {
+                text, files: got, ..
+            } => {
+                assert_eq!((text.as_str(), got), ("more", files));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let edited = http
+        .post(format!("{base}/_sandbox/edit"))
+        .json(&serde_json::json!({"channel": CHANNEL, "ts": ts, "user": JO, "text": "via HTTP, edited"}))
+        .send()
+        .await
+        .expect("edit");
+    assert!(edited.status().is_success());
+    match next_event(&mut r.events).await {
+        ChatEvent::MessageEdited { message, text, .. } => {
+            assert_eq!(
+                (message.id.as_str(), text.as_str()),
+                (ts.as_str(), "via HTTP, edited")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let deleted = http
+        .post(format!("{base}/_sandbox/delete"))
+        .json(&serde_json::json!({"channel": CHANNEL, "ts": ts, "user": JO}))
+        .send()
+        .await
+        .expect("delete");
+    assert!(deleted.status().is_success());
+    assert!(matches!(
+        next_event(&mut r.events).await,
+        ChatEvent::MessageDeleted { message, .. } if message.id.as_str() == ts
+    ));
     let pressed = http
         .post(format!("{base}/_sandbox/button"))
         .json(&serde_json::json!({"channel": CHANNEL, "message_ts": r.thread_ts, "user": JO, "action_id": "perch_claim"}))
@@ -304,7 +363,7 @@ async fn people_can_be_played_over_the_fakes_http_control_api() {
         seen["as_seen"]
             .as_str()
             .unwrap_or_default()
-            .contains("↳ jo: via HTTP"),
+            .contains("↳ jo: more"),
         "{seen}"
     );
     let _ = r.stop.send(true);

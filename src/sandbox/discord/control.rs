@@ -67,6 +67,8 @@ pub(super) fn routes() -> axum::Router<Shared> {
         .route("/_sandbox/message", axum::routing::post(control_message))
         .route("/_sandbox/command", axum::routing::post(control_command))
         .route("/_sandbox/button", axum::routing::post(control_button))
+        .route("/_sandbox/edit", axum::routing::post(control_edit))
+        .route("/_sandbox/delete", axum::routing::post(control_delete))
         .route(
             "/_sandbox/channels/{id}",
             axum::routing::get(control_channel),
@@ -136,6 +138,40 @@ async fn control_button(
     match Control(state).press_button(b.channel, b.message, b.user, &b.name, &b.custom_id) {
         Some(id) => axum::Json(json!({ "interaction_id": id.to_string() })).into_response(),
         None => error(StatusCode::NOT_FOUND, 10008, "Unknown Message"),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ChangeIn {
+    channel: u64,
+    message: u64,
+    user: u64,
+    /// The new text (an edit); none for a delete.
+    text: Option<String>,
+}
+
+/// `POST /_sandbox/edit`: a person edits their message.
+async fn control_edit(
+    AxumState(state): AxumState<Shared>,
+    axum::Json(c): axum::Json<ChangeIn>,
+) -> Response {
+    let text = c.text.unwrap_or_default();
+    if Control(state).edit_user_message(c.channel, c.message, c.user, &text) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, 10008, "Unknown Message")
+    }
+}
+
+/// `POST /_sandbox/delete`: a person deletes their message.
+async fn control_delete(
+    AxumState(state): AxumState<Shared>,
+    axum::Json(c): axum::Json<ChangeIn>,
+) -> Response {
+    if Control(state).delete_user_message(c.channel, c.message, c.user) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, 10008, "Unknown Message")
     }
 }
 

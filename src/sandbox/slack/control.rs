@@ -356,6 +356,20 @@ struct ReplyIn {
     thread_ts: String,
     user: String,
     text: String,
+    /// "Also send to channel".
+    #[serde(default)]
+    broadcast: bool,
+    /// A file's name, attached to the reply.
+    file: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct ChangeIn {
+    channel: String,
+    ts: String,
+    user: String,
+    /// The new text (an edit); none for a delete.
+    text: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -375,8 +389,44 @@ struct ButtonIn {
 
 /// `POST /_sandbox/reply`: a person replies in a thread.
 async fn control_reply(AxumState(state): AxumState<Shared>, Json(r): Json<ReplyIn>) -> Json<Value> {
-    let ts = Control(state).thread_reply(&r.channel, &r.thread_ts, &r.user, &r.text);
+    let kind = match (r.file, r.broadcast) {
+        (Some(name), _) => ReplyKind::File(name),
+        (None, true) => ReplyKind::Broadcast,
+        (None, false) => ReplyKind::Plain,
+    };
+    let ts = Control(state).thread_reply_as(&r.channel, &r.thread_ts, &r.user, &r.text, kind);
     Json(serde_json::json!({ "ok": true, "ts": ts }))
+}
+
+/// `POST /_sandbox/edit`: a person changes their message.
+async fn control_edit(
+    AxumState(state): AxumState<Shared>,
+    Json(c): Json<ChangeIn>,
+) -> (axum::http::StatusCode, Json<Value>) {
+    let text = c.text.unwrap_or_default();
+    changed(Control(state).edit_message(&c.channel, &c.ts, &c.user, &text))
+}
+
+/// `POST /_sandbox/delete`: a person deletes their message.
+async fn control_delete(
+    AxumState(state): AxumState<Shared>,
+    Json(c): Json<ChangeIn>,
+) -> (axum::http::StatusCode, Json<Value>) {
+    changed(Control(state).delete_message(&c.channel, &c.ts, &c.user))
+}
+
+fn changed(done: bool) -> (axum::http::StatusCode, Json<Value>) {
+    if done {
+        (
+            axum::http::StatusCode::OK,
+            Json(serde_json::json!({ "ok": true })),
+        )
+    } else {
+        (
+            axum::http::StatusCode::NOT_FOUND,
+            Json(serde_json::json!({ "ok": false, "error": "message_not_found" })),
+        )
+    }
 }
 
 /// `POST /_sandbox/command`: a person runs `/perch <text>`.
@@ -412,4 +462,6 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/_sandbox/reply", axum::routing::post(control_reply))
         .route("/_sandbox/command", axum::routing::post(control_command))
         .route("/_sandbox/button", axum::routing::post(control_button))
+        .route("/_sandbox/edit", axum::routing::post(control_edit))
+        .route("/_sandbox/delete", axum::routing::post(control_delete))
 }
