@@ -138,6 +138,8 @@ impl Sandbox {
                     .flat_map(|a| a.routes.discord_channels.iter())
                     .filter_map(|c| c.as_str().parse().ok())
                     .collect();
+                // The support channels, and the guild's own chatter: most
+                // of a real guild's messages are in channels perch ignores.
                 let specs: Vec<ChannelSpec<'_>> = ids
                     .iter()
                     .map(|id| ChannelSpec {
@@ -145,6 +147,11 @@ impl Sandbox {
                         name: "support",
                         forum_tags: &[],
                     })
+                    .chain([ChannelSpec {
+                        id: crate::sandbox::discord::GENERAL,
+                        name: "general",
+                        forum_tags: &[],
+                    }])
                     .collect();
                 let fake = FakeDiscord::start_on(
                     addr,

@@ -24,7 +24,11 @@ use crate::config::{Config, SlackMode};
 use crate::relay::Relay;
 use crate::store::Store;
 
-/// Runs until `shutdown` resolves, then stops serving and flushes the store.
+/// How long the loops and connections get to finish at a stop.
+const STOP_GRACE: Duration = Duration::from_secs(8);
+
+/// Runs until `shutdown` resolves, then stops serving and flushes the
+/// store, within `STOP_GRACE` of being asked whatever is unreachable.
 pub async fn run(
     config: Config,
     store: Store,
@@ -112,8 +116,22 @@ pub async fn run_on_clock(
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     server.await??;
-    for task in tasks {
-        task.await?;
+    // Everything that matters is in the store already: a task still
+    // waiting on an unreachable platform past the grace is left behind
+    // (the runtime drops it), so a stop is bounded.
+    let joined = tokio::time::timeout(STOP_GRACE, async {
+        for task in tasks {
+            task.await?;
+        }
+        Ok::<_, tokio::task::JoinError>(())
+    })
+    .await;
+    match joined {
+        Ok(result) => result?,
+        Err(_) => tracing::warn!(
+            grace_s = STOP_GRACE.as_secs(),
+            "some work did not stop in time (a platform is unreachable); stopping anyway"
+        ),
     }
     store.flush()?;
     tracing::info!("stopped cleanly");

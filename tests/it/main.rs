@@ -21,6 +21,7 @@ mod relay_crash;
 mod relay_limits;
 mod relay_replies;
 mod relay_threads;
+mod running;
 mod sandbox;
 mod send_modes;
 mod send_modes_discord;

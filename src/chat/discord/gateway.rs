@@ -25,6 +25,9 @@ use crate::chat::{
 };
 use crate::ticket::{ChatMessageId, ChatThread, ChatUserId};
 
+/// How long the gateway may take to close at a stop.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The `/perch` command with its subcommands.
 pub fn perch_command() -> CreateCommand {
     let mut command = CreateCommand::new("perch").description("Work X tickets from Discord");
@@ -116,6 +119,21 @@ async fn thread_of(http: &Http, channel: ChannelId) -> Option<ChatThread> {
         parent: parent.get().to_string().as_str().into(),
         thread: channel.get().to_string().as_str().into(),
     })
+}
+
+/// What the gateway's cache says `channel` is: `Some(None)` for a channel
+/// that is no thread, `Some(Some(thread))` for a thread, `None` when the
+/// cache does not know it (then REST is asked).
+fn cached_thread(ctx: &Context, guild: GuildId, channel: ChannelId) -> Option<Option<ChatThread>> {
+    let guild = ctx.cache.guild(guild)?;
+    if guild.channels.contains_key(&channel) {
+        return Some(None);
+    }
+    let thread = guild.threads.iter().find(|t| t.id == channel)?;
+    Some(thread.parent_id.map(|parent| ChatThread::Discord {
+        parent: parent.get().to_string().as_str().into(),
+        thread: channel.get().to_string().as_str().into(),
+    }))
 }
 
 impl Handler {
@@ -274,10 +292,19 @@ impl EventHandler for Handler {
     }
 
     async fn message(&self, ctx: Context, message: Message) {
-        if message.author.bot || message.guild_id.is_none() {
+        if message.author.bot {
             return;
         }
-        let Some(thread) = thread_of(&ctx.http, message.channel_id).await else {
+        let Some(guild) = message.guild_id else {
+            return;
+        };
+        // The gateway's cache knows the guild's channels and threads: a
+        // message in an ordinary channel costs no REST call.
+        let thread = match cached_thread(&ctx, guild, message.channel_id) {
+            Some(known) => known,
+            None => thread_of(&ctx.http, message.channel_id).await,
+        };
+        let Some(thread) = thread else {
             return;
         };
         self.person_message(thread, &message, None).await;
@@ -445,12 +472,17 @@ impl DiscordAdapter {
             .await
             .map_err(classify)?;
         let shards = Arc::clone(&client.shard_manager);
-        let stopper = tokio::spawn(async move {
-            let _ = stop.wait_for(|s| *s).await;
-            shards.shutdown_all().await;
-        });
-        let result = client.start().await.map_err(classify);
-        stopper.abort();
-        result
+        tokio::select! {
+            result = client.start() => result.map_err(classify),
+            () = async { let _ = stop.wait_for(|s| *s).await; } => {
+                // Connected shards say goodbye; a client still trying to
+                // reach Discord is dropped with its retries, so perch
+                // stops in bounded time whatever Discord does.
+                if tokio::time::timeout(SHUTDOWN_GRACE, shards.shutdown_all()).await.is_err() {
+                    tracing::warn!("Discord's gateway did not close in time; stopping anyway");
+                }
+                Ok(())
+            }
+        }
     }
 }

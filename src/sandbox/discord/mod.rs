@@ -28,6 +28,8 @@ pub(crate) use json::{channel_json, user_json};
 
 pub const GUILD_ID: u64 = 1_300_000_000_000_000_001;
 pub const BOT_ID: u64 = 1_200_000_000_000_000_001;
+/// The sandbox guild's ordinary channel, where people chat.
+pub const GENERAL: u64 = 1_100_000_000_000_000_099;
 
 /// A channel: 0 text, 11 public thread, 15 forum.
 #[derive(Debug, Clone)]

@@ -278,7 +278,16 @@ fn thread_from_message(
     };
     let v = channel_json(&thread);
     s.channels.insert(mid, thread);
+    // Discord tells the bot's gateway of every new thread it can see.
+    s.gateway.dispatch("THREAD_CREATE", thread_created(&v));
     (StatusCode::CREATED, axum::Json(v)).into_response()
+}
+
+/// THREAD_CREATE's payload: the thread, marked newly created.
+fn thread_created(thread: &Value) -> Value {
+    let mut v = thread.clone();
+    v["newly_created"] = json!(true);
+    v
 }
 
 /// `POST /channels/{forum}/threads`: a forum post with its starter message.
@@ -325,6 +334,7 @@ fn forum_post(s: &mut State, forum: Option<u64>, json_body: &Value) -> Response 
     // The starter message lives in the post and has the post's id.
     let starter = store_message(s, id, id, &message);
     let mut v = channel_json(&thread);
+    s.gateway.dispatch("THREAD_CREATE", thread_created(&v));
     v["message"] = message_json(&starter);
     (StatusCode::CREATED, axum::Json(v)).into_response()
 }
