@@ -26,6 +26,7 @@ mod idle;
 mod inbound;
 mod not_before;
 mod notices;
+mod parked;
 mod people;
 mod replies;
 mod reports;
@@ -50,6 +51,7 @@ use crate::ticket::{AccountKey, ChatThread, Policy, Ticket, Transition, XRef};
 use crate::twitter::XClient;
 
 pub use idle::{idle_release_loop, release_idle_claims};
+pub use parked::Parked;
 pub use people::Roles;
 
 /// How often each loop looks for work it was not woken for.
@@ -82,6 +84,7 @@ pub(crate) struct Inbound {
 /// Tickets into cards and threads.
 pub(crate) struct Threads {
     core: Arc<Core>,
+    parked: Parked,
 }
 
 /// The chat journal into the state machine, answers and replies.
@@ -148,6 +151,7 @@ impl Relay {
             },
             threads: Threads {
                 core: Arc::clone(&core),
+                parked: Parked::default(),
             },
             commands: Commands {
                 core: Arc::clone(&core),
@@ -166,6 +170,11 @@ impl Relay {
     /// The relay's time (the system's, unless made `with_clock`).
     fn now(&self) -> DateTime<Utc> {
         self.core.now()
+    }
+
+    /// The routes parked until a person fixes them (for health).
+    pub fn parked(&self) -> Parked {
+        self.threads.parked.clone()
     }
 
     /// Tells people what a change made outside chat (an idle release)

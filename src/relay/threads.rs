@@ -107,12 +107,27 @@ impl Threads {
         }
         let behind: Vec<HashSet<TicketId>> = join_all(by_route.into_values().map(
             |(route, tickets)| async move {
+                let key = route.key();
                 let mut behind = HashSet::new();
-                for ticket in tickets {
-                    if let Err(e) = self.sync_route(&route, ticket).await {
-                        behind.insert(ticket.id);
-                        let retry = matches!(&e, SyncError::Chat(c) if c.is_retryable());
-                        tracing::warn!(ticket = %ticket.id, route = %route.key(), error = %e, will_retry = retry, "cannot update a ticket thread");
+                if !self.parked.may_try(&key, self.core.now()) {
+                    behind.extend(tickets.iter().map(|t| t.id));
+                    return behind;
+                }
+                for (i, ticket) in tickets.iter().enumerate() {
+                    match self.sync_route(&route, ticket).await {
+                        Ok(()) => self.parked.worked(&key, self.core.now()),
+                        Err(SyncError::Chat(e)) if super::parked::blocks_route(&e) => {
+                            // The route is broken, not this ticket: the
+                            // rest wait with it, untried.
+                            self.parked.failed(&key, &e, self.core.now());
+                            behind.extend(tickets[i..].iter().map(|t| t.id));
+                            break;
+                        }
+                        Err(e) => {
+                            behind.insert(ticket.id);
+                            let retry = matches!(&e, SyncError::Chat(c) if c.is_retryable());
+                            tracing::warn!(ticket = %ticket.id, route = %key, error = %e, will_retry = retry, "cannot update a ticket thread");
+                        }
                     }
                 }
                 behind

@@ -10,19 +10,25 @@ use axum::{Json, Router};
 use chrono::Utc;
 use serde_json::{json, Value};
 
+use crate::relay::Parked;
 use crate::store::Store;
 
 struct Shared {
     store: Store,
     /// Set when the start-up check found a damaged value.
     damage: Option<String>,
+    parked: Parked,
 }
 
 /// The health route, on perch's listener.
-pub(super) fn routes(store: Store, damage: Option<String>) -> Router {
+pub(super) fn routes(store: Store, damage: Option<String>, parked: Parked) -> Router {
     Router::new()
         .route("/healthz", get(health))
-        .with_state(Arc::new(Shared { store, damage }))
+        .with_state(Arc::new(Shared {
+            store,
+            damage,
+            parked,
+        }))
 }
 
 async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) {
@@ -65,9 +71,13 @@ async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) 
                 .map(|r| r.into_iter().collect::<std::collections::BTreeMap<_, _>>())
                 .ok(),
             "x_watching_since": watching_since(&shared.store),
+            // Routes that cannot work until a person fixes them, and what
+            // to fix; their tickets wait.
+            "parked_routes": shared.parked.reasons(),
             "error": error,
         })
     };
+    let parked = shared.parked.reasons();
     match (&queue, &shared.damage) {
         (Err(e), _) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -77,6 +87,17 @@ async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) 
             StatusCode::SERVICE_UNAVAILABLE,
             Json(body("degraded", Some(damage.clone()))),
         ),
+        (Ok(_), None) if !parked.is_empty() => {
+            let why = parked
+                .iter()
+                .map(|(route, reason)| format!("{route}: {reason}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(body("degraded", Some(why))),
+            )
+        }
         (Ok(_), None) => (StatusCode::OK, Json(body("ok", None))),
     }
 }

@@ -103,7 +103,7 @@ pub async fn run_on_clock(
         )));
     }
 
-    let app = health::routes(store.clone(), damage).merge(x.routes);
+    let app = health::routes(store.clone(), damage, relay.parked()).merge(x.routes);
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "perch is running; health at /healthz");
     let mut server_stop = stop_rx.clone();

@@ -146,10 +146,11 @@ impl Store {
                     TREES.join(", ")
                 )));
             };
-            batch.insert(
-                parsed.key.as_bytes(),
-                codec::frame(parsed.value.get().as_bytes()),
-            );
+            let value = codec::frame(parsed.value.get().as_bytes());
+            // What startup would refuse is refused here, by its line.
+            super::check(parsed.tree.as_str(), parsed.key.as_bytes(), &value)
+                .map_err(|e| StoreError::Import(format!("line {number}: {e}")))?;
+            batch.insert(parsed.key.as_bytes(), value);
             *count += 1;
         }
         let mut summary = ImportSummary::default();

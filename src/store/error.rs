@@ -6,8 +6,11 @@ use crate::ticket::TicketId;
 /// automatically: each needs a person (disk, permissions, a damaged value).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the store at {}: {source}; check that the directory is writable and no other perch uses it", path.display())]
-    Open { path: PathBuf, source: sled::Error },
+    // Not `source`: the message carries sled's words once, not twice.
+    #[error("cannot open the store at {}: {reason}; check that the directory is writable", path.display())]
+    Open { path: PathBuf, reason: sled::Error },
+    #[error("the store at {} is in use by another perch (its lock is held); stop that one first, or give this one its own data_dir", path.display())]
+    InUse { path: PathBuf },
     #[error("the store failed: {0}")]
     Sled(#[from] sled::Error),
     #[error(

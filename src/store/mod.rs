@@ -68,6 +68,35 @@ pub const TREES: [&str; 15] = [
     "chat_sync",
 ];
 
+/// Whether a stored value reads as its tree's type: intact framing, and
+/// JSON that decodes as what perch reads from that tree (`meta` and the X
+/// inbox, whose values vary or belong to a layer above, as any JSON).
+/// Startup and `perch import` both check every value with it.
+pub(crate) fn check(tree: &str, key: &[u8], bytes: &[u8]) -> Result<(), StoreError> {
+    fn reads_as<T: serde::de::DeserializeOwned>(
+        tree: &str,
+        key: &[u8],
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        codec::decode::<T>(tree, key, bytes).map(|_| ())
+    }
+    match tree {
+        "tickets" => reads_as::<crate::ticket::Ticket>(tree, key, bytes),
+        "tweets" | "conversations" | "threads" => {
+            reads_as::<crate::ticket::TicketId>(tree, key, bytes)
+        }
+        "seen" => reads_as::<i64>(tree, key, bytes),
+        "outbox" => reads_as::<OutboxEntry>(tree, key, bytes),
+        "agents" => reads_as::<AgentRecord>(tree, key, bytes),
+        "audit" => reads_as::<AuditEntry>(tree, key, bytes),
+        "tokens" | "cursors" => reads_as::<String>(tree, key, bytes),
+        "chat_inbox" => reads_as::<crate::chat::ChatEvent>(tree, key, bytes),
+        "chat_views" => reads_as::<RouteView>(tree, key, bytes),
+        "chat_sync" => reads_as::<u64>(tree, key, bytes),
+        _ => reads_as::<serde_json::Value>(tree, key, bytes),
+    }
+}
+
 /// A handle on the store. Cheap to clone; every clone sees the same data.
 #[derive(Clone)]
 pub struct Store {
@@ -98,9 +127,28 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let open_err = |source| StoreError::Open {
-            path: dir.to_owned(),
-            source,
+        let open_err = |reason: sled::Error| {
+            // sled's file lock: another process has this store open.
+            let locked = match &reason {
+                sled::Error::Io(e) => {
+                    e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.get_ref()
+                            .and_then(|inner| inner.downcast_ref::<std::io::Error>())
+                            .is_some_and(|inner| inner.kind() == std::io::ErrorKind::WouldBlock)
+                        || e.to_string().contains("could not acquire lock")
+                }
+                _ => false,
+            };
+            if locked {
+                StoreError::InUse {
+                    path: dir.to_owned(),
+                }
+            } else {
+                StoreError::Open {
+                    path: dir.to_owned(),
+                    reason,
+                }
+            }
         };
         let db = sled::Config::new().path(dir).open().map_err(open_err)?;
         let tree = |name: &str| db.open_tree(name).map_err(open_err);
@@ -169,8 +217,8 @@ impl Store {
             .collect()
     }
 
-    /// Reads every value of every tree, so a damaged one is found now
-    /// rather than when someone needs it.
+    /// Reads every value of every tree as what it should be (`check`), so
+    /// a damaged one is found now rather than when someone needs it.
     pub fn verify(&self) -> Result<usize, StoreError> {
         let mut n = 0;
         for name in TREES {
@@ -179,7 +227,7 @@ impl Store {
             };
             for item in tree.iter() {
                 let (key, value) = item?;
-                codec::unframe(name, &key, &value)?;
+                check(name, &key, &value)?;
                 n += 1;
             }
         }

@@ -403,3 +403,28 @@ fn a_reply_is_written_with_the_change_that_asks_for_it_and_a_first_reply_with_it
     assert_eq!(auto.ticket, second.ticket().id);
     assert_ne!(auto.ticket, TicketId::new(0));
 }
+
+#[test]
+fn the_startup_check_reads_each_value_as_its_type() {
+    let (_dir, store) = temp();
+    store.open_ticket(mention(1)).expect("ticket");
+    assert_eq!(
+        store.verify().ok(),
+        Some(store.counts().iter().map(|(_, n)| n).sum())
+    );
+    // Intact framing, valid JSON, but not a ticket: found at startup, not
+    // later by whatever reads it first.
+    store
+        .tickets
+        .insert(
+            codec::number_key(2).as_bytes(),
+            codec::frame(br#"{"id":"two"}"#),
+        )
+        .expect("insert");
+    let err = store
+        .verify()
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("tickets/00000000000000000002"), "{err}");
+}

@@ -145,6 +145,83 @@ async fn no_secret_reaches_the_log_even_at_trace() {
     for secret in &secrets {
         assert!(!log.contains(secret.as_str()), "{secret} is in the log");
     }
-    let leaks: Vec<&str> = log.lines().filter(|l| l.contains("?ticket=")).take(3).collect();
-    assert!(leaks.is_empty(), "a Socket Mode ticket is in the log: {leaks:#?}");
+    let leaks: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("?ticket="))
+        .take(3)
+        .collect();
+    assert!(
+        leaks.is_empty(),
+        "a Socket Mode ticket is in the log: {leaks:#?}"
+    );
+}
+
+/// perch's health, once `ready` says it shows what the test waits for.
+async fn health_when(
+    scene: &crate::common::relay::Scene,
+    what: &str,
+    ready: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let health = scene.health().await;
+        if ready(&health) {
+            return health;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "health never showed {what}: {health}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_the_bot_was_removed_from_is_parked_until_it_is_fixed() {
+    use crate::common::relay::{discord_cards, never, slack_cards, until, Scene, SLACK};
+    let clock = std::sync::Arc::new(perch::clock::ManualClock::new(chrono::Utc::now()));
+    let scene = Scene::start_on_clock(&[], clock.clone()).await;
+    scene.slack().set_bot_in(SLACK, false);
+    scene.sandbox.x.post("kai", "@AcmeSupport hi", None, None);
+    until("kai's card in Discord", || {
+        discord_cards(scene.discord(), "kai").into_iter().next()
+    })
+    .await;
+    let route = format!("slack:{SLACK}");
+    let health = health_when(&scene, "the parked route", |h| {
+        h["parked_routes"][&route].is_string()
+    })
+    .await;
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert!(
+        health["parked_routes"][&route]
+            .as_str()
+            .is_some_and(|r| r.contains("not_in_channel") && r.contains("invite the bot")),
+        "{health}"
+    );
+    // Parked: not tried again every tick, no history read per try.
+    let tries = || {
+        scene.slack().calls("chat.postMessage").len()
+            + scene.slack().calls("conversations.history").len()
+    };
+    let before = tries();
+    never(
+        "another try before the recheck",
+        Duration::from_secs(3),
+        || tries() > before,
+    )
+    .await;
+    // Fixed, and the recheck is due: the card arrives, health is ok.
+    scene.slack().set_bot_in(SLACK, true);
+    clock.advance(chrono::Duration::minutes(6));
+    until("kai's card in Slack", || {
+        slack_cards(scene.slack(), "kai").into_iter().next()
+    })
+    .await;
+    let health = health_when(&scene, "no parked route", |h| {
+        h["parked_routes"].as_object().is_some_and(|p| p.is_empty())
+    })
+    .await;
+    assert_eq!(health["status"], "ok", "{health}");
+    scene.stop().await;
 }

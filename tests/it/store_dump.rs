@@ -165,7 +165,7 @@ fn import_refuses_a_store_that_is_not_empty_or_a_bad_dump() {
     assert!(err.contains("not empty"), "{err}");
 
     let empty = Store::open(b.path()).expect("open");
-    let cases: [(&str, &str); 4] = [
+    let cases: [(&str, &str); 6] = [
         ("", "no header"),
         ("{\"hello\":1}\n", "not a perch export header"),
         (
@@ -175,6 +175,16 @@ fn import_refuses_a_store_that_is_not_empty_or_a_bad_dump() {
         (
             "{\"perch_export\":1,\"schema\":1}\n{\"tree\":\"nope\",\"key\":\"1\",\"value\":1}\n",
             "`nope` is not a perch tree",
+        ),
+        // JSON, but not a ticket: startup would refuse the store, so the
+        // import refuses the dump, by line.
+        (
+            "{\"perch_export\":1,\"schema\":1}\n{\"tree\":\"cursors\",\"key\":\"a/b\",\"value\":\"1\"}\n{\"tree\":\"tickets\",\"key\":\"00000000000000000001\",\"value\":{\"id\":\"x\"}}\n",
+            "line 3: stored value tickets/00000000000000000001 is damaged",
+        ),
+        (
+            "{\"perch_export\":1,\"schema\":1}\n{\"tree\":\"outbox\",\"key\":\"00000000000000000007\",\"value\":[1,2]}\n",
+            "line 2",
         ),
     ];
     for (input, message) in cases {
@@ -260,4 +270,28 @@ fn exporting_a_store_that_does_not_exist_says_so() {
         err.contains("there is no store at") && err.contains("service.data_dir"),
         "{err}"
     );
+}
+
+#[test]
+fn a_store_another_perch_holds_is_refused_in_words() {
+    let (a, cfg) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    // This process holds the store open (sled locks it per process).
+    let held = populated(a.path());
+    let path = cfg.path().join("perch.toml");
+    std::fs::write(&path, small_config(a.path(), free_addr(), "")).expect("config");
+    let output = perch()
+        .args(["export", "--config"])
+        .arg(&path)
+        .output()
+        .expect("perch export");
+    let (_, stderr) = text(&output);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("is in use by another perch") && !stderr.contains("WouldBlock"),
+        "{stderr}"
+    );
+    drop(held);
 }

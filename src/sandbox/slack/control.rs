@@ -23,6 +23,17 @@ impl Control {
         lock(&self.0).users.insert(id.to_owned(), name.to_owned());
     }
 
+    /// Removes the bot from `channel` (`false`) or invites it back
+    /// (`true`): without it, posting there answers `not_in_channel`.
+    pub fn set_bot_in(&self, channel: &str, present: bool) {
+        let mut s = lock(&self.0);
+        if present {
+            s.bot_left.remove(channel);
+        } else {
+            s.bot_left.insert(channel.to_owned());
+        }
+    }
+
     /// Defines a user group and its members.
     pub fn set_group(&self, id: &str, members: &[&str]) {
         lock(&self.0).groups.insert(

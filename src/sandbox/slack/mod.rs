@@ -84,6 +84,8 @@ pub(crate) struct State {
     bot_token: String,
     channels: HashMap<String, Vec<Message>>,
     ephemerals: Vec<Ephemeral>,
+    /// Channels the bot was removed from: it cannot post there.
+    bot_left: std::collections::HashSet<String>,
     users: HashMap<String, String>,
     groups: HashMap<String, Vec<String>>,
     /// Per channel: one post per `post_interval`, with bursts of up to
@@ -261,6 +263,7 @@ impl FakeSlack {
                 .map(|c| ((*c).to_owned(), Vec::new()))
                 .collect(),
             ephemerals: Vec::new(),
+            bot_left: std::collections::HashSet::new(),
             users,
             groups: HashMap::new(),
             post_interval,

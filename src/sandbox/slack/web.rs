@@ -229,6 +229,10 @@ fn post_message(s: &mut State, p: &Map<String, Value>) -> (StatusCode, Value, Op
         let (a, b) = error("channel_not_found");
         return (a, b, None);
     }
+    if s.bot_left.contains(&channel) {
+        let (a, b) = error("not_in_channel");
+        return (a, b, None);
+    }
     let text = str_param(p, "text").unwrap_or_default().to_owned();
     let blocks = blocks(p);
     if text.is_empty() && blocks.is_none() {
@@ -367,6 +371,9 @@ fn history(s: &mut State, p: &Map<String, Value>) -> (StatusCode, Value) {
     let Some(channel) = str_param(p, "channel") else {
         return error("channel_not_found");
     };
+    if s.bot_left.contains(channel) {
+        return error("not_in_channel");
+    }
     let Some(messages) = s.channels.get(channel) else {
         return error("channel_not_found");
     };
