@@ -92,6 +92,26 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     .await
 }
 
+/// `perch health`: asks the perch running with `config` how it is (for a
+/// container's health check, on whatever port the config names). Writes
+/// its answer to `out`; `true` when it is healthy (200).
+pub async fn health(config: &Config, out: &mut dyn Write) -> anyhow::Result<bool> {
+    let mut addr = config.service.health_addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let url = format!("http://{addr}/healthz");
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()?;
+    let answer = client.get(&url).send().await.map_err(|e| {
+        anyhow::anyhow!("nothing answers on {url} (service.health_addr): is perch running? ({e})")
+    })?;
+    let healthy = answer.status().is_success();
+    writeln!(out, "{}", answer.text().await.unwrap_or_default())?;
+    Ok(healthy)
+}
+
 /// `perch export`: the store as JSON lines on `out`.
 pub fn export(config: &Config, out: &mut dyn Write) -> anyhow::Result<usize> {
     let dir = &config.service.data_dir;

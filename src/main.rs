@@ -40,6 +40,12 @@ enum Command {
         #[arg(long, env = "PERCH_CONFIG")]
         config: PathBuf,
     },
+    /// Ask the running perch for its health (exit 0 when healthy); for
+    /// container health checks.
+    Health {
+        #[arg(long, env = "PERCH_CONFIG")]
+        config: PathBuf,
+    },
     /// Write the whole store as JSON lines to stdout (backup, migration).
     Export {
         #[arg(long, env = "PERCH_CONFIG")]
@@ -94,6 +100,20 @@ fn main() -> ExitCode {
                 perch::service::shutdown_signal(),
             ))
         }),
+        Command::Health { config } => {
+            let healthy = cli::load(&config).and_then(|config| {
+                let runtime = tokio::runtime::Runtime::new()?;
+                runtime.block_on(cli::health(&config, &mut std::io::stdout()))
+            });
+            return match healthy {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::FAILURE,
+                Err(e) => {
+                    eprintln!("perch: {e:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Command::Export { config } => cli::load(&config).and_then(|config| {
             logging::init(format(Some(config.service.log_format)));
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());

@@ -199,6 +199,15 @@ fn the_binary_serves_health_and_stops_cleanly_on_sigterm_logging_json() {
     };
     assert_eq!(health.0, 200, "{}", health.1);
     assert!(health.1.contains("\"status\":\"ok\""), "{}", health.1);
+    // The container health check: the port comes from the config.
+    let checked = perch()
+        .args(["health", "--config"])
+        .arg(&path)
+        .output()
+        .expect("perch health");
+    let (said, _) = text(&checked);
+    assert!(checked.status.success(), "{said}");
+    assert!(said.contains("\"status\":\"ok\""), "{said}");
 
     let pid = child.id().to_string();
     let killed = std::process::Command::new("kill")
@@ -210,6 +219,15 @@ fn the_binary_serves_health_and_stops_cleanly_on_sigterm_logging_json() {
     let (_, err) = text(&output);
     assert!(output.status.success(), "{err}");
     assert!(!err.contains("dummy"), "a secret was logged:\n{err}");
+    // Stopped: the health check says so, and fails.
+    let checked = perch()
+        .args(["health", "--config"])
+        .arg(&path)
+        .output()
+        .expect("perch health");
+    let (_, why) = text(&checked);
+    assert!(!checked.status.success());
+    assert!(why.contains("nothing answers on"), "{why}");
     let lines: Vec<serde_json::Value> = err
         .lines()
         .map(|l| {
