@@ -42,6 +42,14 @@ pub fn check(
     }
     writeln!(out, "{} is usable.", path.display())?;
     write!(out, "{}", config::summary(&loaded.config))?;
+    if let Some(d) = &loaded.config.discord {
+        writeln!(
+            out,
+            "  Discord: add the bot to your server with {} (permissions {}: view, send, embed, read history, react, create and post in threads)",
+            crate::chat::discord::invite_url(d.application_id),
+            crate::chat::discord::required_permissions().bits()
+        )?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -37,6 +37,12 @@ fn check_passes_with_every_secret_set_and_prints_a_summary() {
     );
     assert!(out.contains("mentions every 1m"), "{out}");
     assert!(out.contains("Message Content intent"), "{out}");
+    // Discord's permission bits: view 1<<10, send 1<<11, embed 1<<14,
+    // history 1<<16, react 1<<6, create threads 1<<35, post in them 1<<38.
+    assert!(
+        out.contains("https://discord.com/oauth2/authorize?client_id=1200000000000000001&scope=bot+applications.commands&permissions=309237730368"),
+        "{out}"
+    );
     assert!(
         !out.contains("dummy-value") && !err.contains("dummy-value"),
         "a secret was printed"

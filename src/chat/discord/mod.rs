@@ -88,6 +88,29 @@ pub(crate) fn classify(e: serenity::Error) -> ChatError {
     }
 }
 
+/// What the bot must be allowed in each route channel: see it, post and
+/// read history, embeds (the card), reactions (delivery marks), threads
+/// (one per ticket) and posting in them.
+pub fn required_permissions() -> serenity::all::Permissions {
+    use serenity::all::Permissions as P;
+    P::VIEW_CHANNEL
+        | P::SEND_MESSAGES
+        | P::EMBED_LINKS
+        | P::READ_MESSAGE_HISTORY
+        | P::ADD_REACTIONS
+        | P::CREATE_PUBLIC_THREADS
+        | P::SEND_MESSAGES_IN_THREADS
+}
+
+/// The address that adds the bot to a server with the scopes and
+/// permissions perch needs.
+pub fn invite_url(application_id: u64) -> String {
+    format!(
+        "https://discord.com/oauth2/authorize?client_id={application_id}&scope=bot+applications.commands&permissions={}",
+        required_permissions().bits()
+    )
+}
+
 fn no_pings() -> CreateAllowedMentions {
     CreateAllowedMentions::new()
 }
