@@ -80,12 +80,11 @@ async fn every_tweet_gets_one_card_per_route_and_every_reply_goes_once_across_si
     // Off hours, so every new ticket also gets an automatic reply, which
     // must go out once like the agents' replies.
     let ((from, to), _) = closed_until_day_after_tomorrow();
-    let mut rng = fastrand::Rng::with_seed(
-        std::env::var("PERCH_CRASH_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| fastrand::u64(..)),
-    );
+    let seed = std::env::var("PERCH_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| fastrand::u64(..));
+    let mut rng = fastrand::Rng::with_seed(seed);
     // Half the seeds send replies at once, half after a 5 s undo window
     // that kills land in (each reply is written waiting, and released
     // when its time is up, whichever perch is running then).
@@ -94,7 +93,8 @@ async fn every_tweet_gets_one_card_per_route_and_every_reply_goes_once_across_si
     } else {
         "send_mode = \"direct\""
     };
-    println!("seed: {}; {mode}", rng.get_seed());
+    // PERCH_CRASH_SEED=<seed> plays the same run again.
+    println!("seed: {seed}; {mode}");
     let source = sandbox_toml(
         &dir.path().join("data"),
         &ports,
