@@ -29,7 +29,14 @@ impl Commands {
                 return;
             }
         };
-        for (key, event) in events {
+        // A damaged entry is left where it is and said once; the others
+        // go on.
+        for (key, e) in &events.damaged {
+            if self.core.reported_damage(key) {
+                tracing::error!(key, error = %e, "a chat event cannot be read; it is kept in the journal and skipped");
+            }
+        }
+        for (key, event) in events.readable {
             let taken = match self.handle(&key, event).await {
                 Ok(Handled::Done) => self.core.store.take_chat_event(&key),
                 Ok(Handled::Later) => Ok(()),

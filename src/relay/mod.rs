@@ -66,6 +66,8 @@ pub(crate) struct Core {
     notices: notices::Notices,
     clock: Arc<dyn Clock>,
     wake: Wake,
+    /// Journal keys whose damage was logged already (once each).
+    damaged: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// Wakes a loop that another step just gave work.
@@ -144,6 +146,7 @@ impl Relay {
             notices: notices::Notices::default(),
             clock,
             wake: Wake::default(),
+            damaged: std::sync::Mutex::default(),
         });
         Arc::new(Self {
             inbound: Inbound {
@@ -280,6 +283,14 @@ impl Core {
             }
             XRef::DmEvent { .. } => "by DM".to_owned(),
         }
+    }
+
+    /// `true` the first time a damaged journal `key` is seen.
+    fn reported_damage(&self, key: &str) -> bool {
+        self.damaged
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key.to_owned())
     }
 
     fn platform(&self, which: Platform) -> Option<&Arc<dyn ChatPlatform>> {

@@ -18,6 +18,14 @@ use super::{Store, StoreError};
 use crate::chat::{ChatEvent, Journal, JournalError, Platform};
 use crate::ticket::{ChatThread, State, TicketId};
 
+/// The chat journal as read: the events, and the values that would not
+/// read as one.
+#[derive(Debug, Default)]
+pub struct ChatEvents {
+    pub readable: Vec<(String, ChatEvent)>,
+    pub damaged: Vec<(String, StoreError)>,
+}
+
 /// How far one route's thread of a ticket is drawn.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RouteView {
@@ -76,8 +84,19 @@ impl Store {
     }
 
     /// Chat events not yet acted on, oldest first.
-    pub fn chat_events(&self) -> Result<Vec<(String, ChatEvent)>, StoreError> {
-        self.all(&self.chat_inbox, "chat_inbox")
+    ///
+    /// A value that does not read as an event does not stop the others:
+    /// it stays where it is (nothing is lost) and comes back in `damaged`.
+    pub fn chat_events(&self) -> Result<ChatEvents, StoreError> {
+        let mut events = ChatEvents::default();
+        for item in self.chat_inbox.iter() {
+            let (key, value) = item?;
+            match codec::decode::<ChatEvent>("chat_inbox", &key, &value) {
+                Ok(event) => events.readable.push((codec::show_key(&key), event)),
+                Err(e) => events.damaged.push((codec::show_key(&key), e)),
+            }
+        }
+        Ok(events)
     }
 
     /// The relay is done with a chat event.

@@ -43,7 +43,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 pub use agents::AgentRecord;
 pub use audit::AuditEntry;
-pub use chat::RouteView;
+pub use chat::{ChatEvents, RouteView};
 pub use dump::ImportSummary;
 pub use error::StoreError;
 pub use outbox::{Delivery, OutboxCounts, OutboxEntry, OutboxId};

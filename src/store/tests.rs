@@ -428,3 +428,34 @@ fn the_startup_check_reads_each_value_as_its_type() {
         .unwrap_or_default();
     assert!(err.contains("tickets/00000000000000000002"), "{err}");
 }
+
+#[test]
+fn a_damaged_journal_entry_is_kept_and_does_not_hold_back_the_others() {
+    let (_dir, store) = temp();
+    let event = crate::chat::ChatEvent::MessageDeleted {
+        message: crate::chat::Written {
+            platform: crate::chat::Platform::Slack,
+            channel: "C1".into(),
+            id: "1.0".into(),
+        },
+        event_id: "Ev1".into(),
+    };
+    let recorded = crate::chat::Journal::record(
+        &store,
+        crate::chat::Platform::Slack,
+        "b",
+        &event,
+        Duration::hours(1),
+        t0(),
+    );
+    assert_eq!(recorded.ok(), Some(true));
+    store
+        .chat_inbox
+        .insert("a", codec::frame(br#"{"kind":"from_a_newer_perch"}"#))
+        .expect("insert");
+    let events = store.chat_events().expect("read");
+    assert_eq!(events.readable.len(), 1, "{events:?}");
+    assert_eq!(events.readable[0].1, event);
+    assert_eq!(events.damaged.len(), 1, "{events:?}");
+    assert_eq!(store.chat_inbox.len(), 2, "nothing is thrown away");
+}
