@@ -37,6 +37,34 @@ pub fn name_of(names: &Names, what: &Ref) -> String {
     }
 }
 
+/// Words kept aside while the marks around them are read: each stands in
+/// the text as one character of Unicode's private use area (never typed,
+/// and not part of a word, so a mark beside it still opens or closes),
+/// and is put back by `restore`. A URL or a name is never read for marks.
+#[derive(Default)]
+pub struct Held(Vec<String>);
+
+impl Held {
+    const FIRST: u32 = 0xF0000;
+
+    /// Keeps `words` aside; the character that stands for them.
+    pub fn hold(&mut self, words: String) -> char {
+        let slot = char::from_u32(Self::FIRST + self.0.len() as u32).unwrap_or('\u{FFFD}');
+        self.0.push(words);
+        slot
+    }
+
+    /// `text` with the words held put back.
+    pub fn restore(&self, text: &str) -> String {
+        text.chars()
+            .map(|c| match (c as u32).checked_sub(Self::FIRST) {
+                Some(i) => self.0.get(i as usize).cloned().unwrap_or_default(),
+                None => c.to_string(),
+            })
+            .collect()
+    }
+}
+
 /// A link as plain text: its address, and its label first when the label
 /// says something else (`docs (https://acme.com/help)`).
 pub fn link_text(url: &str, label: Option<&str>) -> String {

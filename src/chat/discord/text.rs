@@ -7,7 +7,7 @@
 //! should read.
 
 use crate::chat::markup::{
-    disarm_everyone, link_text, name_of, strip_line_marks, strip_marks, Names, Ref,
+    disarm_everyone, link_text, name_of, strip_line_marks, strip_marks, Held, Names, Ref,
 };
 
 /// How Discord writes quoted words (markdown escaped) and moments
@@ -67,10 +67,6 @@ pub fn refs(text: &str) -> Vec<Ref> {
         .collect()
 }
 
-/// Placeholders for tokens while the marks are read (Unicode's private
-/// use area: never typed, and not part of a word).
-const PLACEHOLDER: u32 = 0xF0000;
-
 /// What an agent wrote in Discord, as the customer should read it on X:
 /// mentions as names without `@` (`@everyone` and `@here` as words),
 /// channels as `#name`, custom emoji as `:name:`, timestamps in UTC, links
@@ -79,7 +75,7 @@ pub fn to_x(text: &str, names: &Names) -> String {
     let Some(re) = TOKEN.as_ref() else {
         return text.to_owned();
     };
-    let mut shown: Vec<String> = Vec::new();
+    let mut shown = Held::default();
     let held = re.replace_all(text, |c: &regex::Captures<'_>| {
         let id = |k: &str| c.name(k).map(|m| m.as_str().to_owned());
         let words = if let Some(u) = id("user") {
@@ -104,19 +100,11 @@ pub fn to_x(text: &str, names: &Names) -> String {
         } else {
             id("escaped").unwrap_or_default()
         };
-        let slot = char::from_u32(PLACEHOLDER + shown.len() as u32).unwrap_or('\u{FFFD}');
-        shown.push(words);
-        slot.to_string()
+        shown.hold(words).to_string()
     });
     let plain = strip_line_marks(&held, &[">>> ", "> ", "### ", "## ", "# ", "-# "]);
     let plain = strip_marks(&plain, &["```", "**", "__", "~~", "||", "*", "_", "`"]);
-    disarm_everyone(&plain)
-        .chars()
-        .map(|c| match (c as u32).checked_sub(PLACEHOLDER) {
-            Some(i) => shown.get(i as usize).cloned().unwrap_or_default(),
-            None => c.to_string(),
-        })
-        .collect()
+    shown.restore(&disarm_everyone(&plain))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! Inbound: an agent's message arrives with Slack's escapes and markup;
 //! `to_x` turns it into what the customer should read.
 
-use crate::chat::markup::{link_text, name_of, strip_line_marks, strip_marks, Names, Ref};
+use crate::chat::markup::{link_text, name_of, strip_line_marks, strip_marks, Held, Names, Ref};
 
 /// How Slack writes quoted words (escaped) and moments (`<!date>`, shown
 /// in each reader's time zone, with UTC for clients that cannot).
@@ -126,16 +126,12 @@ fn unescape(text: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// Placeholders for tokens while marks and emoji are read (Unicode's
-/// private use area: never typed, and not part of a word).
-const PLACEHOLDER: u32 = 0xF0000;
-
 /// What an agent wrote in Slack, as the customer should read it on X:
 /// mentions as names without `@`, channels as `#name`, links as their
 /// address (and label when it differs), emoji shortcodes as emoji,
 /// formatting marks and quote marks removed, Slack's escapes undone.
 pub fn to_x(text: &str, names: &Names) -> String {
-    let mut shown = Vec::new();
+    let mut shown = Held::default();
     let mut held = String::with_capacity(text.len());
     for part in split(text) {
         let t = match part {
@@ -165,18 +161,10 @@ pub fn to_x(text: &str, names: &Names) -> String {
             Token::Fallback(words) => words.to_owned(),
             Token::Link { url, label } => link_text(url, label),
         };
-        held.push(char::from_u32(PLACEHOLDER + shown.len() as u32).unwrap_or('\u{FFFD}'));
-        shown.push(unescape(&words));
+        held.push(shown.hold(unescape(&words)));
     }
     let plain = strip_line_marks(&unescape(&held), &["> ", ">"]);
-    let plain = emoji(&strip_marks(&plain, &["```", "*", "_", "~", "`"]));
-    plain
-        .chars()
-        .map(|c| match (c as u32).checked_sub(PLACEHOLDER) {
-            Some(i) => shown.get(i as usize).cloned().unwrap_or_default(),
-            None => c.to_string(),
-        })
-        .collect()
+    shown.restore(&emoji(&strip_marks(&plain, &["```", "*", "_", "~", "`"])))
 }
 
 /// `:tada:` and `:+1::skin-tone-3:` as the emoji; shortcodes no emoji
