@@ -162,18 +162,10 @@ async fn health_when(
     what: &str,
     ready: impl Fn(&serde_json::Value) -> bool,
 ) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let health = scene.health().await;
-        if ready(&health) {
-            return health;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "health never showed {what}: {health}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::common::until(&format!("health to show {what}"), || {
+        scene.health_now().filter(|h| ready(h))
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -137,6 +137,14 @@ impl Scene {
         }
     }
 
+    /// perch's health now, read on this thread (for `until` probes in
+    /// multi-threaded tests); `None` while it does not answer.
+    pub fn health_now(&self) -> Option<serde_json::Value> {
+        let addr = self.service.as_ref()?.addr;
+        let (_, body) = super::http_get(addr, "/healthz").ok()?;
+        serde_json::from_str(&body).ok()
+    }
+
     /// perch's health endpoint, as JSON.
     pub async fn health(&self) -> serde_json::Value {
         let addr = self.service.as_ref().expect("running").addr;
