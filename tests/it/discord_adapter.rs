@@ -339,3 +339,26 @@ async fn people_can_be_played_over_the_fakes_http_control_api() {
     ));
     let _ = r.stop.send(true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_and_deletes_outside_ticket_threads_are_not_journaled() {
+    let mut r = rig().await;
+    // In the route channel itself (no thread): ignored, edits and deletes too.
+    let chatter = r.d.user_message(TEXT, JO, "jo", &[AGENTS], "lunch?");
+    assert!(r.d.edit_user_message(TEXT, chatter, JO, "lunch at 1?"));
+    assert!(r.d.delete_user_message(TEXT, chatter, JO));
+    // In the ticket's thread: each is an event.
+    let thread = thread_id(&r.thread);
+    let said = r.d.user_message(thread, JO, "jo", &[AGENTS], "on it");
+    assert!(matches!(
+        next_event(&mut r.events).await,
+        ChatEvent::ThreadMessage { .. }
+    ));
+    assert!(r.d.delete_user_message(thread, said, JO));
+    assert!(matches!(
+        next_event(&mut r.events).await,
+        ChatEvent::MessageDeleted { message, .. } if message.id.as_str() == said.to_string()
+    ));
+    no_more_events(&mut r.events, Duration::from_millis(500)).await;
+    let _ = r.stop.send(true);
+}

@@ -136,6 +136,12 @@ fn cached_thread(ctx: &Context, guild: GuildId, channel: ChannelId) -> Option<Op
     }))
 }
 
+/// Whether the cache knows `channel` as no thread: edits and deletes
+/// there cannot concern a reply, and are not journaled.
+fn outside_threads(ctx: &Context, guild: GuildId, channel: ChannelId) -> bool {
+    matches!(cached_thread(ctx, guild, channel), Some(None))
+}
+
 impl Handler {
     /// Reads back what people wrote in open ticket threads within the
     /// dedupe window; what was seen already is dropped by `forward`.
@@ -312,16 +318,17 @@ impl EventHandler for Handler {
 
     async fn message_update(
         &self,
-        _ctx: Context,
+        ctx: Context,
         _old: Option<Message>,
         _new: Option<Message>,
         event: MessageUpdateEvent,
     ) {
         // An update without content is Discord adding an embed, not an edit.
-        let (Some(text), Some(by)) = (event.content, event.author) else {
+        let (Some(text), Some(by), Some(guild)) = (event.content, event.author, event.guild_id)
+        else {
             return;
         };
-        if by.bot || event.guild_id.is_none() {
+        if by.bot || outside_threads(&ctx, guild, event.channel_id) {
             return;
         }
         let at = event.edited_timestamp.map_or(0, |t| t.unix_timestamp());
@@ -340,12 +347,15 @@ impl EventHandler for Handler {
 
     async fn message_delete(
         &self,
-        _ctx: Context,
+        ctx: Context,
         channel: ChannelId,
         message: serenity::all::MessageId,
         guild: Option<GuildId>,
     ) {
-        if guild.is_none() {
+        let Some(guild) = guild else {
+            return;
+        };
+        if outside_threads(&ctx, guild, channel) {
             return;
         }
         let deleted = ChatEvent::MessageDeleted {
