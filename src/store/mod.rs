@@ -150,7 +150,7 @@ impl Store {
                 }
             }
         };
-        let db = sled::Config::new().path(dir).open().map_err(open_err)?;
+        let db = Self::open_db(dir).map_err(open_err)?;
         let tree = |name: &str| db.open_tree(name).map_err(open_err);
         let store = Self {
             meta: tree("meta")?,
@@ -171,6 +171,29 @@ impl Store {
             db,
         };
         Ok(store)
+    }
+
+    /// sled's file lock outlives a closed store for a moment: a write
+    /// sled finishes on a background thread holds the file after the last
+    /// handle is dropped (sled's own tests block on the lock for this
+    /// reason). So a lock that is taken is asked for again for up to
+    /// `LOCK_PATIENCE` before the store counts as another process's.
+    fn open_db(dir: &Path) -> Result<sled::Db, sled::Error> {
+        const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(1);
+        let started = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(5);
+        loop {
+            match sled::Config::new().path(dir).open() {
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("could not acquire lock")
+                        && started.elapsed() < LOCK_PATIENCE =>
+                {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(100));
+                }
+                other => return other,
+            }
+        }
     }
 
     fn tree(&self, name: &str) -> Option<&sled::Tree> {
