@@ -120,6 +120,54 @@ pub async fn health(config: &Config, out: &mut dyn Write) -> anyhow::Result<bool
     Ok(healthy)
 }
 
+/// `perch auth x --account KEY`: signs the account in with OAuth 2.0 and
+/// PKCE, its callback on `redirect` (a loopback address).
+pub async fn auth_x(
+    config: &Config,
+    account: &str,
+    redirect: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    use crate::twitter::authorize::{loopback_callback, Pending};
+    let Some(found) = config.accounts.iter().find(|a| a.key.as_str() == account) else {
+        let keys: Vec<&str> = config.accounts.iter().map(|a| a.key.as_str()).collect();
+        anyhow::bail!(
+            "no account `{account}` in the config (its accounts: {})",
+            keys.join(", ")
+        );
+    };
+    let (redirect, addr) = loopback_callback(redirect)?;
+    let store = open_store(config)?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen on {addr} for X's callback; is something else using it? (--redirect picks another, registered in the X app)")
+    })?;
+    let pending = Pending::begin(
+        config,
+        found,
+        store.clone(),
+        &secrets::from_process_env,
+        &redirect,
+        listener,
+    )?;
+    writeln!(
+        out,
+        "Open this address in a browser signed in to X as @{}, and choose \"Authorize app\":\n\n  {}\n\nWaiting for X to send the browser back to {redirect} ...",
+        found.handle,
+        pending.url()
+    )?;
+    out.flush()?;
+    let done = pending.finish().await?;
+    store.flush()?;
+    writeln!(
+        out,
+        "Signed in: perch acts as @{} (user id {}) with {}. The refresh token is in the store; `perch run` uses it (refresh_token_env is not needed).",
+        done.user.username,
+        done.user.id,
+        done.scopes.join(" ")
+    )?;
+    Ok(())
+}
+
 /// `perch export`: the store as JSON lines on `out`.
 pub fn export(config: &Config, out: &mut dyn Write) -> anyhow::Result<usize> {
     let dir = &config.service.data_dir;

@@ -46,6 +46,11 @@ enum Command {
         #[arg(long, env = "PERCH_CONFIG")]
         config: PathBuf,
     },
+    /// Sign in a brand account, once, for perch to act as it.
+    Auth {
+        #[command(subcommand)]
+        platform: AuthPlatform,
+    },
     /// Write the whole store as JSON lines to stdout (backup, migration).
     Export {
         #[arg(long, env = "PERCH_CONFIG")]
@@ -64,6 +69,23 @@ enum Command {
         /// Skip the scripted scene.
         #[arg(long)]
         no_scene: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuthPlatform {
+    /// OAuth 2.0 with PKCE for an X account with `kind = "oauth2"`: prints
+    /// X's consent page, waits on the callback, stores the refresh token.
+    /// Stop `perch run` first (the store is locked while it runs).
+    X {
+        #[arg(long, env = "PERCH_CONFIG")]
+        config: PathBuf,
+        /// The account's `key` in the config.
+        #[arg(long)]
+        account: String,
+        /// The callback registered in the X app (served here, on loopback).
+        #[arg(long, default_value = perch::twitter::authorize::DEFAULT_CALLBACK)]
+        redirect: String,
     },
 }
 
@@ -114,6 +136,23 @@ fn main() -> ExitCode {
                 }
             };
         }
+        Command::Auth {
+            platform:
+                AuthPlatform::X {
+                    config,
+                    account,
+                    redirect,
+                },
+        } => cli::load(&config).and_then(|config| {
+            logging::init(format(Some(config.service.log_format)));
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(cli::auth_x(
+                &config,
+                &account,
+                &redirect,
+                &mut std::io::stdout(),
+            ))
+        }),
         Command::Export { config } => cli::load(&config).and_then(|config| {
             logging::init(format(Some(config.service.log_format)));
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());

@@ -45,6 +45,7 @@ pub struct RawService {
 #[serde(deny_unknown_fields)]
 pub struct RawX {
     pub api_url: Option<String>,
+    pub authorize_url: Option<String>,
     pub monthly_read_budget: Option<u64>,
     pub backfill: Option<String>,
     pub auto_reply_max_age: Option<String>,

@@ -48,6 +48,8 @@ pub struct Service {
 #[derive(Debug, Clone)]
 pub struct XSettings {
     pub api_url: String,
+    /// X's OAuth 2.0 consent page (`perch auth x` sends the person there).
+    pub authorize_url: String,
     pub monthly_read_budget: Option<u64>,
     /// How far back a source's first poll reads (a new store, account or
     /// search rule): nothing older becomes a ticket.
@@ -77,7 +79,8 @@ pub enum XAuth {
         client_id: EnvVar,
         client_secret: Option<EnvVar>,
         /// Seeds the first refresh; later ones rotate and live in the store.
-        refresh_token: EnvVar,
+        /// Absent when `perch auth x` put the first one in the store.
+        refresh_token: Option<EnvVar>,
     },
 }
 
@@ -277,7 +280,7 @@ impl Config {
                 } => {
                     out.push(client_id);
                     out.extend(client_secret);
-                    out.push(refresh_token);
+                    out.extend(refresh_token);
                 }
             }
         }

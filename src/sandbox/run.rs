@@ -66,7 +66,11 @@ fn fake_accounts(config: &Config) -> Vec<FakeAccount> {
                     ..
                 } => Some((
                     fake_secret(&client_id.name),
-                    fake_secret(&refresh_token.name),
+                    // Without one, `perch auth x` gets the first.
+                    refresh_token
+                        .as_ref()
+                        .map(|r| fake_secret(&r.name))
+                        .unwrap_or_default(),
                 )),
                 XAuth::OAuth1 { .. } => None,
             },

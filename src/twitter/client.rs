@@ -67,6 +67,18 @@ pub struct XClient {
     auth: Auth,
     patience: Patience,
     windows: Windows,
+    /// X's `x-access-level` on the last OAuth 1.0a answer.
+    access_level: std::sync::Mutex<Option<String>>,
+}
+
+/// Who the credentials act as, and what they may do.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub user: api::User,
+    /// OAuth 1.0a: the app's permission (`read-write-directmessages`).
+    pub access_level: Option<String>,
+    /// OAuth 2.0: the scopes the token was granted.
+    pub scopes: Option<Vec<String>>,
 }
 
 impl XClient {
@@ -88,6 +100,7 @@ impl XClient {
             auth,
             patience,
             windows: Windows::default(),
+            access_level: std::sync::Mutex::default(),
         })
     }
 
@@ -163,6 +176,16 @@ impl XClient {
             };
             let status = response.status();
             self.windows.record(&endpoint, response.headers());
+            if let Some(level) = response
+                .headers()
+                .get("x-access-level")
+                .and_then(|v| v.to_str().ok())
+            {
+                *self
+                    .access_level
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(level.to_owned());
+            }
             let bytes = response
                 .bytes()
                 .await
@@ -358,6 +381,33 @@ impl XClient {
 
     /// The users with these ids (up to 100); those X does not return are
     /// gone (deleted or suspended).
+    /// `GET /2/users/me`: who the credentials act as (for `perch check
+    /// --online` and `perch auth x`).
+    pub async fn me(&self) -> Result<Identity, XError> {
+        #[derive(serde::Deserialize)]
+        struct Me {
+            data: api::User,
+        }
+        let me: Me = self.get("/2/users/me", &BTreeMap::new()).await?;
+        let access_level = match &self.auth {
+            Auth::OAuth1 { .. } => self
+                .access_level
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone(),
+            Auth::OAuth2(_) => None,
+        };
+        let scopes = match &self.auth {
+            Auth::OAuth2(session) => session.scopes(),
+            Auth::OAuth1 { .. } => None,
+        };
+        Ok(Identity {
+            user: me.data,
+            access_level,
+            scopes,
+        })
+    }
+
     pub async fn users(&self, ids: &[&str]) -> Result<Vec<api::User>, XError> {
         let mut query = BTreeMap::new();
         query.insert("ids", ids.join(","));

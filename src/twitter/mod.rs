@@ -8,6 +8,7 @@
 //! - `publish`: length checks and posting. `webhook`: CRC and signatures.
 
 pub mod api;
+pub mod authorize;
 pub mod budget;
 pub mod client;
 mod error;

@@ -20,6 +20,8 @@ struct TokenResponse {
     refresh_token: Option<String>,
     #[serde(default)]
     expires_in: Option<u64>,
+    #[serde(default)]
+    scope: Option<String>,
 }
 
 struct Access {
@@ -33,10 +35,12 @@ pub struct OAuth2Session {
     client_id: Secret,
     client_secret: Option<Secret>,
     /// The refresh token from the environment, used until the store has a
-    /// newer one.
-    seed: Secret,
+    /// newer one (none when `perch auth x` stored the first).
+    seed: Option<Secret>,
     store: Store,
     access: Mutex<Option<Access>>,
+    /// The scopes of the last token X gave.
+    granted: std::sync::Mutex<Option<Vec<String>>>,
 }
 
 impl OAuth2Session {
@@ -45,7 +49,7 @@ impl OAuth2Session {
         account: AccountKey,
         client_id: Secret,
         client_secret: Option<Secret>,
-        seed: Secret,
+        seed: Option<Secret>,
         store: Store,
     ) -> Self {
         Self {
@@ -56,7 +60,16 @@ impl OAuth2Session {
             seed,
             store,
             access: Mutex::new(None),
+            granted: std::sync::Mutex::default(),
         }
+    }
+
+    /// The scopes X granted the current token (once one was fetched).
+    pub fn scopes(&self) -> Option<Vec<String>> {
+        self.granted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// A valid access token, refreshed when it is about to expire.
@@ -81,9 +94,18 @@ impl OAuth2Session {
     }
 
     async fn exchange(&self, http: &reqwest::Client) -> Result<Access, XError> {
-        let refresh = match self.store.refresh_token(self.account.as_str())? {
-            Some(stored) => Secret::new(stored),
-            None => self.seed.clone(),
+        let refresh = match (self.store.refresh_token(self.account.as_str())?, &self.seed) {
+            (Some(stored), _) => Secret::new(stored),
+            (None, Some(seed)) => seed.clone(),
+            (None, None) => {
+                return Err(XError::Refresh {
+                    account: self.account.clone(),
+                    detail: format!(
+                        "no refresh token yet: run `perch auth x --account {}` (or set the account's refresh_token_env)",
+                        self.account
+                    ),
+                })
+            }
         };
         let form = [
             ("grant_type", "refresh_token"),
@@ -121,6 +143,13 @@ impl OAuth2Session {
         if let Some(next) = &parsed.refresh_token {
             // Durable before use: the old refresh token is dead now.
             self.store.set_refresh_token(self.account.as_str(), next)?;
+        }
+        if let Some(scope) = &parsed.scope {
+            *self
+                .granted
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                Some(scope.split_whitespace().map(str::to_owned).collect());
         }
         tracing::info!(account = %self.account, "OAuth 2.0 access token refreshed");
         Ok(Access {

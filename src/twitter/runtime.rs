@@ -55,17 +55,29 @@ pub fn client(
             client_id,
             client_secret,
             refresh_token,
-        } => Auth::OAuth2(Box::new(OAuth2Session::new(
-            &config.x.api_url,
-            account.key.clone(),
-            secret(client_id, lookup)?,
-            client_secret
+        } => {
+            let seed = refresh_token
                 .as_ref()
                 .map(|s| secret(s, lookup))
-                .transpose()?,
-            secret(refresh_token, lookup)?,
-            store.clone(),
-        ))),
+                .transpose()?;
+            if seed.is_none() && store.refresh_token(account.key.as_str())?.is_none() {
+                return Err(XError::Invalid(format!(
+                    "account `{}` has no OAuth 2.0 tokens yet: run `perch auth x --account {}` (or set its refresh_token_env)",
+                    account.key, account.key
+                )));
+            }
+            Auth::OAuth2(Box::new(OAuth2Session::new(
+                &config.x.api_url,
+                account.key.clone(),
+                secret(client_id, lookup)?,
+                client_secret
+                    .as_ref()
+                    .map(|s| secret(s, lookup))
+                    .transpose()?,
+                seed,
+                store.clone(),
+            )))
+        }
     };
     XClient::new(
         &config.x.api_url,

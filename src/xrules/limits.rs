@@ -20,10 +20,11 @@ pub const CREATE_POST: &str = "POST /2/tweets";
 pub const SEND_DM: &str = "POST /2/dm_conversations/with/:id/messages";
 pub const OAUTH2_TOKEN: &str = "POST /2/oauth2/token";
 pub const USERS_LOOKUP: &str = "GET /2/users";
+pub const USERS_ME: &str = "GET /2/users/me";
 
 /// Requests per user per 15 minutes, as X documents them for user
 /// context.
-pub const PUBLISHED: [(&str, u64); 8] = [
+pub const PUBLISHED: [(&str, u64); 9] = [
     (MENTIONS, 300),
     (SEARCH_RECENT, 300),
     (DM_EVENTS, 300),
@@ -32,6 +33,7 @@ pub const PUBLISHED: [(&str, u64); 8] = [
     (SEND_DM, 200),
     (OAUTH2_TOKEN, 1000),
     (USERS_LOOKUP, 900),
+    (USERS_ME, 75),
 ];
 
 /// The published limit of `endpoint` per `WINDOW`.

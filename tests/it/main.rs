@@ -33,6 +33,7 @@ mod slack_web;
 mod store_crash;
 mod store_dump;
 mod store_race;
+mod x_auth;
 mod x_client;
 mod x_contract;
 mod x_ingest;

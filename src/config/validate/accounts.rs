@@ -139,10 +139,7 @@ pub(super) fn auth(c: &mut Checker, at: &str, raw: &RawAuth) -> XAuth {
                     key: String::new(),
                 },
                 client_secret: None,
-                refresh_token: EnvVar {
-                    name: String::new(),
-                    key: String::new(),
-                },
+                refresh_token: None,
             }
         }
     }
@@ -177,9 +174,10 @@ fn oauth1(c: &mut Checker, at: &str, raw: &RawAuth) -> XAuth {
 }
 
 /// `kind = "oauth2"`: the app's client id (and secret, for confidential
-/// clients) and a refresh token.
+/// clients), and a first refresh token unless `perch auth x` stores one.
 fn oauth2(c: &mut Checker, at: &str, raw: &RawAuth) -> XAuth {
-    let why = "OAuth 2.0 needs the app's client id and a refresh token (scope offline.access)";
+    let why =
+        "OAuth 2.0 needs the app's client id (then run `perch auth x` for the account's tokens)";
     XAuth::OAuth2 {
         client_id: c.required_env(
             &format!("{at}.client_id_env"),
@@ -190,11 +188,10 @@ fn oauth2(c: &mut Checker, at: &str, raw: &RawAuth) -> XAuth {
             .client_secret_env
             .as_ref()
             .map(|v| c.env(&format!("{at}.client_secret_env"), v)),
-        refresh_token: c.required_env(
-            &format!("{at}.refresh_token_env"),
-            raw.refresh_token_env.as_ref(),
-            why,
-        ),
+        refresh_token: raw
+            .refresh_token_env
+            .as_ref()
+            .map(|v| c.env(&format!("{at}.refresh_token_env"), v)),
     }
 }
 

@@ -68,6 +68,12 @@ pub(super) fn x_settings(c: &mut Checker, raw: &RawX) -> XSettings {
         None => "https://api.x.com".to_owned(),
         Some(v) => c.check("x.api_url", parse::base_url(v)).unwrap_or_default(),
     };
+    let authorize_url = match &raw.authorize_url {
+        None => "https://x.com/i/oauth2/authorize".to_owned(),
+        Some(v) => c
+            .check("x.authorize_url", parse::base_url(v))
+            .unwrap_or_default(),
+    };
     if raw.monthly_read_budget == Some(0) {
         c.fail(
             "x.monthly_read_budget",
@@ -87,6 +93,7 @@ pub(super) fn x_settings(c: &mut Checker, raw: &RawX) -> XSettings {
     }
     XSettings {
         api_url,
+        authorize_url,
         monthly_read_budget: raw.monthly_read_budget,
         backfill,
         auto_reply_max_age: raw

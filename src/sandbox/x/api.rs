@@ -31,6 +31,8 @@ pub fn endpoint_of(method: &Method, path: &str) -> Option<String> {
             "/2/dm_conversations/with/:id/messages"
         }
         ["", "2", "oauth2", "token"] => "/2/oauth2/token",
+        ["", "i", "oauth2", "authorize"] => "/i/oauth2/authorize",
+        ["", "2", "users", "me"] => "/2/users/me",
         ["", "2", "users"] => "/2/users",
         _ => return None,
     };
@@ -89,7 +91,8 @@ pub async fn handle(
                 "Not Found Error",
                 &format!("no route {method} {path}"),
             ),
-            Some(e) if e == "POST /2/oauth2/token" => token(&mut s, &body),
+            Some(e) if e == "POST /2/oauth2/token" => super::oauth2::token(&mut s, &body, &headers),
+            Some(e) if e == "GET /i/oauth2/authorize" => super::oauth2::authorize(&mut s, &query),
             Some(e) => api_call(&mut s, e, &method, &path, &query, &headers, &body),
         }
     };
@@ -168,6 +171,20 @@ fn api_call(
         None => dispatch(s, endpoint, path, query, body, &user_id),
     };
     set_limit_headers(&mut r, window);
+    // X tells OAuth 1.0a callers what the app may do for this account.
+    let oauth1 = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|h| h.starts_with("OAuth "));
+    if oauth1 {
+        let level = s
+            .access_levels
+            .get(&user_id)
+            .map_or("read-write-directmessages", String::as_str);
+        if let Ok(v) = HeaderValue::from_str(level) {
+            r.headers_mut().insert("x-access-level", v);
+        }
+    }
     r
 }
 
@@ -251,46 +268,6 @@ fn authenticate(
         .ok_or_else(|| AuthFailure("token of no account".to_owned()))
 }
 
-fn token(s: &mut State, body: &[u8]) -> Response {
-    let form: BTreeMap<String, String> = url::form_urlencoded::parse(body).into_owned().collect();
-    let bad = || {
-        ok(
-            StatusCode::BAD_REQUEST,
-            json!({"error": "invalid_request", "error_description": "Value passed for the token was invalid."}),
-        )
-    };
-    if form.get("grant_type").map(String::as_str) != Some("refresh_token") {
-        return bad();
-    }
-    let (Some(client_id), Some(refresh)) = (form.get("client_id"), form.get("refresh_token"))
-    else {
-        return bad();
-    };
-    s.token_serial += 1;
-    let serial = s.token_serial;
-    let ttl = s.access_ttl;
-    let Some(o) = s
-        .oauth2
-        .iter_mut()
-        .find(|o| &o.client_id == client_id && &o.refresh == refresh)
-    else {
-        return bad();
-    };
-    o.refresh = format!("refresh-{serial}");
-    o.access = format!("access-{serial}");
-    o.access_expires = unix_now() + ttl;
-    ok(
-        StatusCode::OK,
-        json!({
-            "token_type": "bearer",
-            "expires_in": ttl,
-            "access_token": o.access,
-            "scope": "tweet.read tweet.write users.read dm.read dm.write offline.access",
-            "refresh_token": o.refresh,
-        }),
-    )
-}
-
 fn dispatch(
     s: &mut State,
     endpoint: &str,
@@ -301,6 +278,10 @@ fn dispatch(
 ) -> Response {
     let segment = |i: usize| path.split('/').nth(i).unwrap_or_default().to_owned();
     match endpoint {
+        "GET /2/users/me" => match s.user(me) {
+            Some(u) => ok(StatusCode::OK, json!({ "data": u })),
+            None => problem(StatusCode::FORBIDDEN, "Forbidden", "Forbidden"),
+        },
         "GET /2/users/:id/mentions" => mentions(s, &segment(3), query),
         "GET /2/users/:id/tweets" => {
             let id = segment(3);

@@ -13,6 +13,7 @@
 mod api;
 pub mod auth;
 mod control;
+mod oauth2;
 mod pages;
 pub mod query;
 
@@ -85,11 +86,23 @@ struct Fault {
 
 struct OAuth2State {
     client_id: String,
+    /// Empty when the last grant had no `offline.access`.
     refresh: String,
     access: String,
     access_expires: u64,
     user_id: String,
+    /// What the tokens were granted.
+    scopes: Vec<String>,
+    /// The app's registered callback URIs.
+    callbacks: Vec<String>,
 }
+
+/// The callback URI the fake's OAuth 2.0 apps have registered unless a
+/// test registers another (`perch auth x`'s default).
+pub use crate::twitter::authorize::DEFAULT_CALLBACK;
+
+/// What X grants when the person consents to everything perch asks.
+const GRANTED: &str = "tweet.read tweet.write users.read dm.read dm.write offline.access";
 
 #[derive(Default)]
 pub(crate) struct State {
@@ -115,6 +128,15 @@ pub(crate) struct State {
     /// done (X is not instant: a client may stop while waiting).
     delays: HashMap<String, std::time::Duration>,
     oauth2: Vec<OAuth2State>,
+    codes: Vec<oauth2::Code>,
+    /// Who is signed in to x.com at the consent page (a user id); the
+    /// app's own account when `None`.
+    signed_in: Option<String>,
+    /// The person at the consent page presses Cancel.
+    declines: bool,
+    /// The app's permission per account, as X reports it to OAuth 1.0a
+    /// requests in `x-access-level` (`read-write-directmessages` unless set).
+    access_levels: HashMap<String, String>,
     token_serial: u64,
     access_ttl: u64,
     requests: Vec<RequestRecord>,
@@ -150,6 +172,8 @@ impl State {
                     access: String::new(),
                     access_expires: 0,
                     user_id: a.user_id.clone(),
+                    scopes: GRANTED.split(' ').map(str::to_owned).collect(),
+                    callbacks: vec![DEFAULT_CALLBACK.to_owned()],
                 });
             }
         }
@@ -449,6 +473,36 @@ impl FakeX {
         for o in &mut self.state().oauth2 {
             o.access_expires = 0;
         }
+    }
+
+    /// Registers another callback URI for an OAuth 2.0 app.
+    pub fn register_callback(&self, client_id: &str, uri: &str) {
+        for o in &mut self.state().oauth2 {
+            if o.client_id == client_id {
+                o.callbacks.push(uri.to_owned());
+            }
+        }
+    }
+
+    /// Who consents at the authorize page from now on (by handle; a new
+    /// user when X has none by that name).
+    pub fn sign_in_as(&self, handle: &str) {
+        let mut s = self.state();
+        let id = s.user_by_name(handle).id;
+        s.signed_in = Some(id);
+    }
+
+    /// Whether the person at the authorize page presses Cancel.
+    pub fn decline_consent(&self, declines: bool) {
+        self.state().declines = declines;
+    }
+
+    /// The app's permission on an account as X reports it to OAuth 1.0a
+    /// requests (`read`, `read-write`, `read-write-directmessages`).
+    pub fn set_access_level(&self, user_id: &str, level: &str) {
+        self.state()
+            .access_levels
+            .insert(user_id.to_owned(), level.to_owned());
     }
 
     /// The refresh token currently valid for an OAuth 2.0 client.

@@ -130,7 +130,7 @@ pub fn oauth2(fake: &FakeX, store: &Store) -> Auth {
         "acme".into(),
         Secret::new("client-acme"),
         None,
-        Secret::new("seed-refresh"),
+        Some(Secret::new("seed-refresh")),
         store.clone(),
     )))
 }
