@@ -53,6 +53,44 @@ pub fn check(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `perch check --online`: what each platform says about the
+/// credentials, one line each; `true` when nothing needs fixing.
+pub async fn check_online(
+    config: &Config,
+    lookup: &(dyn Fn(&str) -> Option<String> + Sync),
+    out: &mut dyn Write,
+) -> std::io::Result<bool> {
+    let store = Store::open(&config.service.data_dir);
+    if let Err(crate::store::StoreError::InUse { .. }) = &store {
+        writeln!(
+            out,
+            "The store is in use (perch is running): OAuth 2.0 accounts are left to it."
+        )?;
+    }
+    let findings = crate::online::check(config, store, lookup).await;
+    writeln!(out, "Asked the platforms:")?;
+    let mut problems = 0;
+    for f in &findings {
+        match &f.outcome {
+            Ok(detail) => writeln!(out, "  ok       {}: {detail}", f.what)?,
+            Err(fix) => {
+                problems += 1;
+                writeln!(out, "  PROBLEM  {}: {fix}", f.what)?;
+            }
+        }
+    }
+    if problems == 0 {
+        writeln!(out, "Every platform accepts perch.")?;
+    } else {
+        writeln!(
+            out,
+            "{problems} problem{} to fix before `perch run` works.",
+            if problems == 1 { "" } else { "s" }
+        )?;
+    }
+    Ok(problems == 0)
+}
+
 fn print_warnings(loaded: &Loaded, err: &mut dyn Write) -> std::io::Result<()> {
     for w in &loaded.warnings {
         writeln!(err, "warning: {}", located(&loaded.path, w))?;

@@ -7,7 +7,8 @@
 //!
 //! 1. [`xrules`]: what X allows (published rate limits, polling pace, how
 //!    X measures a post or a DM): pure facts and arithmetic; [`backoff`]:
-//!    the one retry policy; [`clock`]: the time, injected.
+//!    the one retry policy; [`clock`]: the time, injected; [`vitals`]:
+//!    which links (a chat platform, an X source) work, and since when not.
 //! 2. [`ticket`]: the domain with no I/O: typed ids, tickets, the claim
 //!    state machine and the chat command grammar.
 //! 3. [`config`]: the TOML config: raw serde types, a pure `validate()`,
@@ -18,7 +19,9 @@
 //!    setup (text or JSON).
 //! 5. [`store`]: the sled store: trees, versioned and checksummed values,
 //!    transactions for claims, export and import.
-//! 6. [`twitter`]: the X API v2 client, ingest, read budget, publishing.
+//! 6. [`twitter`]: the X API v2 client, ingest, read budget, publishing,
+//!    `perch auth x`; [`online`]: `perch check --online`, which asks each
+//!    platform what the credentials allow.
 //! 7. [`relay`]: X items into ticket threads, chat into claims and replies,
 //!    the outbox to X.
 //! 8. [`service`]: `perch run`: opens the store, starts ingest, the chat
@@ -33,12 +36,14 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod logging;
+pub mod online;
 pub mod relay;
 pub mod sandbox;
 pub mod service;
 pub mod store;
 pub mod ticket;
 pub mod twitter;
+pub mod vitals;
 pub mod xrules;
 
 #[doc(hidden)]

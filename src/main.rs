@@ -34,6 +34,10 @@ enum Command {
     Check {
         #[arg(long, env = "PERCH_CONFIG")]
         config: PathBuf,
+        /// Also ask X, Slack and Discord whether the credentials work and
+        /// what they allow (posts nothing).
+        #[arg(long)]
+        online: bool,
     },
     /// Run the service until Ctrl-C or SIGTERM.
     Run {
@@ -97,16 +101,35 @@ fn main() -> ExitCode {
         None => from_config.unwrap_or(LogFormat::Text),
     };
     let result = match args.command {
-        Command::Check { config } => {
+        Command::Check { config, online } => {
             logging::init(format(None));
             let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
-            return cli::check(
+            let offline = cli::check(
                 &config,
                 &config::secrets::from_process_env,
                 &mut out,
                 &mut err,
             )
             .unwrap_or(ExitCode::FAILURE);
+            if !online || offline != ExitCode::SUCCESS {
+                return offline;
+            }
+            let asked = cli::load(&config).and_then(|config| {
+                let runtime = tokio::runtime::Runtime::new()?;
+                Ok(runtime.block_on(cli::check_online(
+                    &config,
+                    &config::secrets::from_process_env,
+                    &mut out,
+                ))?)
+            });
+            return match asked {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::FAILURE,
+                Err(e) => {
+                    eprintln!("perch: {e:#}");
+                    ExitCode::FAILURE
+                }
+            };
         }
         Command::Run { config } => cli::load(&config).and_then(|config| {
             logging::init(format(Some(config.service.log_format)));

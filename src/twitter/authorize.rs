@@ -37,6 +37,15 @@ pub const SCOPES: [&str; 6] = [
     "offline.access",
 ];
 
+/// Which of perch's `SCOPES` are not in `granted`.
+pub fn missing_scopes(granted: &[String]) -> Vec<&'static str> {
+    SCOPES
+        .iter()
+        .copied()
+        .filter(|s| !granted.iter().any(|g| g == s))
+        .collect()
+}
+
 /// The callback perch serves unless told another; register exactly this
 /// in the X app's "Callback URI / Redirect URL".
 pub const DEFAULT_CALLBACK: &str = "http://127.0.0.1:8765/callback";
@@ -266,11 +275,7 @@ async fn exchange(
         .scopes()
         .map(|s| s.iter().map(|s| s.to_string()).collect())
         .unwrap_or_else(|| SCOPES.iter().map(|s| (*s).to_owned()).collect());
-    let missing: Vec<&str> = SCOPES
-        .iter()
-        .copied()
-        .filter(|s| !scopes.iter().any(|g| g == s))
-        .collect();
+    let missing = missing_scopes(&scopes);
     if !missing.is_empty() {
         bail!(
             "X granted {} but not {}: in the app's User authentication settings choose \"Read and write and Direct message\", then run again",

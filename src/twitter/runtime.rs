@@ -39,7 +39,23 @@ pub fn client(
     store: &Store,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<XClient, XError> {
-    let auth = match &account.auth {
+    XClient::new(
+        &config.x.api_url,
+        account.key.clone(),
+        auth(config, account, Some(store), lookup)?,
+        Patience::default(),
+    )
+}
+
+/// How `account` signs its requests. OAuth 2.0 needs the store (its
+/// refresh tokens rotate and live there); without one it is refused.
+pub fn auth(
+    config: &Config,
+    account: &Account,
+    store: Option<&Store>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Auth, XError> {
+    Ok(match &account.auth {
         XAuth::OAuth1 {
             consumer_key,
             consumer_secret,
@@ -60,6 +76,12 @@ pub fn client(
                 .as_ref()
                 .map(|s| secret(s, lookup))
                 .transpose()?;
+            let Some(store) = store else {
+                return Err(XError::Invalid(format!(
+                    "account `{}` uses OAuth 2.0, whose tokens live in the store, and the store is in use (perch is running: its /healthz says how X answers)",
+                    account.key
+                )));
+            };
             if seed.is_none() && store.refresh_token(account.key.as_str())?.is_none() {
                 return Err(XError::Invalid(format!(
                     "account `{}` has no OAuth 2.0 tokens yet: run `perch auth x --account {}` (or set its refresh_token_env)",
@@ -78,13 +100,7 @@ pub fn client(
                 store.clone(),
             )))
         }
-    };
-    XClient::new(
-        &config.x.api_url,
-        account.key.clone(),
-        auth,
-        Patience::default(),
-    )
+    })
 }
 
 /// Starts ingest for every account.

@@ -11,12 +11,12 @@ const TEST_SUPPORT: &str = "testing";
 
 /// Bottom first; the same order as the list in `src/lib.rs`.
 const LAYERS: &[&[&str]] = &[
-    &["xrules", "backoff", "clock"],
+    &["xrules", "backoff", "clock", "vitals"],
     &["ticket"],
     &["config", "testing"],
     &["chat", "logging"],
     &["store"],
-    &["twitter"],
+    &["twitter", "online"],
     &["relay"],
     &["service"],
     &["sandbox"],

@@ -9,6 +9,7 @@
 mod common;
 
 mod agent_writes;
+mod check_online;
 mod config_check;
 mod discord_adapter;
 mod discord_contract;

@@ -98,6 +98,32 @@ impl SlackWeb {
         Ok(me.user_id.to_string())
     }
 
+    /// Whether the bot can read `channel` (it is in it, the id is right,
+    /// the app has the history scope): one message of history.
+    pub async fn can_read(&self, channel: &str) -> Result<(), ChatError> {
+        let session = self.client.open_session(&self.token);
+        let request = SlackApiConversationsHistoryRequest::new()
+            .with_channel(channel.into())
+            .with_limit(1);
+        session
+            .conversations_history(&request)
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+
+    /// Whether `app_token` may open a Socket Mode connection (an `xapp-`
+    /// token with `connections:write`).
+    pub async fn can_connect(&self, app_token: &Secret) -> Result<(), ChatError> {
+        let token = SlackApiToken::new(SlackApiTokenValue(app_token.expose().to_owned()));
+        let session = self.client.open_session(&token);
+        session
+            .apps_connections_open(&SlackApiAppsConnectionOpenRequest::new())
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+
     /// Members of a user group (agents or leads, per `[permissions]`).
     pub async fn group_members(&self, group: &str) -> Result<Vec<String>, ChatError> {
         let session = self.client.open_session(&self.token);

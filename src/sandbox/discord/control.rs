@@ -22,6 +22,22 @@ impl Control {
         super::lock(&self.0).roles.insert(id, name.to_owned());
     }
 
+    /// Switches the application's Message Content intent (Developer
+    /// Portal, Bot tab) on or off.
+    pub fn set_message_content_intent(&self, on: bool) {
+        super::lock(&self.0).access.message_content = on;
+    }
+
+    /// What the bot's role grants guild-wide.
+    pub fn set_bot_role_permissions(&self, grants: serenity::all::Permissions) {
+        super::lock(&self.0).access.role = grants;
+    }
+
+    /// An overwrite on `channel` that denies the bot `denied`.
+    pub fn deny_bot(&self, channel: u64, denied: serenity::all::Permissions) {
+        super::lock(&self.0).access.denied.insert(channel, denied);
+    }
+
     /// A person edits their message `id`: changed, and dispatched as the
     /// MESSAGE_UPDATE Discord sends. `false` if it is not theirs.
     pub fn edit_user_message(&self, channel: u64, id: u64, user: u64, content: &str) -> bool {

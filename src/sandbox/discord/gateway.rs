@@ -84,12 +84,16 @@ impl Gateway {
     }
 }
 
-fn guild_json(s: &super::State) -> Value {
+pub(super) fn guild_json(s: &super::State) -> Value {
     let channels: Vec<Value> = s
         .channels
         .values()
         .filter(|c| c.kind != 11)
-        .map(super::channel_json)
+        .map(|c| {
+            let mut v = super::channel_json(c);
+            v["permission_overwrites"] = super::access::overwrites(s, c.id);
+            v
+        })
         .collect();
     let threads: Vec<Value> = s
         .channels
@@ -108,10 +112,7 @@ fn guild_json(s: &super::State) -> Value {
                 "joined_at": chrono::Utc::now().to_rfc3339(), "large": false, "unavailable": false, "member_count": 2,
     });
     let more = json!({
-        "roles": [{
-            "id": GUILD_ID.to_string(), "name": "@everyone", "color": 0, "colors": { "primary_color": 0, "secondary_color": null, "tertiary_color": null },
-            "hoist": false, "icon": null, "unicode_emoji": null, "position": 0, "permissions": "0", "managed": false, "mentionable": false, "flags": 0,
-        }],
+        "roles": super::access::guild_roles(s),
         "emojis": [], "stickers": [], "voice_states": [], "members": [], "presences": [], "stage_instances": [],
                 "guild_scheduled_events": [], "soundboard_sounds": [], "channels": channels, "threads": threads,
     });
@@ -186,6 +187,14 @@ fn identify(state: &Shared, v: &Value, tx: &mpsc::UnboundedSender<WsMessage>) ->
         return None;
     }
     let intents = v["d"]["intents"].as_u64().unwrap_or(0);
+    // MESSAGE_CONTENT (1 << 15) without the switch on: 4014.
+    if intents & (1 << 15) != 0 && !s.access.message_content {
+        let _ = tx.send(WsMessage::Close(Some(axum::extract::ws::CloseFrame {
+            code: 4014,
+            reason: "Disallowed intent(s).".into(),
+        })));
+        return None;
+    }
     s.gateway.serial += 1;
     s.gateway.identified += 1;
     let id = s.gateway.serial;

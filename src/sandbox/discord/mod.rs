@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use serde_json::{json, Value};
 
+mod access;
 mod control;
 pub mod gateway;
 mod interactions;
@@ -81,6 +82,8 @@ pub(crate) struct State {
     followups: Vec<(String, Value)>,
     /// Ephemeral follow-ups: whom each is shown to.
     whispers: Vec<(u64, Message)>,
+    /// The bot's intents and permissions.
+    access: access::Access,
 }
 
 /// An interaction sent to the app and what it answered.
@@ -185,6 +188,7 @@ impl FakeDiscord {
             commands: json!([]),
             followups: Vec::new(),
             whispers: Vec::new(),
+            access: access::Access::default(),
         }));
         let app = Router::new()
             .route("/gateway", axum::routing::get(gateway::connect))

@@ -106,21 +106,30 @@ fn route(
     if !authorized {
         return error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized");
     }
+    if let Some(answer) = super::access::route(s, method.as_str(), &parts) {
+        return answer;
+    }
     match (method.as_str(), parts.as_slice()) {
         ("PUT", ["applications", _, "guilds", _, "commands"]) => register_commands(s, json_body),
         ("GET", ["guilds", _, "members", _]) => guild_member(s, num(1), num(3)),
-        ("GET", ["guilds", id, "roles"]) if *id == GUILD_ID.to_string() => axum::Json(
-            s.roles
-                .iter()
-                .map(|(id, name)| super::json::role_json(*id, name))
-                .collect::<Vec<_>>(),
-        )
-        .into_response(),
+        ("GET", ["guilds", id, "roles"]) if *id == GUILD_ID.to_string() => {
+            let mut roles = super::access::guild_roles(s);
+            roles.extend(
+                s.roles
+                    .iter()
+                    .map(|(id, name)| super::json::role_json(*id, name)),
+            );
+            axum::Json(roles).into_response()
+        }
         ("GET", ["gateway"]) => {
             axum::Json(json!({ "url": format!("ws://{}/gateway", s.addr) })).into_response()
         }
         ("GET", ["channels", _]) => match num(1).and_then(|id| s.channels.get(&id)) {
-            Some(c) => axum::Json(channel_json(c)).into_response(),
+            Some(c) => {
+                let mut v = channel_json(c);
+                v["permission_overwrites"] = super::access::overwrites(s, c.id);
+                axum::Json(v).into_response()
+            }
             None => error(StatusCode::NOT_FOUND, 10003, "Unknown Channel"),
         },
         ("GET", ["channels", _, "messages"]) => channel_messages(s, num(1), query),
@@ -403,6 +412,9 @@ fn store_message(s: &mut State, channel: u64, id: u64, body: &Value) -> Message 
 }
 
 fn create_message(s: &mut State, channel: u64, body: &Value) -> Response {
+    if let Some(refused) = super::access::send_refusal(s, channel) {
+        return refused;
+    }
     let empty = body
         .get("content")
         .and_then(Value::as_str)
