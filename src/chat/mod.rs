@@ -311,6 +311,12 @@ pub trait ChatPlatform: Send + Sync {
 
     fn capabilities(&self) -> Capabilities;
 
+    /// Asks the platform, cheaply, whether it answers and accepts the bot
+    /// (for health; posts nothing).
+    async fn probe(&self) -> Result<(), ChatError> {
+        Ok(())
+    }
+
     /// Opens a ticket's thread in `channel` with `card` as its parent.
     /// Called once per route per ticket, after the ticket is stored; the
     /// returned thread is stored before anything else is posted in it.

@@ -1,5 +1,8 @@
-//! `GET /healthz`: what perch holds and has yet to do, and whether the
-//! store passed its start-up check.
+//! `GET /healthz`: what perch holds and has yet to do, and whether it
+//! works: `degraded` (503) with the reasons when the store holds damage,
+//! a route is parked, a chat platform or an X source has failed for
+//! longer than its patience, or a reply has waited too long to go.
+//! `GET /readyz`: up, with a store that answers.
 
 use std::sync::Arc;
 
@@ -7,31 +10,75 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::relay::Parked;
-use crate::store::Store;
+use crate::store::{OutboxCounts, Store};
+use crate::vitals::Vitals;
 
-struct Shared {
-    store: Store,
+/// What health reads.
+pub(super) struct Shared {
+    pub store: Store,
     /// Set when the start-up check found a damaged value.
-    damage: Option<String>,
-    parked: Parked,
+    pub damage: Option<String>,
+    pub parked: Parked,
+    pub vitals: Vitals,
 }
 
-/// The health route, on perch's listener.
-pub(super) fn routes(store: Store, damage: Option<String>, parked: Parked) -> Router {
+/// How long a reply perch should have sent may wait before health says
+/// so (beyond the longest undo window, 5 minutes).
+pub const REPLY_PATIENCE: chrono::Duration = chrono::Duration::minutes(10);
+
+/// The health routes, on perch's listener: `/healthz` (what perch holds,
+/// and `degraded` with the reasons when something does not work) and
+/// `/readyz` (perch is up and its store answers: for orchestrators,
+/// which should not restart perch because Slack is down).
+pub(super) fn routes(shared: Shared) -> Router {
     Router::new()
         .route("/healthz", get(health))
-        .with_state(Arc::new(Shared {
-            store,
-            damage,
-            parked,
-        }))
+        .route("/readyz", get(ready))
+        .with_state(Arc::new(shared))
+}
+
+async fn ready(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) {
+    match shared.store.queue() {
+        Ok(_) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "error", "error": e.to_string() })),
+        ),
+    }
+}
+
+/// Why perch is degraded, one reason per thing that does not work.
+fn reasons(shared: &Shared, replies: Option<&OutboxCounts>, now: DateTime<Utc>) -> Vec<String> {
+    let mut why = Vec::new();
+    if let Some(damage) = &shared.damage {
+        why.push(damage.clone());
+    }
+    for (route, reason) in shared.parked.reasons() {
+        why.push(format!("{route}: {reason}"));
+    }
+    for t in shared.vitals.troubles() {
+        why.push(format!(
+            "{}: failing for {} min: {}",
+            t.link, t.minutes, t.reason
+        ));
+    }
+    if let Some(due) = replies.and_then(|r| r.oldest_due) {
+        if now - due > REPLY_PATIENCE {
+            why.push(format!(
+                "replies: one has waited {} min to go to X (see the log)",
+                (now - due).num_minutes()
+            ));
+        }
+    }
+    why
 }
 
 async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) {
+    let now = shared.vitals.now();
     let counts = shared.store.counts();
     let count = |name: &str| {
         counts
@@ -40,7 +87,8 @@ async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) 
             .map_or(0, |(_, n)| *n)
     };
     let queue = shared.store.queue().map(|q| q.len());
-    let replies = shared.store.outbox_counts(Utc::now()).ok();
+    let replies = shared.store.outbox_counts(now).ok();
+    let why = reasons(&shared, replies.as_ref(), now);
     let body = |status: &str, error: Option<String>| {
         json!({
             "status": status,
@@ -60,8 +108,8 @@ async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) 
             "replies_awaiting_agent": replies.map(|r| r.awaiting_agent),
             "chat_events_waiting": count("chat_inbox"),
             "tickets_to_redraw": count("chat_sync"),
-            "x_reads_this_month": crate::twitter::ingest::reads_this_month(&shared.store, Utc::now()).ok(),
-            "x_reads_by_source": crate::twitter::ingest::reads_by_source(&shared.store, Utc::now())
+            "x_reads_this_month": crate::twitter::ingest::reads_this_month(&shared.store, now).ok(),
+            "x_reads_by_source": crate::twitter::ingest::reads_by_source(&shared.store, now)
                 .map(|r| r.into_iter().collect::<std::collections::BTreeMap<_, _>>())
                 .ok(),
             // Older than `x.backfill` when perch began watching a source:
@@ -74,31 +122,23 @@ async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) 
             // Routes that cannot work until a person fixes them, and what
             // to fix; their tickets wait.
             "parked_routes": shared.parked.reasons(),
+            // Each chat platform and X source: when it last worked, and
+            // since when it fails.
+            "links": shared.vitals.links(),
+            "problems": why,
             "error": error,
         })
     };
-    let parked = shared.parked.reasons();
-    match (&queue, &shared.damage) {
-        (Err(e), _) => (
+    match &queue {
+        Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(body("error", Some(e.to_string()))),
         ),
-        (Ok(_), Some(damage)) => (
+        Ok(_) if !why.is_empty() => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(body("degraded", Some(damage.clone()))),
+            Json(body("degraded", Some(why.join("; ")))),
         ),
-        (Ok(_), None) if !parked.is_empty() => {
-            let why = parked
-                .iter()
-                .map(|(route, reason)| format!("{route}: {reason}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(body("degraded", Some(why))),
-            )
-        }
-        (Ok(_), None) => (StatusCode::OK, Json(body("ok", None))),
+        Ok(_) => (StatusCode::OK, Json(body("ok", None))),
     }
 }
 

@@ -76,7 +76,8 @@ pub async fn run_on_clock(
         store.clone(),
         stop_rx.clone(),
     )));
-    let x = crate::twitter::runtime::start(&config, &store, &*secrets, &stop_rx)?;
+    let vitals = crate::vitals::Vitals::new(Arc::clone(&clock));
+    let x = crate::twitter::runtime::start(&config, &store, &*secrets, &vitals, &stop_rx)?;
     tasks.extend(x.tasks);
 
     let (events_tx, events_rx) = mpsc::channel(256);
@@ -92,6 +93,11 @@ pub async fn run_on_clock(
         }));
     }
     drop(events_tx);
+    tasks.push(tokio::spawn(probe_loop(
+        platforms.clone(),
+        vitals.clone(),
+        stop_rx.clone(),
+    )));
     let relay = Relay::with_clock(config.clone(), store.clone(), platforms, x.clients, clock);
     tasks.extend(relay.start(events_rx, stop_rx.clone()));
     if let Some(idle) = config.service.claim_idle_release {
@@ -103,7 +109,13 @@ pub async fn run_on_clock(
         )));
     }
 
-    let app = health::routes(store.clone(), damage, relay.parked()).merge(x.routes);
+    let app = health::routes(health::Shared {
+        store: store.clone(),
+        damage,
+        parked: relay.parked(),
+        vitals,
+    })
+    .merge(x.routes);
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "perch is running; health at /healthz");
     let mut server_stop = stop_rx.clone();
@@ -136,6 +148,43 @@ pub async fn run_on_clock(
     store.flush()?;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// How often each chat platform is asked whether it answers.
+const PROBE_EVERY: Duration = Duration::from_secs(30);
+
+/// Asks each chat platform every `PROBE_EVERY` whether it answers and
+/// accepts the bot, for health (a platform can be down while nothing is
+/// being posted to it).
+async fn probe_loop(
+    platforms: Vec<Arc<dyn ChatPlatform>>,
+    vitals: crate::vitals::Vitals,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(PROBE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        for platform in &platforms {
+            let name = platform.platform().name();
+            let answer = tokio::select! {
+                answer = tokio::time::timeout(Duration::from_secs(10), platform.probe()) => answer,
+                _ = stop.wait_for(|s| *s) => return,
+            };
+            match answer {
+                Ok(Ok(())) => vitals.ok(name),
+                Ok(Err(e)) => vitals.failed(name, e, crate::vitals::PLATFORM_PATIENCE),
+                Err(_) => vitals.failed(
+                    name,
+                    "no answer within 10 s",
+                    crate::vitals::PLATFORM_PATIENCE,
+                ),
+            }
+        }
+    }
 }
 
 /// Hourly upkeep: forgets inbound event ids past their expiry, so the

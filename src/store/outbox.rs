@@ -103,6 +103,9 @@ pub struct OutboxCounts {
     pub failed: usize,
     /// In their undo window, or waiting for Send.
     pub awaiting_agent: usize,
+    /// Since when the longest-waiting reply perch should have sent (not
+    /// held by X's limit) has been due.
+    pub oldest_due: Option<DateTime<Utc>>,
 }
 
 impl Store {
@@ -153,6 +156,9 @@ impl Store {
                     counts.waiting += 1;
                     if e.held_until.is_some_and(|until| until > now) {
                         counts.held += 1;
+                    } else {
+                        let due = e.held_until.unwrap_or(e.created_at).max(e.created_at);
+                        counts.oldest_due = Some(counts.oldest_due.map_or(due, |o| o.min(due)));
                     }
                 }
                 Delivery::Failed { .. } => counts.failed += 1,

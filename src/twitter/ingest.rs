@@ -372,9 +372,19 @@ pub struct Pace {
 /// Polls one source until `stop`: at its interval, paced by the budget
 /// and by X's window for its endpoint (spread over the window, so that the
 /// window is never spent before it resets).
-pub async fn run(ingest: Arc<Ingest>, task: Task, pace: Pace, mut stop: watch::Receiver<bool>) {
+pub async fn run(
+    ingest: Arc<Ingest>,
+    task: Task,
+    pace: Pace,
+    vitals: crate::vitals::Vitals,
+    mut stop: watch::Receiver<bool>,
+) {
     let account = ingest.account.key.clone();
     let source = task.label();
+    let link = format!("x {account}/{source}");
+    let patience = chrono::Duration::from_std(pace.interval * crate::vitals::INGEST_ROUNDS as u32)
+        .unwrap_or(crate::vitals::PLATFORM_PATIENCE)
+        .max(crate::vitals::PLATFORM_PATIENCE);
     let mut stretched = false;
     loop {
         let now = Utc::now();
@@ -391,6 +401,10 @@ pub async fn run(ingest: Arc<Ingest>, task: Task, pace: Pace, mut stop: watch::R
             outcome = poll => outcome,
             _ = stop.wait_for(|s| *s) => return,
         };
+        match &outcome {
+            Ok(_) | Err(XError::RateLimited { .. }) => vitals.ok(&link),
+            Err(e) => vitals.failed(&link, e, patience),
+        }
         match outcome {
             Ok(report) if !report.recorded.is_empty() => {
                 tracing::info!(%account, source = %source, new = report.recorded.len(), reads = report.reads, "ingested")

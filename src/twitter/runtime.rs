@@ -108,6 +108,7 @@ pub fn start(
     config: &Config,
     store: &Store,
     lookup: &dyn Fn(&str) -> Option<String>,
+    vitals: &crate::vitals::Vitals,
     stop: &watch::Receiver<bool>,
 ) -> Result<Started, XError> {
     let mut routes = Router::new();
@@ -153,6 +154,7 @@ pub fn start(
                 Arc::clone(&ingest),
                 task.clone(),
                 pace,
+                vitals.clone(),
                 stop.clone(),
             )));
         }

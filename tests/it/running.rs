@@ -217,3 +217,68 @@ async fn a_channel_the_bot_was_removed_from_is_parked_until_it_is_fixed() {
     assert_eq!(health["status"], "ok", "{health}");
     scene.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_is_degraded_when_a_platform_refuses_x_fails_or_a_reply_cannot_go() {
+    use crate::common::relay::{Scene, SLACK};
+    let clock = std::sync::Arc::new(perch::clock::ManualClock::new(chrono::Utc::now()));
+    let scene = Scene::start_after(&[], clock.clone(), |fakes| {
+        // From perch's first request: Discord refuses the bot token, X
+        // fails every mentions poll and every DM perch sends.
+        fakes.discord.as_ref().unwrap().revoke_token();
+        fakes.x.fail_next("GET /2/users/:id/mentions", 503, 100_000);
+        fakes
+            .x
+            .fail_next("POST /2/dm_conversations/with/:id/messages", 503, 100_000);
+    })
+    .await;
+    let failing = |h: &serde_json::Value, link: &str| h["links"][link]["failing_since"].is_string();
+    let health = health_when(&scene, "Discord and X mentions failing", |h| {
+        failing(h, "discord") && failing(h, "x acme/mentions")
+    })
+    .await;
+    // Failing, but not for longer than a platform may: still ok.
+    assert_eq!(health["status"], "ok", "{health}");
+    assert!(health["links"]["slack"]["last_ok"].is_string(), "{health}");
+
+    // A reply that X will not take.
+    scene
+        .sandbox
+        .x
+        .dm("nia", crate::common::relay::ACME_ID, "where is my order?");
+    let card = crate::common::until("nia's card in Slack", || {
+        scene.slack_cards("nia").into_iter().next()
+    })
+    .await;
+    scene.slack().thread_reply(
+        SLACK,
+        &card.ts,
+        crate::common::relay::SAM_SLACK,
+        "Looking into it now",
+    );
+    health_when(&scene, "the reply waiting", |h| h["replies_waiting"] == 1).await;
+
+    clock.advance(chrono::Duration::minutes(11));
+    let health = health_when(&scene, "degraded", |h| h["status"] == "degraded").await;
+    let problems: Vec<String> = health["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_owned())
+        .collect();
+    let named = |what: &str| problems.iter().any(|p| p.starts_with(what));
+    assert!(named("discord: failing for 11 min"), "{problems:?}");
+    assert!(named("x acme/mentions: failing for 11 min"), "{problems:?}");
+    assert!(named("replies: one has waited 11 min"), "{problems:?}");
+    assert!(!named("slack"), "{problems:?}");
+    assert!(!named(&format!("slack:{SLACK}")), "{problems:?}");
+    // Ready all the same: an orchestrator must not restart perch for it.
+    let addr = scene.health_addr();
+    let (status, body) =
+        tokio::task::spawn_blocking(move || crate::common::http_get(addr, "/readyz"))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"ready"}"#));
+    scene.stop().await;
+}

@@ -22,6 +22,15 @@ impl ChatPlatform for DiscordAdapter {
         Platform::Discord
     }
 
+    async fn probe(&self) -> Result<(), ChatError> {
+        self.rest()
+            .http
+            .get_current_user()
+            .await
+            .map(|_| ())
+            .map_err(super::classify)
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             ephemeral: true,

@@ -192,6 +192,10 @@ impl ChatPlatform for SlackAdapter {
         Platform::Slack
     }
 
+    async fn probe(&self) -> Result<(), ChatError> {
+        self.web.whoami().await.map(|_| ())
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             ephemeral: true,

@@ -22,6 +22,12 @@ impl Control {
         super::lock(&self.0).roles.insert(id, name.to_owned());
     }
 
+    /// Resets the bot token in the Developer Portal: the one perch has is
+    /// refused from now on (REST 401, gateway 4004).
+    pub fn revoke_token(&self) {
+        super::lock(&self.0).token = "revoked".to_owned();
+    }
+
     /// Switches the application's Message Content intent (Developer
     /// Portal, Bot tab) on or off.
     pub fn set_message_content_intent(&self, on: bool) {

@@ -115,10 +115,21 @@ impl Scene {
         edits: &[(&str, &str)],
         clock: Arc<dyn perch::clock::Clock>,
     ) -> Self {
+        Self::start_after(edits, clock, |_| {}).await
+    }
+
+    /// `start_on_clock`, with `before` done to the fakes before perch
+    /// starts (a revoked token, a fault from the first request).
+    pub async fn start_after(
+        edits: &[(&str, &str)],
+        clock: Arc<dyn perch::clock::Clock>,
+        before: impl FnOnce(&Sandbox),
+    ) -> Self {
         let dir = tempfile::tempdir().expect("dir");
         let source = sandbox_toml(&dir.path().join("data"), &Ports::free(), edits);
         let config = config(&source);
         let sandbox = Sandbox::start(&config).await.expect("the fakes start");
+        before(&sandbox);
         let store = Store::open(&config.service.data_dir).expect("store");
         let service =
             Running::start_on_clock(config.clone(), store.clone(), Sandbox::lookup(), clock).await;
@@ -143,6 +154,11 @@ impl Scene {
         let addr = self.service.as_ref()?.addr;
         let (_, body) = super::http_get(addr, "/healthz").ok()?;
         serde_json::from_str(&body).ok()
+    }
+
+    /// Where perch serves health.
+    pub fn health_addr(&self) -> SocketAddr {
+        self.service.as_ref().expect("running").addr
     }
 
     /// perch's health endpoint, as JSON.
