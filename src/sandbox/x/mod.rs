@@ -475,45 +475,6 @@ impl FakeX {
         }
     }
 
-    /// Registers another callback URI for an OAuth 2.0 app.
-    pub fn register_callback(&self, client_id: &str, uri: &str) {
-        for o in &mut self.state().oauth2 {
-            if o.client_id == client_id {
-                o.callbacks.push(uri.to_owned());
-            }
-        }
-    }
-
-    /// Who consents at the authorize page from now on (by handle; a new
-    /// user when X has none by that name).
-    pub fn sign_in_as(&self, handle: &str) {
-        let mut s = self.state();
-        let id = s.user_by_name(handle).id;
-        s.signed_in = Some(id);
-    }
-
-    /// Whether the person at the authorize page presses Cancel.
-    pub fn decline_consent(&self, declines: bool) {
-        self.state().declines = declines;
-    }
-
-    /// The app's permission on an account as X reports it to OAuth 1.0a
-    /// requests (`read`, `read-write`, `read-write-directmessages`).
-    pub fn set_access_level(&self, user_id: &str, level: &str) {
-        self.state()
-            .access_levels
-            .insert(user_id.to_owned(), level.to_owned());
-    }
-
-    /// The refresh token currently valid for an OAuth 2.0 client.
-    pub fn current_refresh_token(&self, client_id: &str) -> Option<String> {
-        self.state()
-            .oauth2
-            .iter()
-            .find(|o| o.client_id == client_id)
-            .map(|o| o.refresh.clone())
-    }
-
     pub fn requests(&self) -> Vec<RequestRecord> {
         self.state().requests.clone()
     }

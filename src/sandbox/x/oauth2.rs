@@ -23,7 +23,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::api::ok;
-use super::{unix_now, State};
+use super::{unix_now, FakeX, State};
 
 /// The scopes X's OAuth 2.0 knows (docs.x.com, "OAuth 2.0 Authorization
 /// Code Flow with PKCE", scopes table); any other fails the consent page.
@@ -243,4 +243,45 @@ pub(super) fn token(s: &mut State, body: &[u8], headers: &HeaderMap) -> Response
         answer["refresh_token"] = json!(o.refresh);
     }
     ok(StatusCode::OK, answer)
+}
+
+/// The control API for sign-ins.
+impl FakeX {
+    /// Registers another callback URI for an OAuth 2.0 app.
+    pub fn register_callback(&self, client_id: &str, uri: &str) {
+        for o in &mut self.state().oauth2 {
+            if o.client_id == client_id {
+                o.callbacks.push(uri.to_owned());
+            }
+        }
+    }
+
+    /// Who consents at the authorize page from now on (by handle; a new
+    /// user when X has none by that name).
+    pub fn sign_in_as(&self, handle: &str) {
+        let mut s = self.state();
+        let id = s.user_by_name(handle).id;
+        s.signed_in = Some(id);
+    }
+
+    /// Whether the person at the authorize page presses Cancel.
+    pub fn decline_consent(&self, declines: bool) {
+        self.state().declines = declines;
+    }
+
+    /// The app's permission on an account as X reports it to OAuth 1.0a
+    /// requests (`read`, `read-write`, `read-write-directmessages`).
+    pub fn set_access_level(&self, user_id: &str, level: &str) {
+        self.state()
+            .access_levels
+            .insert(user_id.to_owned(), level.to_owned());
+    }
+    /// The refresh token currently valid for an OAuth 2.0 client.
+    pub fn current_refresh_token(&self, client_id: &str) -> Option<String> {
+        self.state()
+            .oauth2
+            .iter()
+            .find(|o| o.client_id == client_id)
+            .map(|o| o.refresh.clone())
+    }
 }
