@@ -115,7 +115,16 @@ impl Scene {
         edits: &[(&str, &str)],
         clock: Arc<dyn perch::clock::Clock>,
     ) -> Self {
-        Self::start_after(edits, clock, |_| {}).await
+        let scene = Self::start_after(edits, clock, |_| {}).await;
+        // Discord delivers what people write only to a connected gateway:
+        // a scenario's first message must not go out before perch is on it.
+        if let Some(discord) = &scene.sandbox.discord {
+            until("perch on Discord's gateway", || {
+                (discord.identified() > 0).then_some(())
+            })
+            .await;
+        }
+        scene
     }
 
     /// `start_on_clock`, with `before` done to the fakes before perch
