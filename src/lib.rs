@@ -36,6 +36,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod logging;
+pub mod metrics;
 pub mod online;
 pub mod relay;
 pub mod sandbox;

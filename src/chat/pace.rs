@@ -21,6 +21,7 @@ pub(crate) struct Pacer<K> {
     platform: &'static str,
     interval: Duration,
     next: Mutex<HashMap<K, Instant>>,
+    metrics: crate::metrics::Metrics,
 }
 
 impl<K: Hash + Eq + Clone + std::fmt::Display> Pacer<K> {
@@ -30,7 +31,13 @@ impl<K: Hash + Eq + Clone + std::fmt::Display> Pacer<K> {
             platform,
             interval,
             next: Mutex::new(HashMap::new()),
+            metrics: crate::metrics::Metrics::default(),
         }
+    }
+
+    /// Counts each call, and each 429, into `metrics`.
+    pub(crate) fn count_into(&mut self, metrics: crate::metrics::Metrics) {
+        self.metrics = metrics;
     }
 
     /// Waits for `channel`'s next slot and takes it.
@@ -62,7 +69,12 @@ impl<K: Hash + Eq + Clone + std::fmt::Display> Pacer<K> {
         loop {
             attempt += 1;
             self.slot(channel).await;
-            match call().await {
+            let answer = call().await;
+            self.metrics.chat_post(
+                self.platform,
+                matches!(answer, Err(ChatError::RateLimited { .. })),
+            );
+            match answer {
                 Err(ChatError::RateLimited { retry_after }) if attempt < RATE_LIMIT_ATTEMPTS => {
                     tracing::warn!(
                         platform = self.platform,

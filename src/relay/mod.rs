@@ -65,6 +65,7 @@ pub(crate) struct Core {
     platforms: Vec<Arc<dyn ChatPlatform>>,
     notices: notices::Notices,
     clock: Arc<dyn Clock>,
+    metrics: crate::metrics::Metrics,
     wake: Wake,
     /// Journal keys whose damage was logged already (once each).
     damaged: std::sync::Mutex<std::collections::HashSet<String>>,
@@ -120,16 +121,25 @@ impl Relay {
         platforms: Vec<Arc<dyn ChatPlatform>>,
         x: HashMap<AccountKey, Arc<XClient>>,
     ) -> Arc<Self> {
-        Self::with_clock(config, store, platforms, x, Arc::new(SystemClock))
+        Self::with_clock(
+            config,
+            store,
+            platforms,
+            x,
+            Arc::new(SystemClock),
+            crate::metrics::Metrics::default(),
+        )
     }
 
-    /// A relay on `clock` (tests move time by hand).
+    /// A relay on `clock` (tests move time by hand), counting into
+    /// `metrics`.
     pub fn with_clock(
         config: Config,
         store: Store,
         platforms: Vec<Arc<dyn ChatPlatform>>,
         x: HashMap<AccountKey, Arc<XClient>>,
         clock: Arc<dyn Clock>,
+        metrics: crate::metrics::Metrics,
     ) -> Arc<Self> {
         let policy = Policy {
             require_explicit_claim: config.service.require_explicit_claim,
@@ -145,6 +155,7 @@ impl Relay {
             platforms,
             notices: notices::Notices::default(),
             clock,
+            metrics,
             wake: Wake::default(),
             damaged: std::sync::Mutex::default(),
         });

@@ -371,6 +371,10 @@ impl Outbox {
         if !self.core.store.set_delivery(id, from, to)? {
             return Ok(Outcome::Done);
         }
+        self.core.metrics.reply_sent(
+            entry.account.as_str(),
+            entry.channel == crate::ticket::ReplyChannel::Dm,
+        );
         self.not_before.forget(id);
         let (author, detail) = match entry.auto {
             Some(reply) => (
@@ -464,6 +468,10 @@ impl Outbox {
         if !self.core.store.set_delivery(id, from, to)? {
             return Ok(Outcome::Done);
         }
+        self.core.metrics.reply_refused(
+            entry.account.as_str(),
+            entry.channel == crate::ticket::ReplyChannel::Dm,
+        );
         self.not_before.forget(id);
         tracing::warn!(outbox = id, ticket = %entry.ticket, reason, "reply not sent");
         self.settle_prompt(entry, format!("Not sent to X: {reason}"));

@@ -3,16 +3,19 @@
 //! a route is parked, a chat platform or an X source has failed for
 //! longer than its patience, or a reply has waited too long to go.
 //! `GET /readyz`: up, with a store that answers.
+//! `GET /metrics`: the counters, and the store's state, for Prometheus.
 
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+use crate::metrics::{Metrics, StoreState};
 use crate::relay::Parked;
 use crate::store::{OutboxCounts, Store};
 use crate::vitals::Vitals;
@@ -24,6 +27,7 @@ pub(super) struct Shared {
     pub damage: Option<String>,
     pub parked: Parked,
     pub vitals: Vitals,
+    pub metrics: Metrics,
 }
 
 /// How long a reply perch should have sent may wait before health says
@@ -38,6 +42,7 @@ pub(super) fn routes(shared: Shared) -> Router {
     Router::new()
         .route("/healthz", get(health))
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
         .with_state(Arc::new(shared))
 }
 
@@ -49,6 +54,39 @@ async fn ready(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) {
             Json(json!({ "status": "error", "error": e.to_string() })),
         ),
     }
+}
+
+/// The counters, with the store's state read now. A store that cannot
+/// be read leaves the gauges as they were last read (health says why).
+async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    let now = shared.vitals.now();
+    if let (Ok(tickets), Ok(replies)) = (shared.store.tickets(), shared.store.outbox_counts(now)) {
+        let mut state = StoreState::default();
+        for name in ["open", "claimed", "resolved"] {
+            let n = tickets.iter().filter(|t| t.state.label() == name).count();
+            state.tickets.push((name, n));
+        }
+        state.outbox = vec![
+            ("waiting", replies.waiting - replies.held),
+            ("held", replies.held),
+            ("awaiting_agent", replies.awaiting_agent),
+            ("failed", replies.failed),
+        ];
+        state.oldest_wait_seconds = replies.oldest_due.map_or(0.0, |due| {
+            (now - due).num_milliseconds().max(0) as f64 / 1000.0
+        });
+        state.chat_events_waiting = shared
+            .store
+            .counts()
+            .iter()
+            .find(|(t, _)| *t == "chat_inbox")
+            .map_or(0, |(_, n)| *n);
+        shared.metrics.set_state(&state);
+    }
+    (
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        shared.metrics.encode(),
+    )
 }
 
 /// Why perch is degraded, one reason per thing that does not work.

@@ -21,6 +21,7 @@ use crate::chat::ChatPlatform;
 use crate::clock::{Clock, SystemClock};
 use crate::config::secrets::Lookup;
 use crate::config::{Config, SlackMode};
+use crate::metrics::Metrics;
 use crate::relay::Relay;
 use crate::store::Store;
 
@@ -77,11 +78,13 @@ pub async fn run_on_clock(
         stop_rx.clone(),
     )));
     let vitals = crate::vitals::Vitals::new(Arc::clone(&clock));
-    let x = crate::twitter::runtime::start(&config, &store, &*secrets, &vitals, &stop_rx)?;
+    let metrics = Metrics::new();
+    let x =
+        crate::twitter::runtime::start(&config, &store, &*secrets, &vitals, &metrics, &stop_rx)?;
     tasks.extend(x.tasks);
 
     let (events_tx, events_rx) = mpsc::channel(256);
-    let platforms = chat_platforms(&config, &store, &*secrets).await?;
+    let platforms = chat_platforms(&config, &store, &*secrets, &metrics).await?;
     for platform in &platforms {
         let platform = Arc::clone(platform);
         let (events, stop) = (events_tx.clone(), stop_rx.clone());
@@ -98,7 +101,14 @@ pub async fn run_on_clock(
         vitals.clone(),
         stop_rx.clone(),
     )));
-    let relay = Relay::with_clock(config.clone(), store.clone(), platforms, x.clients, clock);
+    let relay = Relay::with_clock(
+        config.clone(),
+        store.clone(),
+        platforms,
+        x.clients,
+        clock,
+        metrics.clone(),
+    );
     tasks.extend(relay.start(events_rx, stop_rx.clone()));
     if let Some(idle) = config.service.claim_idle_release {
         tasks.push(tokio::spawn(crate::relay::idle_release_loop(
@@ -114,6 +124,7 @@ pub async fn run_on_clock(
         damage,
         parked: relay.parked(),
         vitals,
+        metrics,
     })
     .merge(x.routes);
     let addr = listener.local_addr()?;
@@ -211,6 +222,7 @@ async fn chat_platforms(
     config: &Config,
     store: &Store,
     lookup: &(dyn Fn(&str) -> Option<String> + Send + Sync),
+    metrics: &Metrics,
 ) -> anyhow::Result<Vec<Arc<dyn ChatPlatform>>> {
     let secret = |env: &crate::config::EnvVar| {
         crate::config::secrets::read(env, lookup).map_err(|p| anyhow::anyhow!("{p}"))
@@ -221,7 +233,8 @@ async fn chat_platforms(
             &slack.api_url,
             &secret(&slack.bot_token)?,
             crate::chat::slack::DEFAULT_POST_INTERVAL,
-        )?;
+        )?
+        .with_metrics(metrics.clone());
         let connection = match &slack.mode {
             SlackMode::Socket { app_token } => Connection::SocketMode {
                 app_token: secret(app_token)?,
@@ -249,7 +262,8 @@ async fn chat_platforms(
             &secret(&discord.bot_token)?,
             discord.api_url.as_deref(),
             crate::chat::discord::DEFAULT_POST_INTERVAL,
-        );
+        )
+        .with_metrics(metrics.clone());
         platforms.push(Arc::new(DiscordAdapter::new(
             rest,
             discord.application_id,

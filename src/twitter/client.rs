@@ -69,6 +69,7 @@ pub struct XClient {
     windows: Windows,
     /// X's `x-access-level` on the last OAuth 1.0a answer.
     access_level: std::sync::Mutex<Option<String>>,
+    metrics: crate::metrics::Metrics,
 }
 
 /// Who the credentials act as, and what they may do.
@@ -101,7 +102,15 @@ impl XClient {
             patience,
             windows: Windows::default(),
             access_level: std::sync::Mutex::default(),
+            metrics: crate::metrics::Metrics::default(),
         })
+    }
+
+    /// This client, counting its requests into `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     pub fn account(&self) -> &AccountKey {
@@ -159,9 +168,19 @@ impl XClient {
         let may_repeat = method == Method::GET;
         loop {
             attempt += 1;
-            self.windows.check(&endpoint)?;
+            if let Err(e) = self.windows.check(&endpoint) {
+                self.metrics
+                    .x_limited(self.account.as_str(), &endpoint, false);
+                return Err(e);
+            }
             let retry = may_repeat && attempt < self.patience.attempts;
-            let response = match self.request(&method, path, query, body).await? {
+            let answer = self.request(&method, path, query, body).await?;
+            self.metrics.x_request(
+                self.account.as_str(),
+                &endpoint,
+                answer.as_ref().ok().map(|r| r.status().as_u16()),
+            );
+            let response = match answer {
                 Ok(r) => r,
                 Err(e) if retry => {
                     tracing::warn!(account = %self.account, %endpoint, error = %e, "X unreachable; backing off");
@@ -201,6 +220,8 @@ impl XClient {
                     // The headers just recorded say when it resets; until
                     // then nothing more is sent to this endpoint.
                     self.windows.exhaust(&endpoint);
+                    self.metrics
+                        .x_limited(self.account.as_str(), &endpoint, true);
                     let reset_in = self.windows.reset_in(&endpoint);
                     tracing::warn!(account = %self.account, %endpoint, reset_s = reset_in.as_secs(), "X rate limit hit");
                     return Err(XError::RateLimited { endpoint, reset_in });
@@ -263,7 +284,7 @@ impl XClient {
             StatusCode::FORBIDDEN if detail.contains("duplicate content") => {
                 XError::Duplicate { detail }
             }
-            StatusCode::FORBIDDEN if is_reply_restriction(&detail) => {
+            StatusCode::FORBIDDEN if super::error::is_reply_restriction(&detail) => {
                 XError::ReplyNotAllowed { detail }
             }
             s if s.is_server_error() => XError::Unavailable { detail },
@@ -307,11 +328,6 @@ impl XClient {
             )),
         }
     }
-}
-
-fn is_reply_restriction(detail: &str) -> bool {
-    let d = detail.to_ascii_lowercase();
-    d.contains("reply to this conversation is not allowed") || d.contains("not been mentioned")
 }
 
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, XError> {

@@ -45,3 +45,10 @@ impl XError {
         matches!(self, Self::RateLimited { .. } | Self::Unavailable { .. })
     }
 }
+
+/// Whether X's refusal says the account may not reply in that
+/// conversation (the author limited who can reply).
+pub(crate) fn is_reply_restriction(detail: &str) -> bool {
+    let d = detail.to_ascii_lowercase();
+    d.contains("reply to this conversation is not allowed") || d.contains("not been mentioned")
+}

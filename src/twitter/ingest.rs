@@ -377,6 +377,7 @@ pub async fn run(
     task: Task,
     pace: Pace,
     vitals: crate::vitals::Vitals,
+    metrics: crate::metrics::Metrics,
     mut stop: watch::Receiver<bool>,
 ) {
     let account = ingest.account.key.clone();
@@ -404,6 +405,12 @@ pub async fn run(
         match &outcome {
             Ok(_) | Err(XError::RateLimited { .. }) => vitals.ok(&link),
             Err(e) => vitals.failed(&link, e, patience),
+        }
+        if let Ok(report) = &outcome {
+            metrics.ingested(account.as_str(), &source, report.recorded.len() as u64);
+            for item in &report.recorded {
+                metrics.ingest_lag(account.as_str(), &source, Utc::now() - item.created_at);
+            }
         }
         match outcome {
             Ok(report) if !report.recorded.is_empty() => {

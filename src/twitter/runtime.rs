@@ -109,6 +109,7 @@ pub fn start(
     store: &Store,
     lookup: &dyn Fn(&str) -> Option<String>,
     vitals: &crate::vitals::Vitals,
+    metrics: &crate::metrics::Metrics,
     stop: &watch::Receiver<bool>,
 ) -> Result<Started, XError> {
     let mut routes = Router::new();
@@ -116,7 +117,7 @@ pub fn start(
     let mut clients = HashMap::new();
     let budget = config.x.monthly_read_budget;
     for account in &config.accounts {
-        let x = Arc::new(client(config, account, store, lookup)?);
+        let x = Arc::new(client(config, account, store, lookup)?.with_metrics(metrics.clone()));
         clients.insert(account.key.clone(), Arc::clone(&x));
         let ingest = Arc::new(Ingest {
             account: account.clone(),
@@ -155,6 +156,7 @@ pub fn start(
                 task.clone(),
                 pace,
                 vitals.clone(),
+                metrics.clone(),
                 stop.clone(),
             )));
         }
@@ -170,6 +172,7 @@ pub fn start(
                 account: account.clone(),
                 consumer_secret: secret(consumer_secret, lookup)?,
                 store: store.clone(),
+                metrics: metrics.clone(),
             }));
         }
     }

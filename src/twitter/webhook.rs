@@ -86,6 +86,7 @@ pub mod http {
         pub account: Account,
         pub consumer_secret: Secret,
         pub store: Store,
+        pub metrics: crate::metrics::Metrics,
     }
 
     #[derive(Deserialize)]
@@ -166,7 +167,13 @@ pub mod http {
                 .store
                 .record_inbound(&item.dedupe_key(), item, dedupe_ttl(), now)
             {
-                Ok(true) => recorded += 1,
+                Ok(true) => {
+                    recorded += 1;
+                    let key = hook.account.key.as_str();
+                    hook.metrics.ingested(key, "webhook", 1);
+                    hook.metrics
+                        .ingest_lag(key, "webhook", now - item.created_at);
+                }
                 Ok(false) => {}
                 Err(e) => {
                     // Not acknowledged: X delivers it again.

@@ -16,6 +16,7 @@ mod discord_contract;
 mod discord_gateway;
 mod discord_rest;
 mod layers;
+mod metrics;
 mod relay_auto;
 mod relay_claims;
 mod relay_crash;

@@ -139,6 +139,13 @@ impl DiscordRest {
         }
     }
 
+    /// This client, counting its posts and 429s into `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.pacer.count_into(metrics);
+        self
+    }
+
     /// Another `Http` with the same settings, for the gateway client.
     pub(crate) fn client_http(&self) -> Http {
         let mut builder = HttpBuilder::new(self.token.expose());

@@ -91,6 +91,13 @@ impl SlackWeb {
         })
     }
 
+    /// This client, counting its posts and 429s into `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.pacer.count_into(metrics);
+        self
+    }
+
     /// Checks the token; returns the bot's user id.
     pub async fn whoami(&self) -> Result<String, ChatError> {
         let session = self.client.open_session(&self.token);
