@@ -8,7 +8,8 @@
 //! 1. [`xrules`]: what X allows (published rate limits, polling pace, how
 //!    X measures a post or a DM): pure facts and arithmetic; [`backoff`]:
 //!    the one retry policy; [`clock`]: the time, injected; [`vitals`]:
-//!    which links (a chat platform, an X source) work, and since when not.
+//!    which links (a chat platform, an X source) work, and since when not;
+//!    [`metrics`]: the counters and histograms served on `/metrics`.
 //! 2. [`ticket`]: the domain with no I/O: typed ids, tickets, the claim
 //!    state machine and the chat command grammar.
 //! 3. [`config`]: the TOML config: raw serde types, a pure `validate()`,

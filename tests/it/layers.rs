@@ -11,7 +11,7 @@ const TEST_SUPPORT: &str = "testing";
 
 /// Bottom first; the same order as the list in `src/lib.rs`.
 const LAYERS: &[&[&str]] = &[
-    &["xrules", "backoff", "clock", "vitals"],
+    &["xrules", "backoff", "clock", "vitals", "metrics"],
     &["ticket"],
     &["config", "testing"],
     &["chat", "logging"],
