@@ -219,6 +219,34 @@ pub fn export(config: &Config, out: &mut dyn Write) -> anyhow::Result<usize> {
     Ok(store.export(out)?)
 }
 
+/// A progress bar for `verb` on stderr, counting bytes of `total` (a
+/// spinner when the size is unknown); drawn only on a terminal.
+pub fn progress(total: Option<u64>, verb: &str) -> indicatif::ProgressBar {
+    let (bar, template) = match total {
+        Some(n) => (
+            indicatif::ProgressBar::new(n),
+            "{msg} {wide_bar} {bytes}/{total_bytes} ({eta} left)",
+        ),
+        None => (
+            indicatif::ProgressBar::new_spinner(),
+            "{msg} {spinner} {bytes} ({bytes_per_sec})",
+        ),
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar.set_message(verb.to_owned());
+    bar
+}
+
+/// The size of what stands behind `input` when it is a file (`perch
+/// import < dump.jsonl`), for the progress bar; `None` for a pipe.
+pub fn size_of(input: &impl std::os::fd::AsFd) -> Option<u64> {
+    let file = std::fs::File::from(input.as_fd().try_clone_to_owned().ok()?);
+    let meta = file.metadata().ok()?;
+    meta.is_file().then_some(meta.len())
+}
+
 /// `perch import`: a dump from `input` into the (empty) store.
 pub fn import(
     config: &Config,

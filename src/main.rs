@@ -178,14 +178,20 @@ fn main() -> ExitCode {
         }),
         Command::Export { config } => cli::load(&config).and_then(|config| {
             logging::init(format(Some(config.service.log_format)));
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let bar = cli::progress(None, "exporting");
+            let mut out = std::io::BufWriter::new(bar.wrap_write(std::io::stdout().lock()));
             let n = cli::export(&config, &mut out)?;
+            bar.finish_and_clear();
             eprintln!("exported {n} values");
             Ok(())
         }),
         Command::Import { config } => cli::load(&config).and_then(|config| {
             logging::init(format(Some(config.service.log_format)));
-            let summary = cli::import(&config, &mut std::io::stdin().lock())?;
+            let stdin = std::io::stdin();
+            let bar = cli::progress(cli::size_of(&stdin), "importing");
+            let mut input = std::io::BufReader::new(bar.wrap_read(stdin.lock()));
+            let summary = cli::import(&config, &mut input)?;
+            bar.finish_and_clear();
             let trees: Vec<String> = summary
                 .per_tree
                 .iter()

@@ -20,7 +20,7 @@ use prometheus_client::registry::Registry;
 
 /// Every metric perch serves (a family shows in `/metrics` once it has a
 /// sample; a dashboard may read any of these).
-pub const NAMES: [&str; 12] = [
+pub const NAMES: [&str; 13] = [
     "perch_x_items_ingested",
     "perch_x_ingest_lag_seconds",
     "perch_x_requests",
@@ -33,6 +33,7 @@ pub const NAMES: [&str; 12] = [
     "perch_outbox_replies",
     "perch_outbox_oldest_wait_seconds",
     "perch_chat_events_waiting",
+    "perch_relay_passes",
 ];
 
 /// The content type of `GET /metrics`.
@@ -73,6 +74,11 @@ struct ChatPlatform {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Step {
+    step: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TicketState {
     state: String,
 }
@@ -103,6 +109,7 @@ struct Families {
     outbox: Family<OutboxState, Gauge>,
     outbox_oldest: Gauge<f64, AtomicU64>,
     chat_events_waiting: Gauge,
+    relay_passes: Family<Step, Counter>,
 }
 
 /// perch's counters and gauges; clones count into the same registry.
@@ -131,6 +138,7 @@ impl Metrics {
             outbox: Family::default(),
             outbox_oldest: Gauge::default(),
             chat_events_waiting: Gauge::default(),
+            relay_passes: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -188,6 +196,11 @@ impl Metrics {
             "chat_events_waiting",
             "Chat events recorded and not yet acted on",
             f.chat_events_waiting.clone(),
+        );
+        registry.register(
+            "relay_passes",
+            "Passes of each relay loop (woken by work, or on its tick): a loop that stops counting is stuck",
+            f.relay_passes.clone(),
         );
         Self(Arc::new(Families { registry, ..f }))
     }
@@ -258,6 +271,16 @@ impl Metrics {
         if limited {
             self.0.chat_limited.get_or_create(&labels).inc();
         }
+    }
+
+    /// A relay loop went through its `step` once.
+    pub fn relay_pass(&self, step: &str) {
+        self.0
+            .relay_passes
+            .get_or_create(&Step {
+                step: step.to_owned(),
+            })
+            .inc();
     }
 
     /// The store's state, read when scraped.

@@ -132,11 +132,11 @@ impl Commands {
                 self.core.now(),
             )),
             ChatCommand::SavedReplies => Some(self.saved_replies_text()),
-            ChatCommand::Stats { period } => Some(reports::stats(
-                &self.core.store.tickets()?,
-                period,
-                self.core.now(),
-            )),
+            ChatCommand::Stats { period } => {
+                let now = self.core.now();
+                let opened = self.core.store.opened_since(reports::since(period, now))?;
+                Some(reports::stats(&opened, period, now))
+            }
             ChatCommand::Ticket { ticket, action } => {
                 let target = match ticket {
                     Some(id) => Some(id),

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use super::Relay;
 use crate::store::{Store, StoreError};
-use crate::ticket::{self, State as TicketState, Transition};
+use crate::ticket::{self, Transition};
 
 /// Checks for idle claims often enough to release each within a minute (or
 /// a quarter of the idle time) of its deadline.
@@ -47,8 +47,8 @@ pub fn release_idle_claims(
 ) -> Result<Vec<Transition>, StoreError> {
     let idle = chrono::Duration::from_std(idle).unwrap_or(chrono::Duration::MAX);
     let mut released = Vec::new();
-    for t in store.tickets()? {
-        if !matches!(t.state, TicketState::Claimed(_)) {
+    for t in store.active_where(|s| s.state == "claimed")? {
+        if ticket::release_if_idle(&t, idle, now).is_none() {
             continue;
         }
         // Re-checked inside the transaction: the holder may reply meanwhile.

@@ -229,23 +229,38 @@ impl Relay {
         vec![
             forward,
             // Ingest does not wake the relay: the X inbox is read each tick.
-            self.every(&stop, None, |r| async move { r.inbound.take_inbox() }),
-            self.every(&stop, Some(|r| &r.core.wake.threads), |r| async move {
-                r.threads.sync_threads().await
-            }),
-            self.every(&stop, Some(|r| &r.core.wake.commands), |r| async move {
-                r.commands.handle_chat_events().await
-            }),
-            self.every(&stop, Some(|r| &r.core.wake.outbox), |r| async move {
-                r.outbox.drain_outbox().await
-            }),
+            self.every(
+                "inbound",
+                &stop,
+                None,
+                |r| async move { r.inbound.take_inbox() },
+            ),
+            self.every(
+                "threads",
+                &stop,
+                Some(|r| &r.core.wake.threads),
+                |r| async move { r.threads.sync_threads().await },
+            ),
+            self.every(
+                "commands",
+                &stop,
+                Some(|r| &r.core.wake.commands),
+                |r| async move { r.commands.handle_chat_events().await },
+            ),
+            self.every(
+                "outbox",
+                &stop,
+                Some(|r| &r.core.wake.outbox),
+                |r| async move { r.outbox.drain_outbox().await },
+            ),
         ]
     }
 
-    /// Runs `step` now, then again each tick or when `woken_by` is
-    /// notified, until `stop`.
+    /// Runs `step` (counted as `name`) now, then again each tick or when
+    /// `woken_by` is notified, until `stop`.
     fn every<F, Fut>(
         self: &Arc<Self>,
+        name: &'static str,
         stop: &watch::Receiver<bool>,
         woken_by: Option<fn(&Relay) -> &Notify>,
         step: F,
@@ -259,6 +274,7 @@ impl Relay {
         tokio::spawn(async move {
             loop {
                 step(Arc::clone(&relay)).await;
+                relay.core.metrics.relay_pass(name);
                 let woken = async {
                     match woken_by {
                         Some(notify) => notify(&relay).notified().await,

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::store::Summary;
 use crate::ticket::{Author, State, Ticket};
 
 /// The unclaimed tickets (most urgent and oldest first), 20 at most.
@@ -31,11 +32,16 @@ pub(super) fn mine(mine: &[Ticket], now: DateTime<Utc>) -> String {
     out
 }
 
-/// Tickets opened in the last `period` of `tickets`: how many, how many
-/// answered, and the median time to the first response.
-pub(super) fn stats(tickets: &[Ticket], period: Duration, now: DateTime<Utc>) -> String {
-    let since = now - chrono::Duration::from_std(period).unwrap_or(chrono::Duration::days(7));
-    let opened: Vec<&Ticket> = tickets.iter().filter(|t| t.created_at >= since).collect();
+/// When a `stats` period that ends `now` began.
+pub(super) fn since(period: Duration, now: DateTime<Utc>) -> DateTime<Utc> {
+    now - chrono::Duration::from_std(period).unwrap_or(chrono::Duration::days(7))
+}
+
+/// Of the tickets `tickets`, those opened in the last `period`: how many,
+/// how many answered, and the median time to the first response.
+pub(super) fn stats(tickets: &[Summary], period: Duration, now: DateTime<Utc>) -> String {
+    let since = since(period, now);
+    let opened: Vec<&Summary> = tickets.iter().filter(|t| t.created_at >= since).collect();
     let mut waits: Vec<i64> = opened
         .iter()
         .filter_map(|t| {
@@ -107,8 +113,8 @@ mod tests {
     #[test]
     fn stats_count_the_period_and_the_median_first_response() {
         let now = Utc::now();
-        let mut tickets: Vec<Ticket> = (1..=3)
-            .map(|n| Ticket::open(TicketId::new(n), mention(n)))
+        let mut tickets: Vec<Summary> = (1..=3)
+            .map(|n| Summary::of(&Ticket::open(TicketId::new(n), mention(n))))
             .collect();
         for (t, minutes) in tickets.iter_mut().zip([10, 30]) {
             t.created_at = now - chrono::Duration::hours(1);

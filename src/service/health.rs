@@ -23,8 +23,8 @@ use crate::vitals::Vitals;
 /// What health reads.
 pub(super) struct Shared {
     pub store: Store,
-    /// Set when the start-up check found a damaged value.
-    pub damage: Option<String>,
+    /// Set when the check of every value (at start) found a damaged one.
+    pub damage: Arc<std::sync::OnceLock<String>>,
     pub parked: Parked,
     pub vitals: Vitals,
     pub metrics: Metrics,
@@ -47,7 +47,7 @@ pub(super) fn routes(shared: Shared) -> Router {
 }
 
 async fn ready(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) {
-    match shared.store.queue() {
+    match shared.store.ticket_total() {
         Ok(_) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -60,12 +60,14 @@ async fn ready(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) {
 /// be read leaves the gauges as they were last read (health says why).
 async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     let now = shared.vitals.now();
-    if let (Ok(tickets), Ok(replies)) = (shared.store.tickets(), shared.store.outbox_counts(now)) {
-        let mut state = StoreState::default();
-        for name in ["open", "claimed", "resolved"] {
-            let n = tickets.iter().filter(|t| t.state.label() == name).count();
-            state.tickets.push((name, n));
-        }
+    if let (Ok(tickets), Ok(replies)) = (
+        shared.store.ticket_counts(),
+        shared.store.outbox_counts(now),
+    ) {
+        let mut state = StoreState {
+            tickets: tickets.to_vec(),
+            ..StoreState::default()
+        };
         state.outbox = vec![
             ("waiting", replies.waiting - replies.held),
             ("held", replies.held),
@@ -75,12 +77,7 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
         state.oldest_wait_seconds = replies.oldest_due.map_or(0.0, |due| {
             (now - due).num_milliseconds().max(0) as f64 / 1000.0
         });
-        state.chat_events_waiting = shared
-            .store
-            .counts()
-            .iter()
-            .find(|(t, _)| *t == "chat_inbox")
-            .map_or(0, |(_, n)| *n);
+        state.chat_events_waiting = shared.store.queued("chat_inbox");
         shared.metrics.set_state(&state);
     }
     (
@@ -92,7 +89,7 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
 /// Why perch is degraded, one reason per thing that does not work.
 fn reasons(shared: &Shared, replies: Option<&OutboxCounts>, now: DateTime<Utc>) -> Vec<String> {
     let mut why = Vec::new();
-    if let Some(damage) = &shared.damage {
+    if let Some(damage) = shared.damage.get() {
         why.push(damage.clone());
     }
     for (route, reason) in shared.parked.reasons() {
@@ -117,23 +114,18 @@ fn reasons(shared: &Shared, replies: Option<&OutboxCounts>, now: DateTime<Utc>) 
 
 async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) {
     let now = shared.vitals.now();
-    let counts = shared.store.counts();
-    let count = |name: &str| {
-        counts
-            .iter()
-            .find(|(t, _)| *t == name)
-            .map_or(0, |(_, n)| *n)
-    };
-    let queue = shared.store.queue().map(|q| q.len());
+    let count = |name: &str| shared.store.queued(name);
+    let queue = shared.store.ticket_counts().map(|[(_, open), ..]| open);
     let replies = shared.store.outbox_counts(now).ok();
     let why = reasons(&shared, replies.as_ref(), now);
     let body = |status: &str, error: Option<String>| {
         json!({
             "status": status,
             "version": env!("CARGO_PKG_VERSION"),
-            "tickets": count("tickets"),
+            "tickets": shared.store.ticket_total().ok(),
             "unclaimed": queue.as_ref().ok(),
-            "outbox": count("outbox"),
+            // Replies not yet delivered: waiting, awaiting their agent, failed.
+            "outbox": replies.map(|r| r.waiting + r.awaiting_agent + r.failed),
             "inbox": count("inbox"),
             // What the relay has yet to do: a number that keeps growing
             // means a platform is refusing perch (see the logs).

@@ -58,20 +58,25 @@ pub async fn run_on_clock(
     clock: Arc<dyn Clock>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let damage = match store.verify() {
-        Ok(n) => {
-            tracing::info!(values = n, "store checked");
-            None
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "store holds a damaged value; serving, but health reports it");
-            Some(e.to_string())
-        }
-    };
+    // Every value is read back once, beside the service rather than
+    // before it: a year of tickets takes a while, and what perch works on
+    // is read (and checked) as it is needed anyway.
+    let damage = Arc::new(std::sync::OnceLock::new());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    {
+        let (store, damage, stop) = (store.clone(), Arc::clone(&damage), stop_rx.clone());
+        tokio::task::spawn_blocking(move || match store.verify_while(&|| !*stop.borrow()) {
+            Ok(Some(n)) => tracing::info!(values = n, "store checked"),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "store holds a damaged value; serving, but health reports it");
+                let _ = damage.set(e.to_string());
+            }
+        });
+    }
     let synced = store.sync_agents(&config.agents, Utc::now())?;
     tracing::debug!(changed = synced, "agents recorded");
 
-    let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     tasks.push(tokio::spawn(maintenance_loop(
         store.clone(),

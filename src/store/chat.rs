@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::codec::{self, number_key};
 use super::{Store, StoreError};
 use crate::chat::{ChatEvent, Journal, JournalError, Platform};
-use crate::ticket::{ChatThread, State, TicketId};
+use crate::ticket::{ChatThread, TicketId};
 
 /// The chat journal as read: the events, and the values that would not
 /// read as one.
@@ -54,10 +54,9 @@ impl Journal for Store {
     }
 
     fn open_threads(&self, platform: Platform) -> Result<Vec<ChatThread>, JournalError> {
-        let tickets = self.tickets().map_err(|e| JournalError(e.to_string()))?;
+        let tickets = self.active().map_err(|e| JournalError(e.to_string()))?;
         Ok(tickets
             .into_iter()
-            .filter(|t| !matches!(t.state, State::Resolved(_)))
             .flat_map(|t| t.threads)
             .filter(|thread| thread.platform() == platform)
             .collect())

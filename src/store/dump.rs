@@ -18,6 +18,9 @@ use super::{codec, Store, StoreError, TREES};
 
 const FORMAT: u32 = 1;
 
+/// How many lines an import holds in memory before it writes them.
+const IMPORT_BATCH: usize = 10_000;
+
 #[derive(Serialize, Deserialize)]
 struct Header {
     perch_export: u32,
@@ -97,15 +100,36 @@ impl Store {
         Ok(n)
     }
 
-    /// Reads an export into this store, which must be empty. Every line is
-    /// checked before anything is written, so a bad dump leaves the store
-    /// empty.
+    /// Reads an export into this store, which must be empty, as it comes:
+    /// written in batches of `IMPORT_BATCH` lines, so that memory stays
+    /// bounded whatever the dump's size. Every line is checked as startup
+    /// would; a bad one empties the store again and names its line, so a
+    /// bad dump leaves the store as it found it.
     pub fn import(&self, input: &mut dyn BufRead) -> Result<ImportSummary, StoreError> {
         if !self.is_empty() {
             return Err(StoreError::Import(
                 "the store is not empty; import only into a new, empty data_dir".to_owned(),
             ));
         }
+        match self.import_lines(input) {
+            Ok(summary) => {
+                self.index_all()?;
+                self.flush()?;
+                Ok(summary)
+            }
+            Err(e) => {
+                for name in TREES {
+                    if let Some(tree) = self.tree(name) {
+                        tree.clear()?;
+                    }
+                }
+                self.flush()?;
+                Err(e)
+            }
+        }
+    }
+
+    fn import_lines(&self, input: &mut dyn BufRead) -> Result<ImportSummary, StoreError> {
         let mut lines = input.lines();
         let header = lines
             .next()
@@ -130,6 +154,7 @@ impl Store {
             .iter()
             .map(|t| (*t, sled::Batch::default(), 0))
             .collect();
+        let mut pending = 0;
         for (i, line) in lines.enumerate() {
             let line = line?;
             let number = i + 2;
@@ -152,15 +177,28 @@ impl Store {
                 .map_err(|e| StoreError::Import(format!("line {number}: {e}")))?;
             batch.insert(parsed.key.as_bytes(), value);
             *count += 1;
-        }
-        let mut summary = ImportSummary::default();
-        for (name, batch, count) in batches {
-            if let Some(tree) = self.tree(name) {
-                tree.apply_batch(batch)?;
+            pending += 1;
+            if pending == IMPORT_BATCH {
+                self.apply(&mut batches)?;
+                pending = 0;
             }
-            summary.per_tree.push((name.to_owned(), count));
         }
-        self.flush()?;
-        Ok(summary)
+        self.apply(&mut batches)?;
+        Ok(ImportSummary {
+            per_tree: batches
+                .into_iter()
+                .map(|(name, _, count)| (name.to_owned(), count))
+                .collect(),
+        })
+    }
+
+    /// Writes what the batches hold and leaves them empty.
+    fn apply(&self, batches: &mut [(&str, sled::Batch, usize)]) -> Result<(), StoreError> {
+        for (name, batch, _) in batches {
+            if let Some(tree) = self.tree(name) {
+                tree.apply_batch(std::mem::take(batch))?;
+            }
+        }
+        Ok(())
     }
 }

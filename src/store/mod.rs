@@ -20,6 +20,8 @@
 //! | chat_inbox    | sequence                         | `ChatEvent`           |
 //! | chat_views    | `ticket/route`                   | `RouteView`           |
 //! | chat_sync     | ticket number                    | revision to show      |
+//! | ticket_index  | see `index`                      | ticket summary        |
+//! | outbox_index  | see `index`                      | outbox number         |
 //!
 //! Every value is framed by `codec` (schema version + CRC-32). Writes that
 //! touch several trees, and every claim change, run in one sled transaction,
@@ -33,6 +35,7 @@ mod chat;
 pub mod codec;
 mod dump;
 mod error;
+mod index;
 mod ingest;
 mod outbox;
 mod tickets;
@@ -46,6 +49,7 @@ pub use audit::AuditEntry;
 pub use chat::{ChatEvents, RouteView};
 pub use dump::ImportSummary;
 pub use error::StoreError;
+pub use index::Summary;
 pub use outbox::{Delivery, OutboxCounts, OutboxEntry, OutboxId};
 pub use tickets::{Also, FirstReply, Opened, Outgoing, Updated};
 
@@ -116,6 +120,11 @@ pub struct Store {
     chat_inbox: sled::Tree,
     chat_views: sled::Tree,
     chat_sync: sled::Tree,
+    ticket_index: sled::Tree,
+    outbox_index: sled::Tree,
+    /// How many tickets have been read whole (the relay's loops should
+    /// read only the ones they have work for).
+    ticket_reads: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -168,8 +177,14 @@ impl Store {
             chat_inbox: tree("chat_inbox")?,
             chat_views: tree("chat_views")?,
             chat_sync: tree("chat_sync")?,
+            ticket_index: tree("ticket_index")?,
+            outbox_index: tree("outbox_index")?,
+            ticket_reads: std::sync::Arc::default(),
             db,
         };
+        if store.ensure_indexes()? {
+            tracing::info!("store indexed");
+        }
         Ok(store)
     }
 
@@ -224,15 +239,33 @@ impl Store {
         Ok(())
     }
 
-    /// Whether every tree is empty (a fresh store, fit for `import`).
-    pub fn is_empty(&self) -> bool {
-        TREES
-            .iter()
-            .filter_map(|t| self.tree(t))
-            .all(sled::Tree::is_empty)
+    /// How many tickets have been read whole since the store was opened.
+    pub fn ticket_reads(&self) -> u64 {
+        self.ticket_reads.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// How many values each tree holds.
+    /// Whether every tree is empty (a fresh store, fit for `import`).
+    pub fn is_empty(&self) -> bool {
+        let only_indexed = |tree: &sled::Tree| {
+            tree.iter()
+                .keys()
+                .all(|k| k.is_ok_and(|k| k == index::VERSION_KEY.as_bytes()))
+        };
+        TREES.iter().all(|name| match self.tree(name) {
+            Some(tree) if *name == "meta" => only_indexed(tree),
+            Some(tree) => tree.is_empty(),
+            None => true,
+        })
+    }
+
+    /// How many values tree `name` holds: sled counts by walking the tree,
+    /// so this is for the work queues (`inbox`, `chat_inbox`,
+    /// `chat_sync`), which stay small.
+    pub fn queued(&self, name: &str) -> usize {
+        self.tree(name).map_or(0, sled::Tree::len)
+    }
+
+    /// How many values each tree holds (walks every tree: for tools).
     pub fn counts(&self) -> Vec<(&'static str, usize)> {
         TREES
             .iter()
@@ -243,6 +276,12 @@ impl Store {
     /// Reads every value of every tree as what it should be (`check`), so
     /// a damaged one is found now rather than when someone needs it.
     pub fn verify(&self) -> Result<usize, StoreError> {
+        Ok(self.verify_while(&|| true)?.unwrap_or_default())
+    }
+
+    /// `verify`, given up (`None`) as soon as `going` says so: a store of
+    /// a million tickets takes a while, and a stop must not wait for it.
+    pub fn verify_while(&self, going: &dyn Fn() -> bool) -> Result<Option<usize>, StoreError> {
         let mut n = 0;
         for name in TREES {
             let Some(tree) = self.tree(name) else {
@@ -252,9 +291,12 @@ impl Store {
                 let (key, value) = item?;
                 check(name, &key, &value)?;
                 n += 1;
+                if n % 1024 == 0 && !going() {
+                    return Ok(None);
+                }
             }
         }
-        Ok(n)
+        Ok(Some(n))
     }
 
     /// The newest OAuth 2.0 refresh token of an account (they rotate).

@@ -5,7 +5,13 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{codec, Store, StoreError};
+use std::convert::Infallible;
+
+use sled::Transactional;
+
+use super::index::reindex_entry;
+use super::tickets::write;
+use super::{abort, codec, finish, Store, StoreError, TxResult};
 use crate::chat::MessageRef;
 use crate::ticket::{AccountKey, Agent, AutoReply, ReplyChannel, TicketId, TweetId, XRef, XUserId};
 
@@ -112,7 +118,15 @@ impl Store {
     /// Adds a reply to send; returns its number.
     pub fn enqueue(&self, entry: &OutboxEntry) -> Result<OutboxId, StoreError> {
         let id = self.next_outbox_id()?;
-        self.put(&self.outbox, &codec::number_key(id), entry)?;
+        let key = codec::number_key(id);
+        let result = (&self.outbox, &self.outbox_index).transaction(
+            |(outbox, index)| -> TxResult<(), Infallible> {
+                write(outbox, &key, entry)?;
+                reindex_entry(index, id, None, Some(entry))
+            },
+        );
+        finish(result)?.unwrap_or_else(|never| match never {});
+        self.flush()?;
         Ok(id)
     }
 
@@ -126,43 +140,43 @@ impl Store {
         self.get(&self.outbox, "outbox", &codec::number_key(id))
     }
 
+    /// The entries of the outbox index's `classes`, oldest first.
+    fn entries_in(&self, classes: &[&str]) -> Result<Vec<(OutboxId, OutboxEntry)>, StoreError> {
+        let mut ids = Vec::new();
+        for class in classes {
+            ids.extend(self.outbox_class(class)?);
+        }
+        ids.sort_unstable();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(entry) = self.outbox_entry(id)? {
+                out.push((id, entry));
+            }
+        }
+        Ok(out)
+    }
+
     /// Entries not yet sent, failed or taken back, oldest first (those
     /// still waiting for their agent included).
     pub fn undelivered(&self) -> Result<Vec<(OutboxId, OutboxEntry)>, StoreError> {
-        Ok(self
-            .all::<OutboxEntry>(&self.outbox, "outbox")?
-            .into_iter()
-            .filter(|(_, e)| {
-                matches!(
-                    e.delivery,
-                    Delivery::Pending
-                        | Delivery::Sending { .. }
-                        | Delivery::Scheduled { .. }
-                        | Delivery::Unconfirmed
-                )
-            })
-            .filter_map(|(k, e)| k.parse().ok().map(|id| (id, e)))
-            .collect())
+        self.entries_in(&["waiting", "agent"])
     }
 
     /// How many replies wait to be sent (or checked), how many of those
     /// X's rate limit holds at `now`, and how many failed.
     pub fn outbox_counts(&self, now: DateTime<Utc>) -> Result<OutboxCounts, StoreError> {
-        let mut counts = OutboxCounts::default();
-        for (_, e) in self.all::<OutboxEntry>(&self.outbox, "outbox")? {
-            match e.delivery {
-                Delivery::Scheduled { .. } | Delivery::Unconfirmed => counts.awaiting_agent += 1,
-                Delivery::Pending | Delivery::Sending { .. } => {
-                    counts.waiting += 1;
-                    if e.held_until.is_some_and(|until| until > now) {
-                        counts.held += 1;
-                    } else {
-                        let due = e.held_until.unwrap_or(e.created_at).max(e.created_at);
-                        counts.oldest_due = Some(counts.oldest_due.map_or(due, |o| o.min(due)));
-                    }
-                }
-                Delivery::Failed { .. } => counts.failed += 1,
-                Delivery::Sent { .. } | Delivery::Withdrawn { .. } => {}
+        let mut counts = OutboxCounts {
+            awaiting_agent: self.outbox_class("agent")?.len(),
+            failed: self.outbox_class("failed")?.len(),
+            ..OutboxCounts::default()
+        };
+        for (_, e) in self.entries_in(&["waiting"])? {
+            counts.waiting += 1;
+            if e.held_until.is_some_and(|until| until > now) {
+                counts.held += 1;
+            } else {
+                let due = e.held_until.unwrap_or(e.created_at).max(e.created_at);
+                counts.oldest_due = Some(counts.oldest_due.map_or(due, |o| o.min(due)));
             }
         }
         Ok(counts)
@@ -177,22 +191,28 @@ impl Store {
         change: impl Fn(&mut OutboxEntry),
     ) -> Result<bool, StoreError> {
         let key = codec::number_key(id);
-        let Some(bytes) = self.outbox.get(&key)? else {
-            return Ok(false);
-        };
-        let mut entry: OutboxEntry = codec::decode("outbox", key.as_bytes(), &bytes)?;
-        if &entry.delivery != from {
-            return Ok(false);
-        }
-        change(&mut entry);
-        let swapped = self
-            .outbox
-            .compare_and_swap(&key, Some(bytes), Some(codec::encode(&entry)?))?
-            .is_ok();
-        if swapped {
+        let result = (&self.outbox, &self.outbox_index).transaction(
+            |(outbox, index)| -> TxResult<bool, Infallible> {
+                let Some(bytes) = outbox.get(key.as_bytes())? else {
+                    return Ok(false);
+                };
+                let old: OutboxEntry =
+                    codec::decode("outbox", key.as_bytes(), &bytes).or_else(abort)?;
+                if &old.delivery != from {
+                    return Ok(false);
+                }
+                let mut entry = old.clone();
+                change(&mut entry);
+                write(outbox, &key, &entry)?;
+                reindex_entry(index, id, Some(&old), Some(&entry))?;
+                Ok(true)
+            },
+        );
+        let revised = finish(result)?.unwrap_or_else(|never| match never {});
+        if revised {
             self.flush()?;
         }
-        Ok(swapped)
+        Ok(revised)
     }
 
     /// The entry written from the chat message `written`, if any.
@@ -200,11 +220,10 @@ impl Store {
         &self,
         written: &crate::chat::Written,
     ) -> Result<Option<(OutboxId, OutboxEntry)>, StoreError> {
-        Ok(self
-            .all::<OutboxEntry>(&self.outbox, "outbox")?
-            .into_iter()
-            .filter(|(_, e)| e.origin.as_ref().is_some_and(|o| written.is(o)))
-            .find_map(|(k, e)| k.parse().ok().map(|id| (id, e))))
+        let Some(id) = self.outbox_by_origin(written)? else {
+            return Ok(None);
+        };
+        Ok(self.outbox_entry(id)?.map(|e| (id, e)))
     }
 
     /// Moves an entry from `from` to `to`; `false` (and nothing written) if

@@ -255,10 +255,9 @@ fn the_queue_is_most_urgent_then_oldest_and_mine_is_what_i_hold() {
     assert_eq!(mine, [4]);
 }
 
-#[test]
-fn an_outbox_entry_moves_forward_once() {
-    let (_dir, store) = temp();
-    let entry = OutboxEntry {
+/// Jo's public reply to ticket 1, waiting to go.
+pub(super) fn pending_reply(origin: Option<crate::chat::MessageRef>) -> OutboxEntry {
+    OutboxEntry {
         ticket: TicketId::new(1),
         account: "acme".into(),
         agent: agent("jo"),
@@ -268,12 +267,18 @@ fn an_outbox_entry_moves_forward_once() {
         delivery: Delivery::Pending,
         in_reply_to: None,
         recipient: None,
-        origin: None,
+        origin,
         auto: None,
         held_until: None,
         signature: None,
         prompt: None,
-    };
+    }
+}
+
+#[test]
+fn an_outbox_entry_moves_forward_once() {
+    let (_dir, store) = temp();
+    let entry = pending_reply(None);
     let id = store.enqueue(&entry).expect("enqueue");
     let sending = Delivery::Sending {
         since: t0(),

@@ -9,6 +9,7 @@ use sled::Transactional;
 
 use super::audit::AuditEntry;
 use super::codec::{self, number_key};
+use super::index::{reindex_entry, reindex_ticket};
 use super::outbox::{Delivery, OutboxEntry, OutboxId};
 use super::{abort, finish, Abort, Store, StoreError, TxResult};
 use crate::chat::MessageRef;
@@ -119,7 +120,7 @@ fn read_ticket<R>(tickets: &TransactionalTree, id: TicketId) -> TxResult<Ticket,
     }
 }
 
-fn write<T: serde::Serialize, R>(
+pub(super) fn write<T: serde::Serialize, R>(
     tree: &TransactionalTree,
     key: &str,
     value: &T,
@@ -176,6 +177,7 @@ pub(super) fn audit_key(ticket: TicketId, revision: u64, index: usize) -> String
 /// customer had one within its quiet time (kept with the seen ids).
 fn write_first_reply(
     outbox: &TransactionalTree,
+    outbox_index: &TransactionalTree,
     seen: &TransactionalTree,
     number: OutboxId,
     first: &FirstReply,
@@ -195,6 +197,7 @@ fn write_first_reply(
             ..first.entry.clone()
         };
         write(outbox, &number_key(number), &entry)?;
+        reindex_entry(outbox_index, number, None, Some(&entry))?;
         write(seen, &once, &first.quiet_until.timestamp())?;
     }
     Ok(())
@@ -235,9 +238,24 @@ impl Store {
             &self.chat_sync,
             &self.outbox,
             &self.seen,
+            &self.ticket_index,
+            &self.outbox_index,
         )
             .transaction(
-                |(meta, tickets, tweets, conversations, audit, inbox, sync, outbox, seen)| -> TxResult<Opened, Infallible> {
+                |(
+                    meta,
+                    tickets,
+                    tweets,
+                    conversations,
+                    audit,
+                    inbox,
+                    sync,
+                    outbox,
+                    seen,
+                    index,
+                    outbox_index,
+                )|
+                 -> TxResult<Opened, Infallible> {
                     if let Some(id) = read_id(conversations, "conversations", &conversation)? {
                         return Ok(Opened::Existing(read_ticket(tickets, id)?));
                     }
@@ -251,6 +269,7 @@ impl Store {
                     let id = TicketId::new(next);
                     let ticket = Ticket::open(id, new.clone());
                     write(tickets, &number_key(next), &ticket)?;
+                    reindex_ticket(index, None, &ticket)?;
                     write(conversations, &conversation, &id)?;
                     if let Some(tweet) = &tweet {
                         write(tweets, tweet, &id)?;
@@ -269,7 +288,7 @@ impl Store {
                     }
                     write(sync, &number_key(next), &ticket.revision)?;
                     if let Some((number, first)) = reply {
-                        write_first_reply(outbox, seen, number, first, id)?;
+                        write_first_reply(outbox, outbox_index, seen, number, first, id)?;
                     }
                     Ok(Opened::New(ticket))
                 },
@@ -320,30 +339,43 @@ impl Store {
             &self.chat_inbox,
             &self.inbox,
             &self.chat_sync,
+            &self.ticket_index,
+            &self.outbox_index,
         );
-        let result = trees.transaction(|(tickets, audit, outbox, journal, inbox, sync)| {
-            let ticket = read_ticket(tickets, id)?;
-            let mut transition = change(&ticket)
-                .map_err(|r| ConflictableTransactionError::Abort(Abort::Refused(r)))?;
-            transition.ticket.revision = ticket.revision + 1;
-            write(tickets, &key, &transition.ticket)?;
-            append_audit(audit, &transition.ticket, actor, now, &transition.effects)?;
-            if let Some((number, outgoing)) = &also.outbox {
-                if let Some(entry) = outgoing.entry(&transition) {
-                    write(outbox, &number_key(*number), &entry)?;
+        let result = trees.transaction(
+            |(tickets, audit, outbox, journal, inbox, sync, index, outbox_index)| {
+                let ticket = read_ticket(tickets, id)?;
+                let mut transition = change(&ticket)
+                    .map_err(|r| ConflictableTransactionError::Abort(Abort::Refused(r)))?;
+                transition.ticket.revision = ticket.revision + 1;
+                write(tickets, &key, &transition.ticket)?;
+                reindex_ticket(index, Some(&ticket), &transition.ticket)?;
+                append_audit(audit, &transition.ticket, actor, now, &transition.effects)?;
+                if let Some((number, outgoing)) = &also.outbox {
+                    if let Some(entry) = outgoing.entry(&transition) {
+                        let key = number_key(*number);
+                        let old: Option<OutboxEntry> = match outbox.get(key.as_bytes())? {
+                            Some(bytes) => Some(
+                                codec::decode("outbox", key.as_bytes(), &bytes).or_else(abort)?,
+                            ),
+                            None => None,
+                        };
+                        write(outbox, &key, &entry)?;
+                        reindex_entry(outbox_index, *number, old.as_ref(), Some(&entry))?;
+                    }
                 }
-            }
-            if let Some(k) = also.chat_event {
-                journal.remove(k.as_bytes())?;
-            }
-            if let Some(k) = also.inbound {
-                inbox.remove(k.as_bytes())?;
-            }
-            if transition.effects.contains(&Effect::RefreshCards) {
-                write(sync, &key, &transition.ticket.revision)?;
-            }
-            Ok(transition)
-        });
+                if let Some(k) = also.chat_event {
+                    journal.remove(k.as_bytes())?;
+                }
+                if let Some(k) = also.inbound {
+                    inbox.remove(k.as_bytes())?;
+                }
+                if transition.effects.contains(&Effect::RefreshCards) {
+                    write(sync, &key, &transition.ticket.revision)?;
+                }
+                Ok(transition)
+            },
+        );
         let outcome = finish(result)?;
         if outcome.is_ok() {
             self.flush()?;
@@ -352,6 +384,8 @@ impl Store {
     }
 
     pub fn ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError> {
+        self.ticket_reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.get(&self.tickets, "tickets", &number_key(id.get()))
     }
 
@@ -413,19 +447,23 @@ impl Store {
         self.put(&self.conversations, &key.storage_key(), &id)
     }
 
-    /// Every ticket, in number order.
+    /// Every ticket, in number order (for tests and tools: the service
+    /// reads what the indexes point at).
     pub fn tickets(&self) -> Result<Vec<Ticket>, StoreError> {
-        Ok(self
+        let all: Vec<Ticket> = self
             .all(&self.tickets, "tickets")?
             .into_iter()
             .map(|(_, t)| t)
-            .collect())
+            .collect();
+        self.ticket_reads
+            .fetch_add(all.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(all)
     }
 
     /// Unclaimed open tickets: most urgent first, then oldest first.
     pub fn queue(&self) -> Result<Vec<Ticket>, StoreError> {
         let mut open: Vec<Ticket> = self
-            .tickets()?
+            .active_where(|s| s.state == "open")?
             .into_iter()
             .filter(|t| t.state == State::Open)
             .collect();
@@ -436,7 +474,7 @@ impl Store {
     /// Tickets `agent` holds, oldest claim first.
     pub fn held_by(&self, agent: &crate::ticket::AgentId) -> Result<Vec<Ticket>, StoreError> {
         let mut mine: Vec<Ticket> = self
-            .tickets()?
+            .active_where(|s| s.holder.as_ref() == Some(agent))?
             .into_iter()
             .filter(|t| t.holder().is_some_and(|h| &h.id == agent))
             .collect();

@@ -25,6 +25,7 @@ mod relay_replies;
 mod relay_threads;
 mod running;
 mod sandbox;
+mod scale;
 mod send_modes;
 mod send_modes_discord;
 mod service;

@@ -222,7 +222,7 @@ async fn a_channel_the_bot_was_removed_from_is_parked_until_it_is_fixed() {
 async fn health_is_degraded_when_a_platform_refuses_x_fails_or_a_reply_cannot_go() {
     use crate::common::relay::{Scene, SLACK};
     let clock = std::sync::Arc::new(perch::clock::ManualClock::new(chrono::Utc::now()));
-    let scene = Scene::start_after(&[], clock.clone(), |fakes| {
+    let scene = Scene::start_after(&[], clock.clone(), |fakes, _| {
         // From perch's first request: Discord refuses the bot token, X
         // fails every mentions poll and every DM perch sends.
         fakes.discord.as_ref().unwrap().revoke_token();

@@ -295,3 +295,46 @@ fn a_store_another_perch_holds_is_refused_in_words() {
     );
     drop(held);
 }
+
+/// A dump of more lines than an import holds at once (it writes as it
+/// reads): a bad last line still leaves the store empty, and a good dump
+/// comes in whole, its tickets indexed for the queue.
+#[test]
+fn a_big_dump_streams_in_and_a_bad_end_leaves_nothing() {
+    let (a, b) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let original = populated(a.path());
+    let mut dump = Vec::new();
+    original.export(&mut dump).expect("export");
+    for n in 0..25_000 {
+        let line = format!(
+            "{{\"tree\":\"seen\",\"key\":\"x/{n:06}\",\"value\":{}}}\n",
+            1_900_000_000 + n
+        );
+        dump.extend_from_slice(line.as_bytes());
+    }
+    let store = Store::open(b.path()).expect("open");
+    let mut damaged = dump.clone();
+    damaged.extend_from_slice(b"{\"tree\":\"seen\",\"key\":\"x/last\",\"value\":\"soon\"}\n");
+    let err = store
+        .import(&mut damaged.as_slice())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("x/last"), "{err}");
+    assert!(store.is_empty(), "a failed import left values behind");
+
+    let summary = store.import(&mut dump.as_slice()).expect("import");
+    let seen = summary.per_tree.iter().find(|(t, _)| t == "seen");
+    assert!(seen.is_some_and(|(_, n)| *n >= 25_000), "{summary:?}");
+    let queue: Vec<u64> = store
+        .queue()
+        .expect("queue")
+        .iter()
+        .map(|t| t.id.get())
+        .collect();
+    assert_eq!(queue, [1, 3, 4, 5]);
+    assert_eq!(store.held_by(&"jo".into()).expect("mine").len(), 1);
+}

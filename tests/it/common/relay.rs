@@ -115,7 +115,7 @@ impl Scene {
         edits: &[(&str, &str)],
         clock: Arc<dyn perch::clock::Clock>,
     ) -> Self {
-        let scene = Self::start_after(edits, clock, |_| {}).await;
+        let scene = Self::start_after(edits, clock, |_, _| {}).await;
         // Discord delivers what people write only to a connected gateway:
         // a scenario's first message must not go out before perch is on it.
         if let Some(discord) = &scene.sandbox.discord {
@@ -127,19 +127,20 @@ impl Scene {
         scene
     }
 
-    /// `start_on_clock`, with `before` done to the fakes before perch
-    /// starts (a revoked token, a fault from the first request).
+    /// `start_on_clock`, with `before` done to the fakes and the store
+    /// before perch starts (a revoked token, a fault from the first
+    /// request, a history of tickets).
     pub async fn start_after(
         edits: &[(&str, &str)],
         clock: Arc<dyn perch::clock::Clock>,
-        before: impl FnOnce(&Sandbox),
+        before: impl FnOnce(&Sandbox, &Store),
     ) -> Self {
         let dir = tempfile::tempdir().expect("dir");
         let source = sandbox_toml(&dir.path().join("data"), &Ports::free(), edits);
         let config = config(&source);
         let sandbox = Sandbox::start(&config).await.expect("the fakes start");
-        before(&sandbox);
         let store = Store::open(&config.service.data_dir).expect("store");
+        before(&sandbox, &store);
         let service =
             Running::start_on_clock(config.clone(), store.clone(), Sandbox::lookup(), clock).await;
         Self {
@@ -246,6 +247,16 @@ impl Scene {
         .await;
         let discord = until(&format!("{from}'s card in Discord"), || {
             self.discord_cards(from).into_iter().next()
+        })
+        .await;
+        // A message in a thread perch has not recorded yet is not a
+        // ticket's: a scenario speaks once perch knows both threads.
+        until(&format!("{from}'s threads recorded"), || {
+            self.store
+                .tickets()
+                .ok()?
+                .into_iter()
+                .find(|t| t.customer.handle == from && t.threads.len() == 2)
         })
         .await;
         (post, slack, discord)
