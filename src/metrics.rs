@@ -383,7 +383,12 @@ mod tests {
         assert!(text.ends_with("# EOF\n"), "{text}");
         m.x_limited("acme", "POST /2/tweets", false);
         m.reply_refused("acme", true);
+        m.relay_pass("outbox");
         let text = m.encode();
+        assert!(
+            text.contains("perch_relay_passes_total{step=\"outbox\"} 1"),
+            "{text}"
+        );
         let served: Vec<&str> = text
             .lines()
             .filter_map(|l| l.strip_prefix("# TYPE ")?.split(' ').next())

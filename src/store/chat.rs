@@ -75,8 +75,8 @@ impl Store {
         ttl: Duration,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        // Before the transaction: sled's id generator must not run in one.
-        let key = number_key(self.db.generate_id()?);
+        // Before the transaction: the counter must not be part of one.
+        let key = number_key(self.next_number()?);
         let seen_key = format!("{namespace}/{delivery_id}");
         let value = codec::encode(event)?;
         self.record_once(&self.chat_inbox, &seen_key, &key, &value, ttl, now)

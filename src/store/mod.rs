@@ -53,6 +53,9 @@ pub use index::Summary;
 pub use outbox::{Delivery, OutboxCounts, OutboxEntry, OutboxId};
 pub use tickets::{Also, FirstReply, Opened, Outgoing, Updated};
 
+/// The `meta` key of the counter behind `next_number`.
+const NEXT_NUMBER: &str = "next_number";
+
 /// Every tree, in export order.
 pub const TREES: [&str; 15] = [
     "meta",
@@ -237,6 +240,46 @@ impl Store {
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())
+    }
+
+    /// The next number for an outbox entry or a chat journal entry, from
+    /// a counter in `meta` (so it travels with an export: sled's own id
+    /// generator starts again at 0 in an imported store, and its numbers
+    /// would overwrite imported entries). A store without the counter
+    /// starts after the highest number either tree holds.
+    pub(crate) fn next_number(&self) -> Result<u64, StoreError> {
+        let highest = |tree: &sled::Tree| -> Result<u64, StoreError> {
+            Ok(match tree.last()? {
+                Some((key, _)) => codec::show_key(&key).parse::<u64>().map_or(0, |n| n + 1),
+                None => 0,
+            })
+        };
+        let seed = if self.meta.contains_key(NEXT_NUMBER)? {
+            0
+        } else {
+            highest(&self.outbox)?.max(highest(&self.chat_inbox)?)
+        };
+        let mut damaged = None;
+        let taken = self.meta.fetch_and_update(NEXT_NUMBER, |old| {
+            let n = match old
+                .map(|bytes| codec::decode::<u64>("meta", NEXT_NUMBER.as_bytes(), bytes))
+            {
+                Some(Ok(n)) => n,
+                Some(Err(e)) => {
+                    damaged = Some(e);
+                    return old.map(<[u8]>::to_vec);
+                }
+                None => seed,
+            };
+            codec::encode(&(n + 1)).ok()
+        })?;
+        if let Some(e) = damaged {
+            return Err(e);
+        }
+        match taken {
+            Some(bytes) => codec::decode("meta", NEXT_NUMBER.as_bytes(), &bytes),
+            None => Ok(seed),
+        }
     }
 
     /// How many tickets have been read whole since the store was opened.

@@ -130,10 +130,10 @@ impl Store {
         Ok(id)
     }
 
-    /// A number for an entry written inside a ticket transaction (sled's
-    /// id generator must not run in one).
+    /// A number for an entry written inside a ticket transaction (taken
+    /// before it: the counter must not be part of one).
     pub fn next_outbox_id(&self) -> Result<OutboxId, StoreError> {
-        Ok(self.db.generate_id()?)
+        self.next_number()
     }
 
     pub fn outbox_entry(&self, id: OutboxId) -> Result<Option<OutboxEntry>, StoreError> {

@@ -143,9 +143,18 @@ fn export_then_import_reproduces_every_tree() {
         copy.audit_log(None).expect("audit"),
         original.audit_log(None).expect("audit")
     );
-    // The copy keeps numbering where the original left off.
+    // The copy keeps numbering where the original left off: tickets, and
+    // the outbox (a new reply must not overwrite an imported one).
     let next = copy.open_ticket(mention(6)).expect("ticket");
     assert_eq!(next.ticket().id, TicketId::new(6));
+    let imported = copy.undelivered().expect("outbox");
+    let (last, entry) = imported.last().cloned().expect("an imported reply");
+    let new = copy.enqueue(&entry).expect("enqueue");
+    assert!(new > last, "reply {new} after imported {last}");
+    assert_eq!(
+        copy.undelivered().expect("outbox").len(),
+        imported.len() + 1
+    );
 }
 
 #[test]

@@ -1,0 +1,196 @@
+//! The store at each size: built once from a generated dump through
+//! `perch import` (streaming, its peak memory measured), then what it
+//! costs on disk, `perch export`, and the reads and writes behind the
+//! commands, beside the raw sled floor measured in the same run.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use chrono::Utc;
+use perch::store::Store;
+use perch::testing::mention;
+
+use crate::probe::{disk_size, p50_p99, peak_while};
+use crate::{history, service, Table};
+
+fn running(child: &mut std::process::Child) -> impl Fn() -> bool + '_ {
+    let child = std::cell::RefCell::new(child);
+    move || child.borrow_mut().try_wait().map_or(true, |s| s.is_some())
+}
+
+/// Builds the store of `n` tickets in `dir/store` unless it is there.
+pub fn build(
+    perch: &Path,
+    dir: &Path,
+    n: u64,
+    active: u64,
+    col: usize,
+    table: &mut Table,
+) -> anyhow::Result<()> {
+    let ready = dir.join("ready");
+    if ready.exists() {
+        table.put(
+            "`perch import`: time, peak RSS",
+            "< 200 MiB",
+            col,
+            "(cached)".to_owned(),
+        );
+        return Ok(());
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    std::fs::create_dir_all(dir)?;
+    let dump = dir.join("dump.jsonl");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&dump)?);
+    let lines = history::write(&mut out, n, active, Utc::now())?;
+    std::io::Write::flush(&mut out)?;
+    drop(out);
+    eprintln!("   dump of {lines} values written");
+    let config = service::write_config(dir)?;
+    let started = Instant::now();
+    let mut child = Command::new(perch)
+        .args(["import", "--config"])
+        .arg(&config)
+        .stdin(std::fs::File::open(&dump)?)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let pid = child.id();
+    let peak = peak_while(pid, running(&mut child));
+    let status = child.wait()?;
+    anyhow::ensure!(status.success(), "perch import failed");
+    let took = started.elapsed();
+    table.put(
+        "`perch import`: time, peak RSS",
+        "< 200 MiB",
+        col,
+        format!("{:.1} s, {peak:.0} MiB", took.as_secs_f64()),
+    );
+    std::fs::remove_file(&dump)?;
+    std::fs::write(ready, format!("{n} tickets\n"))?;
+    Ok(())
+}
+
+fn timed<T>(runs: usize, mut f: impl FnMut() -> anyhow::Result<T>) -> anyhow::Result<(f64, f64)> {
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        f()?;
+        samples.push(t.elapsed());
+    }
+    Ok(p50_p99(samples))
+}
+
+/// Disk, export, and the store's reads and writes in this process.
+pub fn measure(
+    perch: &Path,
+    dir: &Path,
+    n: u64,
+    col: usize,
+    table: &mut Table,
+) -> anyhow::Result<()> {
+    let store_dir = dir.join("store");
+    let bytes = disk_size(&store_dir);
+    table.put(
+        "store on disk (per ticket)",
+        "< 2 KB",
+        col,
+        format!(
+            "{:.0} MB ({:.1} KB)",
+            bytes as f64 / 1e6,
+            bytes as f64 / n as f64 / 1e3
+        ),
+    );
+
+    let config = service::write_config(dir)?;
+    let started = Instant::now();
+    let mut child = Command::new(perch)
+        .args(["export", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let pid = child.id();
+    let peak = peak_while(pid, running(&mut child));
+    anyhow::ensure!(child.wait()?.success(), "perch export failed");
+    table.put(
+        "`perch export`: time, peak RSS",
+        "< 200 MiB",
+        col,
+        format!("{:.1} s, {peak:.0} MiB", started.elapsed().as_secs_f64()),
+    );
+
+    let t = Instant::now();
+    let store = Store::open(&store_dir)?;
+    table.put(
+        "open the store (in process)",
+        "",
+        col,
+        format!("{:.0} ms", t.elapsed().as_secs_f64() * 1e3),
+    );
+    let (q, _) = timed(20, || Ok(store.queue()?))?;
+    let (m, _) = timed(20, || Ok(store.held_by(&"sam".into())?))?;
+    let week = Utc::now() - chrono::Duration::days(7);
+    let (s, _) = timed(20, || Ok(store.opened_since(week)?))?;
+    let (h, _) = timed(20, || {
+        Ok((store.ticket_counts()?, store.outbox_counts(Utc::now())?))
+    })?;
+    table.put(
+        "store reads behind `queue` / `mine` / `stats 7d` / health counts (p50)",
+        "< 50 ms",
+        col,
+        format!("{q:.2} / {m:.2} / {s:.2} / {h:.2} ms"),
+    );
+
+    // Opening a ticket (a flushed transaction over the ticket, its
+    // indexes and its audit), against the raw sled floor: one ~1 KB
+    // insert and a flush, in a fresh tree on the same disk.
+    let base = 10_000_000_000 + n * 10;
+    let mut k = 0;
+    let (open50, open99) = timed(500, || {
+        k += 1;
+        Ok(store.open_ticket(mention(base + k))?)
+    })?;
+    let raw = tempfile::tempdir_in(dir)?;
+    let db = sled::open(raw.path())?;
+    let value = vec![b'x'; 1024];
+    let mut i = 0u64;
+    let (raw50, raw99) = timed(500, || {
+        i += 1;
+        db.insert(i.to_be_bytes(), value.as_slice())?;
+        Ok(db.flush()?)
+    })?;
+    table.put(
+        "open a ticket p50 / p99 (raw sled insert+flush; ratio of p99)",
+        "p99 < 5 ms",
+        col,
+        format!(
+            "{open50:.2} / {open99:.2} ms ({raw50:.2} / {raw99:.2} ms; {:.1}x)",
+            open99 / raw99.max(1e-6)
+        ),
+    );
+    drop(db);
+    // The tickets opened here are resolved again, so that the next run
+    // finds the same queue.
+    let lead = perch::testing::actor("bench", perch::ticket::Role::Lead);
+    for j in 1..=k {
+        let Some(t) = store.ticket_for_tweet(&(base + j).to_string().as_str().into())? else {
+            continue;
+        };
+        let resolved = store.update_ticket(t.id, Some(&lead.agent), Utc::now(), |t| {
+            perch::ticket::apply(
+                t,
+                perch::ticket::Command::Resolve { note: None },
+                &lead,
+                Utc::now(),
+                &perch::ticket::Policy::default(),
+            )
+        })?;
+        if let Err(refusal) = resolved {
+            anyhow::bail!("cannot resolve {} again: {refusal}", t.id);
+        }
+    }
+    Ok(())
+}
