@@ -247,6 +247,12 @@ pub fn size_of(input: &impl std::os::fd::AsFd) -> Option<u64> {
     meta.is_file().then_some(meta.len())
 }
 
+/// `perch compact`: the store's upkeep, while perch is not running.
+pub fn compact(config: &Config) -> anyhow::Result<crate::store::Compacted> {
+    let store = open_store(config)?;
+    Ok(store.compact(chrono::Utc::now(), config.service.keep_sent_replies)?)
+}
+
 /// `perch import`: a dump from `input` into the (empty) store.
 pub fn import(
     config: &Config,

@@ -60,6 +60,13 @@ enum Command {
         #[arg(long, env = "PERCH_CONFIG")]
         config: PathBuf,
     },
+    /// Forget what the store no longer needs (expired inbound ids, replies
+    /// sent longer ago than service.keep_sent_replies); perch run does
+    /// this hourly by itself.
+    Compact {
+        #[arg(long, env = "PERCH_CONFIG")]
+        config: PathBuf,
+    },
     /// Read a dump from stdin into an empty store.
     Import {
         #[arg(long, env = "PERCH_CONFIG")]
@@ -175,6 +182,17 @@ fn main() -> ExitCode {
                 &redirect,
                 &mut std::io::stdout(),
             ))
+        }),
+        Command::Compact { config } => cli::load(&config).and_then(|config| {
+            logging::init(format(Some(config.service.log_format)));
+            let done = cli::compact(&config)?;
+            eprintln!(
+                "forgot {} expired inbound ids and {} replies sent more than {} ago",
+                done.seen,
+                done.replies,
+                humantime::format_duration(config.service.keep_sent_replies)
+            );
+            Ok(())
         }),
         Command::Export { config } => cli::load(&config).and_then(|config| {
             logging::init(format(Some(config.service.log_format)));

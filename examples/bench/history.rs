@@ -48,7 +48,14 @@ pub fn write(out: &mut dyn Write, n: u64, active: u64, end: DateTime<Utc>) -> an
     };
     let step = Duration::seconds(365 * 24 * 3600 / i64::try_from(n.max(1))?);
     for k in 1..=n {
-        let at = end - step * i32::try_from(n - k + 1)?;
+        // The active ones are the last half hour's (older claims would be
+        // released as idle when perch starts).
+        let back = n - k + 1;
+        let at = if back <= active {
+            end - Duration::seconds(i64::try_from(back)? * 1800 / i64::try_from(active)?)
+        } else {
+            end - step * i32::try_from(back)?
+        };
         let tweet = format!("{}", 1_800_000_000_000_000_000u64 + k);
         let id = TicketId::new(k);
         let new = NewTicket {
@@ -204,7 +211,7 @@ pub fn write(out: &mut dyn Write, n: u64, active: u64, end: DateTime<Utc>) -> an
             let view = RouteView {
                 opening_since: None,
                 card_revision: t.revision,
-                relayed: 0,
+                relayed: 1,
             };
             line(
                 out,

@@ -2,7 +2,7 @@
 //! sandbox's fakes in this process: time to a health answer, the check of
 //! every value, memory and CPU while nothing arrives, `/healthz`, the stop.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -96,8 +96,13 @@ pub async fn measure(
         .take()
         .ok_or_else(|| anyhow::anyhow!("no stderr"))?;
     let (checked_tx, checked_rx) = std::sync::mpsc::channel();
+    let mut log = std::fs::File::create(dir.join("perch.log"))?;
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = writeln!(log, "{line}");
+            if line.contains("WARN") || line.contains("ERROR") {
+                eprintln!("   perch: {line}");
+            }
             if line.contains("store checked") || line.contains("damaged value") {
                 let _ = checked_tx.send(Instant::now());
             }

@@ -192,5 +192,11 @@ pub fn measure(
             anyhow::bail!("cannot resolve {} again: {refusal}", t.id);
         }
     }
+    // Nor are their cards left to draw (the fakes never saw them).
+    for (id, revision) in store.needs_sync()? {
+        if id.get() > n {
+            store.synced(id, revision)?;
+        }
+    }
     Ok(())
 }

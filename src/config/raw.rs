@@ -39,6 +39,7 @@ pub struct RawService {
     pub log_format: Option<String>,
     pub require_explicit_claim: Option<bool>,
     pub claim_idle_release: Option<String>,
+    pub keep_sent_replies: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -43,6 +43,10 @@ pub struct Service {
     pub log_format: LogFormat,
     pub require_explicit_claim: bool,
     pub claim_idle_release: Option<Duration>,
+    /// How long a reply that went to X (or was taken back) stays in the
+    /// outbox; the ticket keeps it as a message, and the audit log keeps
+    /// its history.
+    pub keep_sent_replies: Duration,
 }
 
 #[derive(Debug, Clone)]

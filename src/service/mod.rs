@@ -80,6 +80,7 @@ pub async fn run_on_clock(
     let mut tasks = Vec::new();
     tasks.push(tokio::spawn(maintenance_loop(
         store.clone(),
+        config.service.keep_sent_replies,
         stop_rx.clone(),
     )));
     let vitals = crate::vitals::Vitals::new(Arc::clone(&clock));
@@ -203,9 +204,10 @@ async fn probe_loop(
     }
 }
 
-/// Hourly upkeep: forgets inbound event ids past their expiry, so the
-/// `seen` tree stays the size of the dedupe window.
-async fn maintenance_loop(store: Store, mut stop: watch::Receiver<bool>) {
+/// Hourly upkeep (`Store::compact`): forgets inbound event ids past their
+/// expiry, so the `seen` tree stays the size of the dedupe window, and
+/// replies delivered longer ago than `keep_sent`.
+async fn maintenance_loop(store: Store, keep_sent: Duration, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -213,10 +215,16 @@ async fn maintenance_loop(store: Store, mut stop: watch::Receiver<bool>) {
             _ = tick.tick() => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        match store.purge_seen(Utc::now()) {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(purged = n, "expired inbound ids forgotten"),
-            Err(e) => tracing::error!(error = %e, "purging expired inbound ids failed; will retry"),
+        let store = store.clone();
+        match tokio::task::spawn_blocking(move || store.compact(Utc::now(), keep_sent)).await {
+            Ok(Ok(done)) if done == crate::store::Compacted::default() => {}
+            Ok(Ok(done)) => tracing::info!(
+                inbound_ids = done.seen,
+                sent_replies = done.replies,
+                "store compacted"
+            ),
+            Ok(Err(e)) => tracing::error!(error = %e, "compacting the store failed; will retry"),
+            Err(e) => tracing::error!(error = %e, "compacting the store stopped"),
         }
     }
 }

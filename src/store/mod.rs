@@ -50,8 +50,12 @@ pub use chat::{ChatEvents, RouteView};
 pub use dump::ImportSummary;
 pub use error::StoreError;
 pub use index::Summary;
-pub use outbox::{Delivery, OutboxCounts, OutboxEntry, OutboxId};
+pub use outbox::{Compacted, Delivery, OutboxCounts, OutboxEntry, OutboxId};
 pub use tickets::{Also, FirstReply, Opened, Outgoing, Updated};
+
+/// sled's page cache (its default is 1 GiB): what perch reads often is
+/// the open tickets, the indexes and the work queues, far less than this.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The `meta` key of the counter behind `next_number`.
 const NEXT_NUMBER: &str = "next_number";
@@ -201,7 +205,12 @@ impl Store {
         let started = std::time::Instant::now();
         let mut pause = std::time::Duration::from_millis(5);
         loop {
-            match sled::Config::new().path(dir).open() {
+            match sled::Config::new()
+                .path(dir)
+                .use_compression(Self::compressed(dir))
+                .cache_capacity(CACHE_BYTES)
+                .open()
+            {
                 Err(sled::Error::Io(e))
                     if e.to_string().contains("could not acquire lock")
                         && started.elapsed() < LOCK_PATIENCE =>
@@ -211,6 +220,18 @@ impl Store {
                 }
                 other => return other,
             }
+        }
+    }
+
+    /// Whether the store in `dir` is (or, new, will be) kept compressed
+    /// (zstd, through sled: JSON shrinks to about a third). sled cannot
+    /// change this on an existing store, so one made before compression
+    /// stays as it is (an export and import into a new directory
+    /// compresses it).
+    fn compressed(dir: &Path) -> bool {
+        match std::fs::read_to_string(dir.join("conf")) {
+            Ok(conf) => !conf.lines().any(|l| l.trim() == "use_compression: false"),
+            Err(_) => true,
         }
     }
 

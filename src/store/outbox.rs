@@ -237,3 +237,112 @@ impl Store {
         self.revise_entry(id, from, |e| e.delivery = to.clone())
     }
 }
+
+/// What `compact` forgot.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Compacted {
+    /// Inbound ids past their dedupe window.
+    pub seen: usize,
+    /// Replies delivered (or taken back) before the retention.
+    pub replies: usize,
+}
+
+impl Store {
+    /// The store's upkeep: forgets inbound ids past their expiry and the
+    /// replies delivered before `keep_sent` ago. Run hourly by the
+    /// service, and by `perch compact`.
+    pub fn compact(
+        &self,
+        now: DateTime<Utc>,
+        keep_sent: std::time::Duration,
+    ) -> Result<Compacted, StoreError> {
+        let keep = chrono::Duration::from_std(keep_sent).unwrap_or(chrono::Duration::MAX);
+        Ok(Compacted {
+            seen: self.purge_seen(now)?,
+            replies: self.forget_delivered(now.checked_sub_signed(keep).unwrap_or(now))?,
+        })
+    }
+
+    /// Forgets the replies that went to X (or were taken back) before
+    /// `before`: the ticket keeps each as a message and the audit log its
+    /// history, so only the delivery record goes. Returns how many.
+    pub fn forget_delivered(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
+        let mut done = Vec::new();
+        for item in self.outbox.iter() {
+            let (key, value) = item?;
+            let entry: OutboxEntry = codec::decode("outbox", &key, &value)?;
+            let delivered = match &entry.delivery {
+                Delivery::Sent { at, .. } | Delivery::Withdrawn { at, .. } => *at < before,
+                _ => false,
+            };
+            if let (true, Ok(number)) = (delivered, codec::show_key(&key).parse::<OutboxId>()) {
+                done.push((number, entry));
+            }
+        }
+        for chunk in done.chunks(1000) {
+            let result = (&self.outbox, &self.outbox_index).transaction(
+                |(outbox, index)| -> TxResult<(), Infallible> {
+                    for (number, entry) in chunk {
+                        outbox.remove(codec::number_key(*number).as_bytes())?;
+                        reindex_entry(index, *number, Some(entry), None)?;
+                    }
+                    Ok(())
+                },
+            );
+            finish(result)?.unwrap_or_else(|never| match never {});
+        }
+        self.flush()?;
+        Ok(done.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::pending_reply;
+    use super::*;
+    use crate::testing::t0;
+
+    #[test]
+    fn compaction_forgets_only_replies_delivered_before_the_retention() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path()).expect("open");
+        let now = t0() + chrono::Duration::days(60);
+        let sent = |days: i64| Delivery::Sent {
+            x_ref: XRef::Tweet { id: "555".into() },
+            at: now - chrono::Duration::days(days),
+        };
+        let origin = |ts: &str| crate::chat::MessageRef {
+            thread: crate::ticket::ChatThread::Slack {
+                channel: "C1".into(),
+                thread_ts: "1700000000.000100".into(),
+            },
+            id: ts.into(),
+        };
+        let mut ids = Vec::new();
+        for (ts, delivery) in [
+            ("1.1", sent(40)),
+            ("1.2", sent(1)),
+            ("1.3", Delivery::Pending),
+        ] {
+            let entry = OutboxEntry {
+                delivery,
+                ..pending_reply(Some(origin(ts)))
+            };
+            ids.push(store.enqueue(&entry).expect("enqueue"));
+        }
+        let month = std::time::Duration::from_secs(30 * 24 * 3600);
+        let done = store.compact(now, month).expect("compact");
+        assert_eq!(done.replies, 1);
+        assert_eq!(store.outbox_entry(ids[0]).expect("read"), None);
+        assert!(store.outbox_entry(ids[1]).expect("read").is_some());
+        let written = |ts: &str| crate::chat::Written {
+            platform: crate::chat::Platform::Slack,
+            channel: "C1".to_owned(),
+            id: ts.into(),
+        };
+        assert_eq!(store.entry_from(&written("1.1")).expect("origin"), None);
+        assert!(store.entry_from(&written("1.2")).expect("origin").is_some());
+        assert_eq!(store.undelivered().expect("waiting").len(), 1);
+        assert_eq!(store.compact(now, month).expect("again").replies, 0);
+    }
+}

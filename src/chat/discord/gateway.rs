@@ -280,10 +280,6 @@ impl Handler {
 impl EventHandler for Handler {
     async fn ready(&self, ctx: Context, ready: Ready) {
         let _ = self.bot.set(ready.user.id.get());
-        // Every READY starts a session the gateway replays nothing into:
-        // after a restart or an invalid session, what people wrote in the
-        // gap is read back (what was seen already is dropped).
-        self.catch_up(&ctx).await;
         for guild in &self.guilds {
             match GuildId::new(*guild)
                 .set_commands(&ctx.http, vec![perch_command()])
@@ -295,6 +291,11 @@ impl EventHandler for Handler {
                 }
             }
         }
+        // Every READY starts a session the gateway replays nothing into:
+        // after a restart or an invalid session, what people wrote in the
+        // gap is read back (what was seen already is dropped). After
+        // `/perch` is registered: with many open tickets this takes a while.
+        self.catch_up(&ctx).await;
     }
 
     async fn message(&self, ctx: Context, message: Message) {

@@ -46,8 +46,16 @@ pub(super) fn service(c: &mut Checker, raw: &RawService) -> Service {
         log_format,
         require_explicit_claim: raw.require_explicit_claim.unwrap_or(false),
         claim_idle_release,
+        keep_sent_replies: raw
+            .keep_sent_replies
+            .as_ref()
+            .and_then(|v| c.check("service.keep_sent_replies", parse::duration(v)))
+            .unwrap_or(DEFAULT_KEEP_SENT_REPLIES),
     }
 }
+
+/// How long a sent reply stays in the outbox unless the config says.
+pub const DEFAULT_KEEP_SENT_REPLIES: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// `0s` (read nothing back) or a positive duration.
 fn zero_or_duration(v: &str) -> Result<Duration, String> {
