@@ -247,6 +247,13 @@ pub fn size_of(input: &impl std::os::fd::AsFd) -> Option<u64> {
     meta.is_file().then_some(meta.len())
 }
 
+/// `perch verify`: every stored value read back, while perch is not
+/// running.
+pub fn verify(config: &Config) -> anyhow::Result<usize> {
+    let store = open_store(config)?;
+    Ok(store.verify()?)
+}
+
 /// `perch compact`: the store's upkeep, while perch is not running.
 pub fn compact(config: &Config) -> anyhow::Result<crate::store::Compacted> {
     let store = open_store(config)?;

@@ -60,6 +60,12 @@ enum Command {
         #[arg(long, env = "PERCH_CONFIG")]
         config: PathBuf,
     },
+    /// Read every stored value back, history included (perch run checks
+    /// only what it works on); exit 1 naming a damaged one.
+    Verify {
+        #[arg(long, env = "PERCH_CONFIG")]
+        config: PathBuf,
+    },
     /// Forget what the store no longer needs (expired inbound ids, replies
     /// sent longer ago than service.keep_sent_replies); perch run does
     /// this hourly by itself.
@@ -182,6 +188,12 @@ fn main() -> ExitCode {
                 &redirect,
                 &mut std::io::stdout(),
             ))
+        }),
+        Command::Verify { config } => cli::load(&config).and_then(|config| {
+            logging::init(format(Some(config.service.log_format)));
+            let n = cli::verify(&config)?;
+            eprintln!("every value reads as it should ({n} values)");
+            Ok(())
         }),
         Command::Compact { config } => cli::load(&config).and_then(|config| {
             logging::init(format(Some(config.service.log_format)));

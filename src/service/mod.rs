@@ -58,14 +58,14 @@ pub async fn run_on_clock(
     clock: Arc<dyn Clock>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    // Every value is read back once, beside the service rather than
-    // before it: a year of tickets takes a while, and what perch works on
-    // is read (and checked) as it is needed anyway.
+    // What perch works on is read back once, beside the service rather
+    // than before it; the history is checked when it is read (and whole
+    // by `perch verify`).
     let damage = Arc::new(std::sync::OnceLock::new());
     let (stop_tx, stop_rx) = watch::channel(false);
     {
         let (store, damage, stop) = (store.clone(), Arc::clone(&damage), stop_rx.clone());
-        tokio::task::spawn_blocking(move || match store.verify_while(&|| !*stop.borrow()) {
+        tokio::task::spawn_blocking(move || match store.verify_live(&|| !*stop.borrow()) {
             Ok(Some(n)) => tracing::info!(values = n, "store checked"),
             Ok(None) => {}
             Err(e) => {

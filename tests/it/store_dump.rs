@@ -347,3 +347,75 @@ fn a_big_dump_streams_in_and_a_bad_end_leaves_nothing() {
     assert_eq!(queue, [1, 3, 4, 5]);
     assert_eq!(store.held_by(&"jo".into()).expect("mine").len(), 1);
 }
+
+/// perch run checks what it works on; `perch verify` reads the history
+/// too, and names a damaged resolved ticket there.
+#[test]
+fn perch_verify_reads_the_history_that_the_start_leaves_alone() {
+    let (a, cfg) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let dump = {
+        let store = populated(a.path());
+        let mut dump = Vec::new();
+        store.export(&mut dump).expect("export");
+        String::from_utf8(dump).expect("utf-8")
+    };
+    // Ticket 9: history perch does not work on (no index names it),
+    // whose value is not a ticket.
+    let damaged = format!(
+        "{dump}{{\"tree\":\"tickets\",\"key\":\"00000000000000000009\",\"value\":{{\"id\":9}}}}\n"
+    );
+    let dir = cfg.path().join("store");
+    let store = Store::open(&dir).expect("open");
+    // An import refuses it, so the damage is made on disk, as a disk would.
+    assert!(store.import(&mut damaged.as_bytes()).is_err());
+    store.import(&mut dump.as_bytes()).expect("import");
+    drop(store);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let db = loop {
+        match sled::Config::new().path(&dir).use_compression(true).open() {
+            Ok(db) => break db,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => panic!("raw open: {e:?}"),
+        }
+    };
+    let tickets = db.open_tree("tickets").expect("tree");
+    tickets
+        .insert("00000000000000000009", &b"\x01garbage"[..])
+        .expect("damage");
+    db.flush().expect("flush");
+    drop((tickets, db));
+
+    let config = cfg.path().join("perch.toml");
+    std::fs::write(&config, small_config(&dir, free_addr(), "")).expect("config");
+    let store = loop {
+        match Store::open(&dir) {
+            Ok(s) => break s,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => panic!("open: {e}"),
+        }
+    };
+    assert!(store.verify_live(&|| true).expect("live").is_some());
+    assert!(store.verify().is_err());
+    drop(store);
+    let output = loop {
+        let output = perch()
+            .args(["verify", "--config"])
+            .arg(&config)
+            .output()
+            .expect("verify");
+        let (_, err) = text(&output);
+        if !err.contains("in use") || std::time::Instant::now() > deadline {
+            break output;
+        }
+    };
+    let (_, err) = text(&output);
+    assert!(!output.status.success(), "{err}");
+    assert!(err.contains("tickets/00000000000000000009"), "{err}");
+}
