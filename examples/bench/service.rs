@@ -31,6 +31,12 @@ pub fn write_config(dir: &Path) -> anyhow::Result<PathBuf> {
         ("127.0.0.1:18080".to_owned(), free_addr()?.to_string()),
         ("127.0.0.1:18081".to_owned(), free_addr()?.to_string()),
         ("127.0.0.1:18082".to_owned(), free_addr()?.to_string()),
+        // A cached store's claims age between runs; none is released as
+        // idle (that would post into threads the fakes never saw).
+        (
+            "claim_idle_release = \"30m\"".to_owned(),
+            "claim_idle_release = \"3650d\"".to_owned(),
+        ),
     ];
     for (from, to) in &edits {
         anyhow::ensure!(

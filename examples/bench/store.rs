@@ -147,7 +147,8 @@ pub fn measure(
     // Opening a ticket (a flushed transaction over the ticket, its
     // indexes and its audit), against the raw sled floor: one ~1 KB
     // insert and a flush, in a fresh tree on the same disk.
-    let base = 10_000_000_000 + n * 10;
+    // Conversations no run has opened yet (each run adds its 500).
+    let base = 10_000_000_000 + store.ticket_total()? as u64;
     let mut k = 0;
     let (open50, open99) = timed(500, || {
         k += 1;
@@ -179,6 +180,9 @@ pub fn measure(
         let Some(t) = store.ticket_for_tweet(&(base + j).to_string().as_str().into())? else {
             continue;
         };
+        if t.resolved_at.is_some() {
+            continue;
+        }
         let resolved = store.update_ticket(t.id, Some(&lead.agent), Utc::now(), |t| {
             perch::ticket::apply(
                 t,
