@@ -340,18 +340,7 @@ impl Store {
     /// Reads every value of every tree as what it should be (`check`), so
     /// a damaged one is found now rather than when someone needs it.
     pub fn verify(&self) -> Result<usize, StoreError> {
-        let mut n = 0;
-        for name in TREES {
-            let Some(tree) = self.tree(name) else {
-                continue;
-            };
-            for item in tree.iter() {
-                let (key, value) = item?;
-                check(name, &key, &value)?;
-                n += 1;
-            }
-        }
-        Ok(n)
+        Ok(self.check_trees(&TREES, &|| true)?.unwrap_or_default())
     }
 
     /// What perch works on, read back as `verify` reads it: the trees of
@@ -369,8 +358,22 @@ impl Store {
             "audit",
             "chat_views",
         ];
+        let live: Vec<&str> = TREES.into_iter().filter(|t| !HISTORY.contains(t)).collect();
+        let Some(n) = self.check_trees(&live, going)? else {
+            return Ok(None);
+        };
+        Ok(Some(n + self.active()?.len() + self.undelivered()?.len()))
+    }
+
+    /// Checks every value of the trees `names`; `None` once `going` says
+    /// to stop (asked every 1,024 values).
+    fn check_trees(
+        &self,
+        names: &[&str],
+        going: &dyn Fn() -> bool,
+    ) -> Result<Option<usize>, StoreError> {
         let mut n = 0;
-        for name in TREES.iter().filter(|t| !HISTORY.contains(t)) {
+        for name in names {
             let Some(tree) = self.tree(name) else {
                 continue;
             };
@@ -383,8 +386,6 @@ impl Store {
                 }
             }
         }
-        n += self.active()?.len();
-        n += self.undelivered()?.len();
         Ok(Some(n))
     }
 

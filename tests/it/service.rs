@@ -7,7 +7,9 @@ use perch::store::Store;
 use perch::testing::{actor, mention, t0};
 use perch::ticket::{self, Command, Policy, Role, State, TicketId};
 
-use crate::common::{free_addr, http_get, perch, small_config, text, Running, SMALL_SECRETS};
+use crate::common::{
+    damage_ticket, free_addr, http_get, perch, small_config, text, until, Running, SMALL_SECRETS,
+};
 
 /// Every secret the small config names, with dummy values.
 fn no_secrets() -> config::secrets::Lookup {
@@ -52,51 +54,25 @@ async fn health_reports_ok_and_the_service_stops_when_told() {
     assert!(Store::open(dir.path()).is_ok());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_reports_a_damaged_store_instead_of_crashing() {
     let dir = tempfile::tempdir().expect("dir");
     {
         let store = Store::open(dir.path()).expect("open");
         store.open_ticket(mention(1)).expect("ticket");
     }
-    {
-        // sled's flusher thread lets go of the file lock just after the
-        // store is dropped; wait for it rather than race it.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        let db = loop {
-            match sled::Config::new()
-                .path(dir.path())
-                .use_compression(true)
-                .open()
-            {
-                Ok(db) => break db,
-                Err(_) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-                Err(e) => panic!("raw open: {e:?}"),
-            }
-        };
-        let tickets = db.open_tree("tickets").expect("tree");
-        tickets
-            .insert("00000000000000000001", &b"\x01garbage"[..])
-            .expect("damage");
-        db.flush().expect("flush");
-    }
+    damage_ticket(dir.path(), "00000000000000000001");
     let config = load(&small_config(dir.path(), free_addr(), ""));
     let store = Store::open(dir.path()).expect("open");
     let service = Running::start(config, store, no_secrets()).await;
     let addr = service.addr;
     // Every value is checked beside the service: health says so once the
     // check has come to the damaged one.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let (status, body) = loop {
-        let (status, body) = get(addr, "/healthz").await;
-        if status == 503 || std::time::Instant::now() > deadline {
-            break (status, body);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
-    assert_eq!(status, 503, "{body}");
+    let body = until("health to report the damage", || {
+        let (status, body) = http_get(addr, "/healthz").ok()?;
+        (status == 503).then(|| serde_json::from_str::<serde_json::Value>(&body).ok())?
+    })
+    .await;
     assert_ne!(body["status"], "ok");
     let error = body["error"].as_str().unwrap_or_default();
     assert!(error.contains("tickets/00000000000000000001"), "{body}");

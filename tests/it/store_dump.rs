@@ -5,7 +5,9 @@ use perch::store::{Delivery, OutboxEntry, Store, TREES};
 use perch::testing::{actor, agent, mention, t0};
 use perch::ticket::{self, ChatThread, Command, Policy, ReplyChannel, Role, TicketId};
 
-use crate::common::{free_addr, perch, small_config, text, SMALL_SECRETS};
+use crate::common::{
+    damage_ticket, free_addr, perch, small_config, text, until_blocking, SMALL_SECRETS,
+};
 
 /// A store with something in every tree.
 fn populated(dir: &std::path::Path) -> Store {
@@ -373,48 +375,22 @@ fn perch_verify_reads_the_history_that_the_start_leaves_alone() {
     assert!(store.import(&mut damaged.as_bytes()).is_err());
     store.import(&mut dump.as_bytes()).expect("import");
     drop(store);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let db = loop {
-        match sled::Config::new().path(&dir).use_compression(true).open() {
-            Ok(db) => break db,
-            Err(_) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            Err(e) => panic!("raw open: {e:?}"),
-        }
-    };
-    let tickets = db.open_tree("tickets").expect("tree");
-    tickets
-        .insert("00000000000000000009", &b"\x01garbage"[..])
-        .expect("damage");
-    db.flush().expect("flush");
-    drop((tickets, db));
+    damage_ticket(&dir, "00000000000000000009");
 
     let config = cfg.path().join("perch.toml");
     std::fs::write(&config, small_config(&dir, free_addr(), "")).expect("config");
-    let store = loop {
-        match Store::open(&dir) {
-            Ok(s) => break s,
-            Err(_) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            Err(e) => panic!("open: {e}"),
-        }
-    };
+    let store = until_blocking("the store to open", || Store::open(&dir).ok());
     assert!(store.verify_live(&|| true).expect("live").is_some());
     assert!(store.verify().is_err());
     drop(store);
-    let output = loop {
+    let output = until_blocking("perch verify to have the store", || {
         let output = perch()
             .args(["verify", "--config"])
             .arg(&config)
             .output()
             .expect("verify");
-        let (_, err) = text(&output);
-        if !err.contains("in use") || std::time::Instant::now() > deadline {
-            break output;
-        }
-    };
+        (!text(&output).1.contains("in use")).then_some(output)
+    });
     let (_, err) = text(&output);
     assert!(!output.status.success(), "{err}");
     assert!(err.contains("tickets/00000000000000000009"), "{err}");

@@ -234,6 +234,37 @@ pub async fn until_within<T>(
     }
 }
 
+/// `until`, for a test without a runtime (at most 30 s).
+pub fn until_blocking<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Writes a value that is not a ticket at `key` of the store in `dir`,
+/// straight into sled, as a damaged disk would. sled's flusher lets go of
+/// the file lock just after a store is dropped: the open waits for it.
+pub fn damage_ticket(dir: &Path, key: &str) {
+    let db = until_blocking("sled to let go of the store", || {
+        sled::Config::new()
+            .path(dir)
+            .use_compression(true)
+            .open()
+            .ok()
+    });
+    let tickets = db.open_tree("tickets").expect("tree");
+    tickets.insert(key, &b"\x01garbage"[..]).expect("damage");
+    db.flush().expect("flush");
+}
+
 /// Holds `happened` false for `quiet`: a thing that must not happen.
 pub async fn never(what: &str, quiet: Duration, mut happened: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + quiet;
