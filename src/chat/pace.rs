@@ -1,15 +1,18 @@
 //! One pacing and rate-limit policy for every chat platform: a post to a
 //! channel waits for that channel's next slot (Slack and Discord take
-//! about one message a second in a channel), and a 429 is waited out a few
-//! times for as long as the platform asked. Slots are kept per channel, so
-//! one channel's wait never holds back another's.
+//! about one message a second in a channel), a channel the platform said
+//! is spent (Discord's `X-RateLimit-Remaining: 0`) waits until the
+//! platform said it resets, and a 429 is waited out a few times for as
+//! long as the platform asked. Slots are kept per channel, so one
+//! channel's wait never holds back another's.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::Mutex;
+use tokio::time::Instant;
 
 use super::ChatError;
 
@@ -38,6 +41,15 @@ impl<K: Hash + Eq + Clone + std::fmt::Display> Pacer<K> {
     /// Counts each call, and each 429, into `metrics`.
     pub(crate) fn count_into(&mut self, metrics: crate::metrics::Metrics) {
         self.metrics = metrics;
+    }
+
+    /// Holds `channel` for `wait` from now: the platform said its bucket is
+    /// spent until then. A later slot already taken stays as it is.
+    pub(crate) async fn hold(&self, channel: &K, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut next = self.next.lock().await;
+        let slot = next.entry(channel.clone()).or_insert(until);
+        *slot = (*slot).max(until);
     }
 
     /// Waits for `channel`'s next slot and takes it.
@@ -112,6 +124,27 @@ mod tests {
             Duration::from_secs(1),
             "b does not wait for a"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_spent_channel_waits_until_the_platform_said_it_resets() {
+        let pacer = Pacer::new("test", Duration::from_secs(1));
+        let start = tokio::time::Instant::now();
+        pacer.run(&"a", || async { Ok(()) }).await.ok();
+        // The answer said: nothing left for 3 s.
+        pacer.hold(&"a", Duration::from_secs(3)).await;
+        pacer.run(&"a", || async { Ok(()) }).await.ok();
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_secs(3),
+            "held past the slot"
+        );
+        // A hold shorter than the next slot changes nothing.
+        pacer.hold(&"a", Duration::from_millis(10)).await;
+        pacer.run(&"a", || async { Ok(()) }).await.ok();
+        assert_eq!(start.elapsed(), Duration::from_secs(4));
+        pacer.run(&"b", || async { Ok(()) }).await.ok();
+        assert_eq!(start.elapsed(), Duration::from_secs(4), "b is not held");
     }
 
     #[tokio::test(start_paused = true)]

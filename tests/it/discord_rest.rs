@@ -238,26 +238,55 @@ async fn a_burst_is_paced_without_429s() {
 }
 
 #[tokio::test]
-async fn unpaced_posts_meet_the_real_429_and_wait() {
+async fn unpaced_posts_wait_for_the_bucket_discord_said_is_spent() {
     let d = fake(2, 1000).await;
     let rest = rest(&d, 0);
     let thread = rest
         .open_thread(&TEXT.to_string(), &Card::of(&ticket()))
         .await
         .expect("open");
-    for i in 0..3 {
+    for i in 0..5 {
         rest.post(&thread, &Text::Ours(format!("post {i}")))
             .await
-            .expect("posted after waiting");
+            .expect("posted");
     }
     let (_, thread_id) = ids(&thread);
+    let statuses = posts_in(&d, &thread_id);
+    // Two fit each window; the second's answer says the bucket is spent
+    // (X-RateLimit-Remaining: 0), and the third waits for its reset.
+    assert_eq!(statuses, [200; 5], "{statuses:?}");
+}
+
+#[tokio::test]
+async fn a_429_from_a_bucket_someone_else_spent_is_waited_out() {
+    let d = fake(2, 1000).await;
+    // Two clients on one bot token (another process, say): the second does
+    // not know what the first spent.
+    let (first, second) = (rest(&d, 0), rest(&d, 0));
+    let thread = first
+        .open_thread(&TEXT.to_string(), &Card::of(&ticket()))
+        .await
+        .expect("open");
+    for i in 0..2 {
+        first
+            .post(&thread, &Text::Ours(format!("first {i}")))
+            .await
+            .expect("posted");
+    }
+    second
+        .post(&thread, &Text::Ours("second".to_owned()))
+        .await
+        .expect("posted after waiting");
+    let (_, thread_id) = ids(&thread);
+    assert_eq!(posts_in(&d, &thread_id), [200, 200, 429, 200]);
+}
+
+/// The statuses of the posts in thread channel `thread_id`, in order.
+fn posts_in(d: &FakeDiscord, thread_id: &u64) -> Vec<u16> {
     let in_thread = format!("/channels/{thread_id}/messages");
-    let statuses: Vec<u16> = d
-        .requests()
+    d.requests()
         .iter()
         .filter(|(m, p, _)| m == "POST" && p.ends_with(&in_thread))
         .map(|(_, _, s)| *s)
-        .collect();
-    // Two fit the window; the third meets a 429 and goes through after it.
-    assert_eq!(statuses, [200, 200, 429, 200], "{statuses:?}");
+        .collect()
 }

@@ -8,8 +8,10 @@
 //!
 //! Against the sandbox, serenity's proxy setting points it at the fake and
 //! its rate limiter must be off (its own requests ignore the proxy); the
-//! adapter then paces itself per channel. In production: no proxy, limiter
-//! on, and the pacing only adds a floor.
+//! adapter then paces itself per channel, and reads Discord's rate-limit
+//! headers on what it creates in a channel (messages, forum posts): a
+//! channel whose bucket is spent waits until Discord said it resets. In
+//! production: no proxy, limiter on, and the pacing only adds a floor.
 
 pub mod card;
 mod gateway;
@@ -25,10 +27,11 @@ use std::time::Duration;
 
 use serenity::all::{
     ChannelId, ChannelType, CreateAllowedMentions, CreateForumPost, CreateMessage, CreateThread,
-    EditMessage, EditThread, ForumTagId, GetMessages, GuildChannel, Http, HttpBuilder, MessageId,
-    ReactionType,
+    EditMessage, EditThread, ForumTagId, GetMessages, GuildChannel, Http, HttpBuilder, Message,
+    MessageId, ReactionType,
 };
 use serenity::builder::Builder;
+use serenity::http::{LightMethod, Request, Route};
 use tokio::sync::Mutex;
 
 use super::pace::Pacer;
@@ -111,6 +114,18 @@ pub fn invite_url(application_id: u64) -> String {
     )
 }
 
+/// How long a channel must wait, when Discord's rate-limit headers say its
+/// bucket is spent (`X-RateLimit-Remaining: 0`): `X-RateLimit-Reset-After`
+/// seconds.
+fn spent_for(header: impl Fn(&str) -> Option<String>) -> Option<Duration> {
+    let remaining: u64 = header("x-ratelimit-remaining")?.trim().parse().ok()?;
+    if remaining > 0 {
+        return None;
+    }
+    let after: f64 = header("x-ratelimit-reset-after")?.trim().parse().ok()?;
+    Duration::try_from_secs_f64(after).ok()
+}
+
 fn no_pings() -> CreateAllowedMentions {
     CreateAllowedMentions::new()
 }
@@ -155,16 +170,46 @@ impl DiscordRest {
         builder.build()
     }
 
-    /// Runs a post paced for `channel`, waiting out 429s a few times.
-    async fn paced<T, F, Fut>(&self, channel: u64, call: F) -> Result<T, ChatError>
-    where
-        F: Fn() -> Fut,
-        Fut: std::future::Future<Output = serenity::Result<T>>,
-    {
+    /// Sends `message` in `channel`, paced.
+    async fn send(&self, channel: u64, message: &CreateMessage) -> Result<Message, ChatError> {
+        let route = Route::ChannelMessages {
+            channel_id: ChannelId::new(channel),
+        };
+        self.create_in(channel, route, message).await
+    }
+
+    /// Creates something in `channel` through `route` (a message, a forum
+    /// post), paced for the channel: when Discord's answer says the
+    /// channel's bucket is spent, the channel waits until Discord said it
+    /// resets, so the next post does not meet a 429.
+    async fn create_in<T: serde::de::DeserializeOwned>(
+        &self,
+        channel: u64,
+        route: Route<'_>,
+        body: &impl serde::Serialize,
+    ) -> Result<T, ChatError> {
+        let body = serde_json::to_vec(body).map_err(|e| ChatError::Refused(e.to_string()))?;
         self.pacer
-            .run(&channel, || {
-                let made = call();
-                async move { made.await.map_err(classify) }
+            .run(&channel, || async {
+                let request = Request::new(route, LightMethod::Post).body(Some(body.clone()));
+                let answer = self.http.request(request).await.map_err(classify)?;
+                let header = |name: &str| {
+                    answer
+                        .headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned)
+                };
+                if let Some(wait) = spent_for(header) {
+                    self.pacer.hold(&channel, wait).await;
+                }
+                let bytes = answer
+                    .bytes()
+                    .await
+                    .map_err(|e| ChatError::Unavailable(e.to_string()))?;
+                serde_json::from_slice(&bytes).map_err(|e| {
+                    ChatError::Unavailable(format!("Discord's answer did not read: {e}"))
+                })
             })
             .await
     }
@@ -208,18 +253,13 @@ impl DiscordRest {
             if let Some(tag) = Self::status_tag(&route, card.status) {
                 post = post.add_applied_tag(tag);
             }
-            let post = &post;
-            self.paced(channel_id, || {
-                ChannelId::new(channel_id).create_forum_post(&*self.http, post.clone())
-            })
-            .await?
+            let route = Route::ChannelForumPosts {
+                channel_id: ChannelId::new(channel_id),
+            };
+            self.create_in::<GuildChannel>(channel_id, route, &post)
+                .await?
         } else {
-            let message = &message;
-            let card_message = self
-                .paced(channel_id, || {
-                    ChannelId::new(channel_id).send_message(&*self.http, message.clone())
-                })
-                .await?;
+            let card_message = self.send(channel_id, &message).await?;
             let name = card::thread_name(card);
             ChannelId::new(channel_id)
                 .create_thread_from_message(&*self.http, card_message.id, CreateThread::new(name))
@@ -298,13 +338,7 @@ impl DiscordRest {
         thread_channel: &str,
         message: CreateMessage,
     ) -> Result<MessageRef, ChatError> {
-        let thread_id = id(thread_channel)?;
-        let message = &message;
-        let sent = self
-            .paced(thread_id, || {
-                ChannelId::new(thread_id).send_message(&*self.http, message.clone())
-            })
-            .await?;
+        let sent = self.send(id(thread_channel)?, &message).await?;
         Ok(MessageRef {
             thread: thread.clone(),
             id: ChatMessageId::new(sent.id.get().to_string()),
@@ -423,5 +457,29 @@ impl DiscordRest {
             )
             .await
             .map_err(classify)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spent_bucket_waits_as_long_as_discord_said() {
+        let answer = |remaining: &'static str, after: &'static str| {
+            move |name: &str| match name {
+                "x-ratelimit-remaining" => Some(remaining.to_owned()),
+                "x-ratelimit-reset-after" => Some(after.to_owned()),
+                _ => None,
+            }
+        };
+        assert_eq!(
+            spent_for(answer("0", "1.250")),
+            Some(Duration::from_millis(1250))
+        );
+        assert_eq!(spent_for(answer("3", "1.250")), None, "posts left");
+        assert_eq!(spent_for(answer("0", "soon")), None, "unreadable");
+        assert_eq!(spent_for(answer("0", "-1")), None, "negative");
+        assert_eq!(spent_for(|_: &str| None), None, "no headers");
     }
 }
