@@ -209,7 +209,7 @@ impl Commands {
         )?;
         Ok(Some(match outcome {
             Ok(transition) => {
-                self.core.wake.threads.notify_one();
+                self.core.wake_threads();
                 self.core.carry_out(&transition).await;
                 reports::done(verb, &transition.ticket)
             }

@@ -36,7 +36,7 @@ impl Inbound {
             }
         }
         if changed {
-            self.core.wake.threads.notify_one();
+            self.core.wake_threads();
         }
     }
 

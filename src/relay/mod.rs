@@ -8,7 +8,8 @@
 //! - `inbound`: the X inbox -> tickets (opened, or the message added),
 //!   with the off-hours or welcome reply (`auto_reply`) of a new one;
 //! - `threads`: tickets that asked for it (`chat_sync`) -> a card and
-//!   thread on every route, redrawn cards, the customer's follow-ups;
+//!   thread on every route, redrawn cards, the customer's follow-ups; one
+//!   loop per route, each at its platform's pace, most urgent first;
 //! - `commands`: the chat journal -> the state machine, answers, and
 //!   replies written to the outbox with the ticket change;
 //! - `to_x`: the outbox -> X, reconciled against the account's own posts
@@ -72,11 +73,29 @@ pub(crate) struct Core {
 }
 
 /// Wakes a loop that another step just gave work.
-#[derive(Default)]
 struct Wake {
-    threads: Notify,
+    /// Every route's thread loop (each keeps its own "rung since I last
+    /// looked").
+    threads: watch::Sender<()>,
     commands: Notify,
     outbox: Notify,
+}
+
+impl Default for Wake {
+    fn default() -> Self {
+        Self {
+            threads: watch::Sender::new(()),
+            commands: Notify::new(),
+            outbox: Notify::new(),
+        }
+    }
+}
+
+/// What wakes a loop before its tick.
+enum Wakeup {
+    Tick,
+    By(fn(&Relay) -> &Notify),
+    Rung(watch::Receiver<()>),
 }
 
 /// The X inbox into tickets.
@@ -199,7 +218,7 @@ impl Relay {
                 tracing::info!(ticket = %transition.ticket.id, agent = %agent.id, "{text}");
             }
         }
-        self.core.wake.threads.notify_one();
+        self.core.wake_threads();
         self.core.carry_out(transition).await;
     }
 
@@ -226,43 +245,50 @@ impl Relay {
                 }
             })
         };
-        vec![
+        let mut loops = vec![
             forward,
             // Ingest does not wake the relay: the X inbox is read each tick.
-            self.every(
-                "inbound",
-                &stop,
-                None,
-                |r| async move { r.inbound.take_inbox() },
-            ),
-            self.every(
-                "threads",
-                &stop,
-                Some(|r| &r.core.wake.threads),
-                |r| async move { r.threads.sync_threads().await },
-            ),
+            self.every("inbound", &stop, Wakeup::Tick, |r| async move {
+                r.inbound.take_inbox();
+            }),
             self.every(
                 "commands",
                 &stop,
-                Some(|r| &r.core.wake.commands),
+                Wakeup::By(|r| &r.core.wake.commands),
                 |r| async move { r.commands.handle_chat_events().await },
             ),
             self.every(
                 "outbox",
                 &stop,
-                Some(|r| &r.core.wake.outbox),
+                Wakeup::By(|r| &r.core.wake.outbox),
                 |r| async move { r.outbox.drain_outbox().await },
             ),
-        ]
+        ];
+        // One thread loop per route, so that each platform and channel
+        // goes at its own pace; without routes, one that clears the queue.
+        let routes = self.threads.all_routes();
+        let routes: Vec<Option<threads::RouteKey>> = if routes.is_empty() {
+            vec![None]
+        } else {
+            routes.into_iter().map(Some).collect()
+        };
+        for route in routes {
+            let rung = Wakeup::Rung(self.core.wake.threads.subscribe());
+            loops.push(self.every("threads", &stop, rung, move |r| {
+                let route = route.clone();
+                async move { r.threads.sync_threads_on(route.as_ref()).await }
+            }));
+        }
+        loops
     }
 
     /// Runs `step` (counted as `name`) now, then again each tick or when
-    /// `woken_by` is notified, until `stop`.
+    /// `wakeup` says so, until `stop`.
     fn every<F, Fut>(
         self: &Arc<Self>,
         name: &'static str,
         stop: &watch::Receiver<bool>,
-        woken_by: Option<fn(&Relay) -> &Notify>,
+        mut wakeup: Wakeup,
         step: F,
     ) -> JoinHandle<()>
     where
@@ -276,9 +302,14 @@ impl Relay {
                 step(Arc::clone(&relay)).await;
                 relay.core.metrics.relay_pass(name);
                 let woken = async {
-                    match woken_by {
-                        Some(notify) => notify(&relay).notified().await,
-                        None => std::future::pending().await,
+                    match &mut wakeup {
+                        Wakeup::By(notify) => notify(&relay).notified().await,
+                        Wakeup::Rung(rung) => {
+                            if rung.changed().await.is_err() {
+                                std::future::pending::<()>().await;
+                            }
+                        }
+                        Wakeup::Tick => std::future::pending().await,
                     }
                 };
                 tokio::select! {
@@ -295,6 +326,11 @@ impl Core {
     /// The relay's time (the system's, unless made `with_clock`).
     fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// Wakes every route's thread loop: a ticket asked to be drawn.
+    fn wake_threads(&self) {
+        self.wake.threads.send_replace(());
     }
 
     /// Where people can see something the account sent: a post's address,

@@ -190,7 +190,7 @@ impl Commands {
         )?;
         if let Ok(transition) = &outcome {
             self.core.wake.outbox.notify_one();
-            self.core.wake.threads.notify_one();
+            self.core.wake_threads();
             self.core.carry_out(transition).await;
         }
         Ok(outcome.map(|t| (number, t)))

@@ -7,14 +7,13 @@
 //! view says a card is being opened; if perch stops before the thread is
 //! linked, the channel is searched for the card before another is posted.
 
-use std::collections::{HashMap, HashSet};
-
-use futures_util::future::join_all;
+use std::collections::{BTreeSet, HashMap};
 
 use super::Threads;
 use crate::chat::{Card, ChatError, ChatPlatform, Platform, Text};
+use crate::config::Account;
 use crate::store::StoreError;
-use crate::ticket::{Author, AutoReply, ChatThread, Message, Ticket, TicketId, XRef};
+use crate::ticket::{Author, AutoReply, ChatThread, Message, Priority, Ticket, TicketId, XRef};
 
 #[derive(Debug, thiserror::Error)]
 enum SyncError {
@@ -47,97 +46,175 @@ impl Route<'_> {
     }
 }
 
+/// A route by name, for a loop of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct RouteKey {
+    platform: Platform,
+    channel: String,
+}
+
+/// The channels an account's tickets are shown in, on either platform.
+fn channels(account: &Account) -> impl Iterator<Item = (Platform, &str)> {
+    let slack = account
+        .routes
+        .slack_channels
+        .iter()
+        .map(|c| (Platform::Slack, c.as_str()));
+    let discord = account
+        .routes
+        .discord_channels
+        .iter()
+        .map(|c| (Platform::Discord, c.as_str()));
+    slack.chain(discord)
+}
+
+/// The messages a thread relays: the customer's and perch's own replies;
+/// agents' replies are shown as they are sent.
+fn relayed(ticket: &Ticket) -> impl Iterator<Item = &Message> {
+    ticket
+        .messages
+        .iter()
+        .filter(|m| !matches!(m.author, Author::Agent { .. }))
+}
+
 impl Threads {
     fn routes(&self, ticket: &Ticket) -> Vec<Route<'_>> {
         let Some(account) = self.core.config.account(&ticket.account) else {
             return Vec::new();
         };
-        let slack = account
-            .routes
-            .slack_channels
-            .iter()
-            .map(|c| (Platform::Slack, c.as_str().to_owned()));
-        let discord = account
-            .routes
-            .discord_channels
-            .iter()
-            .map(|c| (Platform::Discord, c.as_str().to_owned()));
-        slack
-            .chain(discord)
+        channels(account)
             .filter_map(|(p, channel)| {
                 self.core.platform(p).map(|platform| Route {
                     platform: platform.as_ref(),
-                    channel,
+                    channel: channel.to_owned(),
                 })
             })
             .collect()
     }
 
-    /// Works through every ticket that asked for its threads to be synced.
-    /// Each route (a channel) takes its tickets in order, side by side
-    /// with the other routes: one channel's pacing or rate limit never
-    /// holds back another channel's cards.
-    pub(super) async fn sync_threads(&self) {
-        let wanted = match self.core.store.needs_sync() {
-            Ok(w) => w,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read which threads need work; will retry");
-                return;
+    /// Every route perch shows tickets on: each channel of each account,
+    /// on the platforms perch is connected to, once each. Each route has a
+    /// loop of its own (`sync_threads_on`).
+    pub(super) fn all_routes(&self) -> Vec<RouteKey> {
+        let mut all: Vec<RouteKey> = Vec::new();
+        for (platform, channel) in self.core.config.accounts.iter().flat_map(channels) {
+            let key = RouteKey {
+                platform,
+                channel: channel.to_owned(),
+            };
+            if self.core.platform(platform).is_some() && !all.contains(&key) {
+                all.push(key);
             }
-        };
-        let mut tickets = Vec::new();
-        for (id, revision) in wanted {
-            match self.core.store.ticket(id) {
-                Ok(Some(ticket)) => tickets.push((ticket, revision)),
-                Ok(None) => self.synced(id, revision),
+        }
+        all
+    }
+
+    /// Brings route `on`'s threads up to date: of the tickets that asked
+    /// for it, the most urgent first (the oldest first within a priority),
+    /// until none is left that this route has not tried in this pass. A
+    /// ticket asking while the route works is taken in its turn by
+    /// priority. Each route runs on its own: a slow or rate-limited
+    /// platform or channel never holds back another's cards.
+    ///
+    /// A ticket leaves the queue once every route of it shows it; with
+    /// `on` = `None` (perch has no chat route at all) the pass only does
+    /// that.
+    pub(super) async fn sync_threads_on(&self, on: Option<&RouteKey>) {
+        let route = on.and_then(|on| {
+            self.core.platform(on.platform).map(|platform| Route {
+                platform: platform.as_ref(),
+                channel: on.channel.clone(),
+            })
+        });
+        let key = route.as_ref().map(Route::key);
+        // What this pass has seen of the queue (ticket and revision), and
+        // what is left for this route, by priority then age.
+        let mut seen: HashMap<TicketId, u64> = HashMap::new();
+        let mut plan: BTreeSet<(Priority, TicketId)> = BTreeSet::new();
+        loop {
+            if let Some(key) = &key {
+                if !self.parked.may_try(key, self.core.now()) {
+                    return;
+                }
+            }
+            let wanted = match self.core.store.needs_sync() {
+                Ok(w) => w,
                 Err(e) => {
-                    tracing::error!(ticket = %id, error = %e, "cannot read a ticket to draw it")
+                    tracing::error!(error = %e, "cannot read which threads need work; will retry");
+                    return;
                 }
-            }
-        }
-        let mut by_route: HashMap<String, (Route<'_>, Vec<&Ticket>)> = HashMap::new();
-        for (ticket, _) in &tickets {
-            for route in self.routes(ticket) {
-                by_route
-                    .entry(route.key())
-                    .or_insert_with(|| (route, Vec::new()))
-                    .1
-                    .push(ticket);
-            }
-        }
-        let behind: Vec<HashSet<TicketId>> = join_all(by_route.into_values().map(
-            |(route, tickets)| async move {
-                let key = route.key();
-                let mut behind = HashSet::new();
-                if !self.parked.may_try(&key, self.core.now()) {
-                    behind.extend(tickets.iter().map(|t| t.id));
-                    return behind;
+            };
+            for (id, revision) in wanted {
+                if seen.insert(id, revision) == Some(revision) {
+                    continue;
                 }
-                for (i, ticket) in tickets.iter().enumerate() {
-                    match self.sync_route(&route, ticket).await {
-                        Ok(()) => self.parked.worked(&key, self.core.now()),
-                        Err(SyncError::Chat(e)) if super::parked::blocks_route(&e) => {
-                            // The route is broken, not this ticket: the
-                            // rest wait with it, untried.
-                            self.parked.failed(&key, &e, self.core.now());
-                            behind.extend(tickets[i..].iter().map(|t| t.id));
-                            break;
+                match self.core.store.ticket(id) {
+                    Ok(Some(ticket)) => match &route {
+                        Some(r)
+                            if self.routes(&ticket).iter().any(|t| t.key() == r.key())
+                                && !self.shows(r, &ticket) =>
+                        {
+                            plan.insert((ticket.priority, id));
                         }
-                        Err(e) => {
-                            behind.insert(ticket.id);
-                            let retry = matches!(&e, SyncError::Chat(c) if c.is_retryable());
-                            tracing::warn!(ticket = %ticket.id, route = %key, error = %e, will_retry = retry, "cannot update a ticket thread");
-                        }
+                        _ => self.synced_if_shown(&ticket, revision),
+                    },
+                    Ok(None) => self.synced(id, revision),
+                    Err(e) => {
+                        tracing::error!(ticket = %id, error = %e, "cannot read a ticket to draw it")
                     }
                 }
-                behind
-            },
-        ))
-        .await;
-        for (ticket, revision) in &tickets {
-            if !behind.iter().any(|b| b.contains(&ticket.id)) {
-                self.synced(ticket.id, *revision);
             }
+            let (Some(route), Some(key), Some((_, id))) = (&route, &key, plan.pop_first()) else {
+                return;
+            };
+            let ticket = match self.core.store.ticket(id) {
+                Ok(Some(t)) => t,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::error!(ticket = %id, error = %e, "cannot read a ticket to draw it");
+                    continue;
+                }
+            };
+            let wanted = seen.get(&id).copied().unwrap_or(ticket.revision);
+            match self.sync_route(route, &ticket).await {
+                Ok(()) => {
+                    self.parked.worked(key, self.core.now());
+                    self.synced_if_shown(&ticket, wanted);
+                }
+                Err(SyncError::Chat(e)) if super::parked::blocks_route(&e) => {
+                    // The route is broken, not this ticket: the rest wait
+                    // with it, untried.
+                    self.parked.failed(key, &e, self.core.now());
+                    return;
+                }
+                Err(e) => {
+                    let retry = matches!(&e, SyncError::Chat(c) if c.is_retryable());
+                    tracing::warn!(ticket = %ticket.id, route = %key, error = %e, will_retry = retry, "cannot update a ticket thread");
+                }
+            }
+        }
+    }
+
+    /// Whether `route` shows `ticket` as it is: its thread linked, the card
+    /// at its revision, every message relayed.
+    fn shows(&self, route: &Route<'_>, ticket: &Ticket) -> bool {
+        if !ticket.threads.iter().any(|t| route.shows(t)) {
+            return false;
+        }
+        match self.core.store.route_view(ticket.id, &route.key()) {
+            Ok(view) => {
+                view.opening_since.is_none()
+                    && view.card_revision >= ticket.revision
+                    && view.relayed >= relayed(ticket).count()
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Takes `ticket` off the queue once every route of it shows it.
+    fn synced_if_shown(&self, ticket: &Ticket, revision: u64) {
+        if self.routes(ticket).iter().all(|r| self.shows(r, ticket)) {
+            self.synced(ticket.id, revision);
         }
     }
 
@@ -191,13 +268,7 @@ impl Threads {
             view.card_revision = ticket.revision;
             self.core.store.set_route_view(ticket.id, &key, &view)?;
         }
-        // The customer's messages and perch's own replies; agents' replies
-        // are shown as they are sent.
-        let relayed: Vec<_> = ticket
-            .messages
-            .iter()
-            .filter(|m| !matches!(m.author, Author::Agent { .. }))
-            .collect();
+        let relayed: Vec<_> = relayed(ticket).collect();
         while let Some(m) = relayed.get(view.relayed) {
             let text = match &m.author {
                 Author::Auto { reply } => Text::Ours(self.auto_reply_line(ticket, *reply, m)),

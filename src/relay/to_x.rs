@@ -231,7 +231,7 @@ impl Outbox {
             &also,
         )?;
         if held.is_ok() {
-            self.core.wake.threads.notify_one();
+            self.core.wake_threads();
         }
         if let Some(origin) = &entry.origin {
             let line = self.held_line(&entry.account, endpoint, until);
@@ -433,7 +433,7 @@ impl Outbox {
                 Notice::Say(Text::Ours(format!("Sent as a {}: {link}", entry.channel))),
             );
         }
-        self.core.wake.threads.notify_one();
+        self.core.wake_threads();
         if let (None, Ok(transition)) = (entry.auto, recorded) {
             // The words are the agent's, written on another platform:
             // quoted, so that markup there cannot ping anyone here.
@@ -484,7 +484,7 @@ impl Outbox {
                         Ok(reply::reply_not_held(t))
                     })?;
             if cleared.is_ok() {
-                self.core.wake.threads.notify_one();
+                self.core.wake_threads();
             }
         }
         if let Some(origin) = &entry.origin {

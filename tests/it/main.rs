@@ -21,6 +21,7 @@ mod relay_auto;
 mod relay_claims;
 mod relay_crash;
 mod relay_limits;
+mod relay_pacing;
 mod relay_replies;
 mod relay_threads;
 mod running;

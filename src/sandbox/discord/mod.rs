@@ -105,6 +105,8 @@ pub struct Call {
     pub status: u16,
     pub body: Value,
     pub response: Value,
+    /// When it was answered, in microseconds since the epoch.
+    pub at_us: i64,
 }
 
 pub(crate) use super::serve::lock;
@@ -238,6 +240,15 @@ impl Control {
     /// Every request with its payload and answer.
     pub fn calls(&self) -> Vec<Call> {
         lock(&self.0).calls.clone()
+    }
+
+    /// From now on, `per_window` messages per channel per `window` (the
+    /// current windows start again).
+    pub fn set_rate_limit(&self, per_window: u32, window: Duration) {
+        let mut s = lock(&self.0);
+        s.per_window = per_window;
+        s.window = window;
+        s.windows.clear();
     }
 
     /// (method, path, status) of every request.

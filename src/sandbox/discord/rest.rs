@@ -70,6 +70,7 @@ pub(super) async fn handle(
         status,
         body: json_body,
         response: serde_json::from_slice(&answer).unwrap_or(Value::Null),
+        at_us: chrono::Utc::now().timestamp_micros(),
     });
     Response::from_parts(parts, axum::body::Body::from(answer))
 }
