@@ -93,7 +93,6 @@ impl Default for Wake {
 
 /// What wakes a loop before its tick.
 enum Wakeup {
-    Tick,
     By(fn(&Relay) -> &Notify),
     Rung(watch::Receiver<()>),
 }
@@ -247,10 +246,12 @@ impl Relay {
         };
         let mut loops = vec![
             forward,
-            // Ingest does not wake the relay: the X inbox is read each tick.
-            self.every("inbound", &stop, Wakeup::Tick, |r| async move {
-                r.inbound.take_inbox();
-            }),
+            self.every(
+                "inbound",
+                &stop,
+                Wakeup::By(|r| r.core.store.inbox_arrivals()),
+                |r| async move { r.inbound.take_inbox() },
+            ),
             self.every(
                 "commands",
                 &stop,
@@ -309,7 +310,6 @@ impl Relay {
                                 std::future::pending::<()>().await;
                             }
                         }
-                        Wakeup::Tick => std::future::pending().await,
                     }
                 };
                 tokio::select! {

@@ -97,7 +97,17 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let seen_key = format!("inbound/{key}");
-        self.record_once(&self.inbox, &seen_key, key, &codec::encode(item)?, ttl, now)
+        let new = self.record_once(&self.inbox, &seen_key, key, &codec::encode(item)?, ttl, now)?;
+        if new {
+            self.inbox_arrivals.notify_one();
+        }
+        Ok(new)
+    }
+
+    /// Notified when an item joins the X inbox (in this process), so the
+    /// relay takes it at once instead of at its next tick.
+    pub fn inbox_arrivals(&self) -> &tokio::sync::Notify {
+        &self.inbox_arrivals
     }
 
     /// Puts `value` under `key` in `journal` and `seen_key` in the seen ids,

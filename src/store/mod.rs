@@ -132,6 +132,7 @@ pub struct Store {
     /// How many tickets have been read whole (the relay's loops should
     /// read only the ones they have work for).
     ticket_reads: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    inbox_arrivals: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Store {
@@ -187,6 +188,7 @@ impl Store {
             ticket_index: tree("ticket_index")?,
             outbox_index: tree("outbox_index")?,
             ticket_reads: std::sync::Arc::default(),
+            inbox_arrivals: std::sync::Arc::default(),
             db,
         };
         if store.ensure_indexes()? {

@@ -464,3 +464,26 @@ fn a_damaged_journal_entry_is_kept_and_does_not_hold_back_the_others() {
     assert_eq!(events.damaged.len(), 1, "{events:?}");
     assert_eq!(store.chat_inbox.len(), 2, "nothing is thrown away");
 }
+
+#[test]
+fn a_new_inbox_item_wakes_the_relay_and_one_seen_before_does_not() {
+    use futures_util::FutureExt;
+    let (_dir, store) = temp();
+    let now = chrono::Utc::now();
+    let ttl = chrono::Duration::hours(1);
+    assert!(store.inbox_arrivals().notified().now_or_never().is_none());
+    assert!(store
+        .record_inbound("acme/post/1", &"item", ttl, now)
+        .unwrap());
+    assert!(
+        store.inbox_arrivals().notified().now_or_never().is_some(),
+        "woken"
+    );
+    assert!(!store
+        .record_inbound("acme/post/1", &"item", ttl, now)
+        .unwrap());
+    assert!(
+        store.inbox_arrivals().notified().now_or_never().is_none(),
+        "nothing new"
+    );
+}
