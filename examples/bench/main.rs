@@ -7,6 +7,7 @@
 //! Linux only (memory and CPU are read from /proc). Nothing reaches
 //! beyond 127.0.0.1.
 
+mod flow;
 mod history;
 mod probe;
 mod service;
@@ -31,6 +32,20 @@ struct Args {
     /// How long perch is watched doing nothing, in seconds.
     #[arg(long, default_value_t = 10)]
     idle: u64,
+    /// How many mentions go one at a time through perch (and are answered),
+    /// at each size.
+    #[arg(long, default_value_t = 20)]
+    path: usize,
+    /// How many mentions come at once, on the first size (0: none).
+    #[arg(long, default_value_t = 100)]
+    burst: usize,
+}
+
+/// What the service measures besides the store.
+pub struct Flow {
+    pub idle: u64,
+    pub path: usize,
+    pub burst: usize,
 }
 
 /// The table: one row per measure, one column per size.
@@ -93,7 +108,12 @@ fn main() -> anyhow::Result<()> {
             "   store ready after {:.1} s",
             started.elapsed().as_secs_f64()
         );
-        runtime.block_on(service::measure(&perch, &dir, args.idle, col, &mut table))?;
+        let flow = Flow {
+            idle: args.idle,
+            path: args.path,
+            burst: if col == 0 { args.burst } else { 0 },
+        };
+        runtime.block_on(service::measure(&perch, &dir, &flow, col, &mut table))?;
         store::measure(&perch, &dir, n, col, &mut table)?;
     }
     table.print();

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use perch::sandbox::run::{fake_secret, Sandbox};
 
 use crate::probe::{cpu_time, p50_p99, vm_mib};
-use crate::Table;
+use crate::{Flow, Table};
 
 fn free_addr() -> anyhow::Result<SocketAddr> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
@@ -75,17 +75,18 @@ async fn get(addr: SocketAddr, path: &str) -> Option<reqwest::StatusCode> {
 pub async fn measure(
     perch: &Path,
     dir: &Path,
-    idle: u64,
+    flow: &Flow,
     col: usize,
     table: &mut Table,
 ) -> anyhow::Result<()> {
+    let idle = flow.idle;
     let config_path = write_config(dir)?;
     let source = std::fs::read_to_string(&config_path)?;
     let config = match perch::config::from_str(&source) {
         Ok(v) => v.config,
         Err(problems) => anyhow::bail!("the bench config: {problems:?}"),
     };
-    let _fakes = Sandbox::start(&config).await?;
+    let fakes = Sandbox::start(&config).await?;
     let health = config.service.health_addr;
     let started = Instant::now();
     let mut child = Command::new(perch)
@@ -183,6 +184,12 @@ pub async fn measure(
     }
     let (m50, _) = p50_p99(samples);
     table.put("`/metrics` p50", "", col, format!("{m50:.1} ms"));
+    if flow.path > 0 {
+        crate::flow::one_at_a_time(&fakes, flow.path, col, table).await?;
+    }
+    if flow.burst > 0 {
+        crate::flow::burst(&fakes, flow.burst, table).await?;
+    }
 
     let t = Instant::now();
     Command::new("kill")

@@ -78,6 +78,8 @@ pub struct Call {
     /// HTTP status and the body answered.
     pub status: u16,
     pub response: Value,
+    /// When it was answered, in microseconds since the epoch.
+    pub at_us: i64,
 }
 
 pub(crate) struct State {

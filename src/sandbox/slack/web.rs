@@ -85,6 +85,7 @@ fn answer(
         body: Value::Object(p),
         status: status.as_u16(),
         response: answer.clone(),
+        at_us: chrono::Utc::now().timestamp_micros(),
     });
     let delay = s.delays.get(&method).copied();
     let mut response = (status, axum::Json(answer)).into_response();

@@ -112,7 +112,7 @@ pub async fn handle(
             body: String::from_utf8_lossy(&body).into_owned(),
             status: parts.status.as_u16(),
             response: String::from_utf8_lossy(&answer).into_owned(),
-            at_ms: Utc::now().timestamp_millis(),
+            at_us: Utc::now().timestamp_micros(),
         });
         delay
     };

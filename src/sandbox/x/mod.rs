@@ -68,7 +68,8 @@ pub struct RequestRecord {
     pub status: u16,
     /// What the fake answered.
     pub response: String,
-    pub at_ms: i64,
+    /// When it was answered, in microseconds since the epoch.
+    pub at_us: i64,
 }
 
 #[derive(Debug, Clone, Copy)]
