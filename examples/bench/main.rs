@@ -115,7 +115,8 @@ fn main() -> anyhow::Result<()> {
         };
         runtime.block_on(service::measure(&perch, &dir, &flow, col, &mut table))?;
         store::measure(&perch, &dir, n, col, &mut table)?;
+        // So far (a long run keeps what it measured if a later size fails).
+        table.print();
     }
-    table.print();
     Ok(())
 }

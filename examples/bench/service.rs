@@ -105,10 +105,17 @@ pub async fn measure(
     let (checked_tx, checked_rx) = std::sync::mpsc::channel();
     let mut log = std::fs::File::create(dir.join("perch.log"))?;
     std::thread::spawn(move || {
+        let mut said = 0;
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             let _ = writeln!(log, "{line}");
-            if line.contains("WARN") || line.contains("ERROR") {
-                eprintln!("   perch: {line}");
+            // The history's Discord threads are not in the fresh fake: each
+            // open one is missed once at start.
+            let expected = line.contains("cannot catch up on a Discord thread");
+            if (line.contains("WARN") || line.contains("ERROR")) && !expected {
+                said += 1;
+                if said <= 10 {
+                    eprintln!("   perch: {line}");
+                }
             }
             if line.contains("store checked") || line.contains("damaged value") {
                 let _ = checked_tx.send(Instant::now());

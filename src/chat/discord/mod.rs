@@ -8,10 +8,10 @@
 //!
 //! Against the sandbox, serenity's proxy setting points it at the fake and
 //! its rate limiter must be off (its own requests ignore the proxy); the
-//! adapter then paces itself per channel, and reads Discord's rate-limit
-//! headers on what it creates in a channel (messages, forum posts): a
-//! channel whose bucket is spent waits until Discord said it resets. In
-//! production: no proxy, limiter on, and the pacing only adds a floor.
+//! adapter then paces itself per channel by Discord's rate-limit headers
+//! on what it creates in a channel (messages, forum posts): a channel
+//! whose bucket is spent waits until Discord said it resets. In
+//! production: no proxy, and serenity's limiter on as well.
 
 pub mod card;
 mod gateway;
@@ -53,8 +53,11 @@ pub(crate) fn snowflake_time(id: u64) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::from_timestamp_millis(ms + DISCORD_EPOCH_MS)
 }
 
-/// Discord allows about 5 messages per 5 s per channel.
-pub const DEFAULT_POST_INTERVAL: Duration = Duration::from_secs(1);
+/// No floor between posts in a channel: Discord allows about 5 messages
+/// per 5 s per channel and says in each answer what is left
+/// (`create_in` waits when nothing is), so a burst goes at Discord's own
+/// pace rather than one a second.
+pub const DEFAULT_POST_INTERVAL: Duration = Duration::ZERO;
 
 pub struct DiscordRest {
     pub(crate) http: Arc<Http>,
