@@ -14,12 +14,36 @@ pub fn vm_mib(pid: u32, field: &str) -> Option<f64> {
 /// User plus system CPU time of a process so far (clock ticks of 1/100 s,
 /// Linux's USER_HZ).
 pub fn cpu_time(pid: u32) -> Option<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat_cpu(&format!("/proc/{pid}/stat")).map(|(_, t)| t)
+}
+
+/// The name and CPU time of the process or thread whose `stat` is at `path`.
+fn stat_cpu(path: &str) -> Option<(String, Duration)> {
+    let stat = std::fs::read_to_string(path).ok()?;
     // The command name may hold spaces; the fields after it do not.
-    let rest = stat.rsplit_once(')')?.1;
+    let (head, rest) = stat.rsplit_once(')')?;
+    let name = head.split_once('(')?.1.to_owned();
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(Duration::from_millis(ticks * 10))
+    Some((name, Duration::from_millis(ticks * 10)))
+}
+
+/// CPU time so far of each thread of a process, by thread name (threads
+/// of one name, such as tokio's workers or sled's numbered I/O threads,
+/// added together).
+pub fn thread_cpu(pid: u32) -> std::collections::BTreeMap<String, Duration> {
+    let mut by_name = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return by_name;
+    };
+    for task in tasks.flatten() {
+        let path = task.path().join("stat");
+        if let Some((name, t)) = stat_cpu(&path.to_string_lossy()) {
+            let name = name.trim_end_matches(|c: char| c.is_ascii_digit());
+            *by_name.entry(name.to_owned()).or_default() += t;
+        }
+    }
+    by_name
 }
 
 /// The peak resident memory of a child while `wait` runs, sampled every

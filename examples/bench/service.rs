@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use perch::sandbox::run::{fake_secret, Sandbox};
 
-use crate::probe::{cpu_time, p50_p99, vm_mib};
+use crate::probe::{cpu_time, p50_p99, thread_cpu, vm_mib};
 use crate::{Flow, Table};
 
 fn free_addr() -> anyhow::Result<SocketAddr> {
@@ -153,15 +153,42 @@ pub async fn measure(
     );
 
     let cpu0 = cpu_time(pid).unwrap_or_default();
+    let threads0 = thread_cpu(pid);
     let t0 = Instant::now();
     tokio::time::sleep(Duration::from_secs(idle)).await;
     let cpu = cpu_time(pid).unwrap_or_default().saturating_sub(cpu0);
-    let share = cpu.as_secs_f64() / t0.elapsed().as_secs_f64() * 100.0;
+    let elapsed = t0.elapsed().as_secs_f64();
+    let share = cpu.as_secs_f64() / elapsed * 100.0;
     table.put(
         "CPU while idle (of one core)",
         "< 2%",
         col,
         format!("{share:.1}%"),
+    );
+    // Which threads it was: perch's own (tokio's workers, its blocking
+    // pool) or sled's (its flusher, its I/O and segment-cleaning pool).
+    let mut busiest: Vec<(String, f64)> = thread_cpu(pid)
+        .into_iter()
+        .map(|(name, t)| {
+            let before = threads0.get(&name).copied().unwrap_or_default();
+            (
+                name,
+                t.saturating_sub(before).as_secs_f64() / elapsed * 100.0,
+            )
+        })
+        .filter(|(_, share)| *share > 0.0)
+        .collect();
+    busiest.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let busiest: Vec<String> = busiest
+        .iter()
+        .take(3)
+        .map(|(name, share)| format!("{name} {share:.1}%"))
+        .collect();
+    table.put(
+        "CPU while idle, busiest threads",
+        "",
+        col,
+        busiest.join(", "),
     );
     let rss = vm_mib(pid, "VmRSS:").unwrap_or_default();
     table.put("RSS idle", "< 200 MiB", col, format!("{rss:.0} MiB"));
