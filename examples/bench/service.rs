@@ -146,7 +146,7 @@ pub async fn measure(
         tokio::task::spawn_blocking(move || checked_rx.recv_timeout(Duration::from_secs(1800)))
             .await??;
     table.put(
-        "every value checked (beside the service), after start",
+        "what perch works on checked (beside the service), after start",
         "",
         col,
         format!("{:.1} s", (checked - started).as_secs_f64()),

@@ -95,6 +95,10 @@ pub(crate) struct State {
     post_interval: Duration,
     buckets: HashMap<String, (f64, Instant)>,
     serial: u64,
+    /// This fake's run, in the ids it makes: Slack's event and trigger ids
+    /// are unique for good, so a fake started again on the same store must
+    /// not make ids perch has seen (it would drop them as redeliveries).
+    run: String,
     calls: Vec<Call>,
     /// Per Web API method: how long answers are held back after the work.
     pub(crate) delays: HashMap<String, Duration>,
@@ -132,7 +136,7 @@ impl State {
 
     fn socket_serial(&mut self, prefix: &str) -> String {
         self.serial += 1;
-        format!("{prefix}{}", self.serial)
+        format!("{prefix}{}{}", self.run, self.serial)
     }
 
     /// The name Slack shows for `user` and a fresh trigger id for what
@@ -271,6 +275,7 @@ impl FakeSlack {
             post_interval,
             buckets: HashMap::new(),
             serial: 0,
+            run: format!("{:X}", chrono::Utc::now().timestamp_millis()),
             calls: Vec::new(),
             delays: HashMap::new(),
             socket: socket::Socket::new(app_token),
