@@ -29,6 +29,7 @@ mod not_before;
 mod notices;
 mod parked;
 mod people;
+mod posting;
 mod replies;
 mod reports;
 mod saved;

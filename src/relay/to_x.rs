@@ -2,7 +2,8 @@
 //! X; one found `Sending` later (perch stopped, or X's answer was lost)
 //! is first looked for among the account's own recent posts or DMs, and
 //! sent again only when it is not there. So a customer never gets the
-//! same reply twice, and none is lost.
+//! same reply twice, and none is lost. How a reply goes on X's wire, and
+//! is found again, is in `posting`.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -18,11 +19,10 @@ use crate::chat::{Reaction, Text};
 use crate::store::{Also, Delivery, OutboxEntry, OutboxId, Outgoing, StoreError};
 use crate::ticket::{
     reply, AccountKey, Author, ConversationKey, DmConversationId, Message, ReplyChannel, TicketId,
-    TweetId, XRef,
+    XRef,
 };
-use crate::twitter::publish::{self, Posted};
-use crate::twitter::{XClient, XError};
-use crate::xrules::{limits, text};
+use crate::twitter::XError;
+use crate::xrules::limits;
 
 /// Tries before a reply that X keeps refusing for passing reasons fails.
 const MAX_ATTEMPTS: u32 = 5;
@@ -272,88 +272,6 @@ impl Outbox {
         format!(
             "⏳ X's limit on {what} for {handle} is reached{allowed}. This reply waits and goes at {at}; you will see it here when it does."
         )
-    }
-
-    async fn send(&self, client: &XClient, entry: &OutboxEntry) -> Result<XRef, XError> {
-        match entry.channel {
-            ReplyChannel::Public => {
-                let Some(to) = &entry.in_reply_to else {
-                    return Err(XError::Invalid(
-                        "the ticket has no post of the customer's to reply to; answer by DM (`dm`)"
-                            .to_owned(),
-                    ));
-                };
-                match publish::reply(client, to.as_str(), true, &entry.text).await? {
-                    Posted::Created { id } => Ok(XRef::Tweet {
-                        id: TweetId::from(id.as_str()),
-                    }),
-                    Posted::AlreadyPosted => match self.find_sent(client, entry).await? {
-                        Some(x_ref) => Ok(x_ref),
-                        None => Err(XError::Invalid(
-                            "X refused it as a duplicate of an earlier post; reword it".to_owned(),
-                        )),
-                    },
-                }
-            }
-            ReplyChannel::Dm => {
-                let Some(to) = &entry.recipient else {
-                    return Err(XError::Invalid(
-                        "the ticket names no customer to DM".to_owned(),
-                    ));
-                };
-                let id = publish::direct_message(client, to.as_str(), &entry.text).await?;
-                Ok(XRef::DmEvent {
-                    id: id.as_str().into(),
-                })
-            }
-        }
-    }
-
-    /// Looks for the entry among what the account sent recently.
-    async fn find_sent(
-        &self,
-        client: &XClient,
-        entry: &OutboxEntry,
-    ) -> Result<Option<XRef>, XError> {
-        let Some(account) = self.core.config.account(&entry.account) else {
-            return Ok(None);
-        };
-        let me = account.user_id.as_str();
-        match entry.channel {
-            ReplyChannel::Public => {
-                let page = client.user_posts(me, None).await?;
-                let target = entry.in_reply_to.as_ref().map(TweetId::as_str);
-                Ok(page
-                    .data
-                    .iter()
-                    .find(|p| {
-                        text::is_post_of(&entry.text, &p.text)
-                            && p.referenced_tweets
-                                .iter()
-                                .any(|r| r.kind == "replied_to" && Some(r.id.as_str()) == target)
-                    })
-                    .map(|p| XRef::Tweet {
-                        id: TweetId::from(p.id.as_str()),
-                    }))
-            }
-            ReplyChannel::Dm => {
-                let page = client.dm_events(None, 100).await?;
-                let to = entry.recipient.as_ref().map_or("", |r| r.as_str());
-                Ok(page
-                    .data
-                    .iter()
-                    .find(|e| {
-                        e.sender_id.as_deref() == Some(me)
-                            && e.text.as_deref().map(str::trim) == Some(entry.text.trim())
-                            && e.dm_conversation_id
-                                .as_deref()
-                                .is_some_and(|c| c.split('-').any(|part| part == to))
-                    })
-                    .map(|e| XRef::DmEvent {
-                        id: e.id.as_str().into(),
-                    }))
-            }
-        }
     }
 
     fn sent(
