@@ -7,6 +7,7 @@
 //! how close each platform comes to what its limits allow, its 429s, and
 //! where the urgent tickets land.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use perch::sandbox::run::Sandbox;
@@ -88,9 +89,29 @@ fn micros(d: i64) -> Duration {
     Duration::from_micros(u64::try_from(d).unwrap_or(0))
 }
 
+/// Until perch's health says no ticket is left to draw: every thread is
+/// linked, so a reply written in one is perch's to take.
+async fn drawn(health: SocketAddr) -> anyhow::Result<()> {
+    let url = format!("http://{health}/healthz");
+    let limit = Duration::from_secs(30);
+    let deadline = Instant::now() + limit;
+    loop {
+        let said: serde_json::Value = reqwest::get(&url).await?.json().await?;
+        if said["tickets_to_redraw"] == 0 {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "tickets still to draw after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
 /// The path one ticket at a time: `n` mentions, each answered by an agent.
 pub async fn one_at_a_time(
     fakes: &Sandbox,
+    health: SocketAddr,
     n: usize,
     col: usize,
     table: &mut Table,
@@ -123,8 +144,8 @@ pub async fn one_at_a_time(
                 .find(|m| m.thread_ts.is_none() && m.text.contains(&format!("@{handle} ")))
         })
         .await?;
-        // perch links the thread once the card's answer is recorded.
-        tokio::time::sleep(APART).await;
+        // A reply counts once perch has linked the thread.
+        drawn(health).await?;
         let words = format!("on its way, ref {col}-{i}");
         let asked = chrono::Utc::now().timestamp_micros();
         slack.thread_reply(SLACK, &card.ts, AGENT, &words);
@@ -138,6 +159,8 @@ pub async fn one_at_a_time(
         })
         .await?;
         to_x.push(micros(sent - asked));
+        // The workload, not a wait: the next mention comes after both
+        // platforms' pace has let the last post through.
         tokio::time::sleep(APART).await;
     }
     for (name, samples) in [
@@ -163,6 +186,25 @@ fn fastest_in_windows(n: usize, per: usize, window: Duration) -> Duration {
     window * u32::try_from(n.div_ceil(per).saturating_sub(1)).unwrap_or(u32::MAX)
 }
 
+/// When each of `handles`' cards was answered on `platform` (with which
+/// mention it was), once all are there.
+async fn every_card(
+    fakes: &Sandbox,
+    handles: &[String],
+    limit: Duration,
+    platform: &str,
+    card_at: fn(&Sandbox, &str) -> Option<i64>,
+) -> anyhow::Result<Vec<(i64, usize)>> {
+    wait_for(&format!("every card on {platform}"), limit, || {
+        handles
+            .iter()
+            .enumerate()
+            .map(|(i, h)| card_at(fakes, h).map(|t| (t, i)))
+            .collect()
+    })
+    .await
+}
+
 /// `n` mentions at once, the last tenth urgent.
 pub async fn burst(fakes: &Sandbox, n: usize, table: &mut Table) -> anyhow::Result<()> {
     let urgent = n / 10;
@@ -182,22 +224,8 @@ pub async fn burst(fakes: &Sandbox, n: usize, table: &mut Table) -> anyhow::Resu
     }
     let limit =
         Duration::from_secs(60) + Duration::from_secs(2) * u32::try_from(n).unwrap_or(u32::MAX);
-    let slack: Vec<(i64, usize)> = wait_for("every card on Slack", limit, || {
-        handles
-            .iter()
-            .enumerate()
-            .map(|(i, h)| slack_card_at(fakes, h).map(|t| (t, i)))
-            .collect()
-    })
-    .await?;
-    let discord: Vec<(i64, usize)> = wait_for("every card on Discord", limit, || {
-        handles
-            .iter()
-            .enumerate()
-            .map(|(i, h)| discord_card_at(fakes, h).map(|t| (t, i)))
-            .collect()
-    })
-    .await?;
+    let slack = every_card(fakes, &handles, limit, "Slack", slack_card_at).await?;
+    let discord = every_card(fakes, &handles, limit, "Discord", discord_card_at).await?;
     let slack_429 = fakes.slack.as_ref().map_or(0, |s| {
         s.calls("chat.postMessage")[slack_before..]
             .iter()

@@ -219,7 +219,7 @@ pub async fn measure(
     let (m50, _) = p50_p99(samples);
     table.put("`/metrics` p50", "", col, format!("{m50:.1} ms"));
     if flow.path > 0 {
-        crate::flow::one_at_a_time(&fakes, flow.path, col, table).await?;
+        crate::flow::one_at_a_time(&fakes, health, flow.path, col, table).await?;
     }
     if flow.burst > 0 {
         crate::flow::burst(&fakes, flow.burst, table).await?;

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use perch::store::Store;
@@ -17,6 +17,47 @@ use crate::{history, service, Table};
 fn running(child: &mut std::process::Child) -> impl Fn() -> bool + '_ {
     let child = std::cell::RefCell::new(child);
     move || child.borrow_mut().try_wait().map_or(true, |s| s.is_some())
+}
+
+/// One `perch VERB --config FILE` run, watched from outside.
+struct Watched {
+    took: Duration,
+    /// Peak resident memory, in MiB.
+    peak: f64,
+    /// What it wrote on stderr, when that was piped.
+    said: String,
+}
+
+impl Watched {
+    fn run(
+        perch: &Path,
+        verb: &str,
+        config: &Path,
+        stdin: Stdio,
+        stderr: Stdio,
+    ) -> anyhow::Result<Self> {
+        let started = Instant::now();
+        let mut child = Command::new(perch)
+            .args([verb, "--config"])
+            .arg(config)
+            .stdin(stdin)
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()?;
+        let peak = peak_while(child.id(), running(&mut child));
+        let out = child.wait_with_output()?;
+        anyhow::ensure!(out.status.success(), "perch {verb} failed");
+        Ok(Self {
+            took: started.elapsed(),
+            peak,
+            said: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    /// Its time and peak memory, as the table shows them.
+    fn cost(&self) -> String {
+        format!("{:.1} s, {:.0} MiB", self.took.as_secs_f64(), self.peak)
+    }
 }
 
 /// Builds the store of `n` tickets in `dir/store` unless it is there.
@@ -49,52 +90,32 @@ pub fn build(
     drop(out);
     eprintln!("   dump of {lines} values written");
     let config = service::write_config(dir)?;
-    let started = Instant::now();
-    let mut child = Command::new(perch)
-        .args(["import", "--config"])
-        .arg(&config)
-        .stdin(std::fs::File::open(&dump)?)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()?;
-    let pid = child.id();
-    let peak = peak_while(pid, running(&mut child));
-    let status = child.wait()?;
-    anyhow::ensure!(status.success(), "perch import failed");
-    let took = started.elapsed();
+    let import = Watched::run(
+        perch,
+        "import",
+        &config,
+        std::fs::File::open(&dump)?.into(),
+        Stdio::inherit(),
+    )?;
     table.put(
         "`perch import`: time, peak RSS",
         "< 200 MiB",
         col,
-        format!("{:.1} s, {peak:.0} MiB", took.as_secs_f64()),
+        import.cost(),
     );
     std::fs::remove_file(&dump)?;
     // The first hourly upkeep of a year's history forgets most of its sent
     // replies; done here, the service below is measured in its steady state.
-    let started = Instant::now();
-    let mut child = Command::new(perch)
-        .args(["compact", "--config"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let pid = child.id();
-    let peak = peak_while(pid, running(&mut child));
-    let out = child.wait_with_output()?;
-    anyhow::ensure!(out.status.success(), "perch compact failed");
-    let said = String::from_utf8_lossy(&out.stderr);
-    let forgot = said
-        .lines()
-        .find(|l| l.starts_with("forgot"))
-        .unwrap_or("")
-        .to_owned();
+    let compact = Watched::run(perch, "compact", &config, Stdio::null(), Stdio::piped())?;
     table.put(
         "`perch compact` after the import: time, peak RSS",
         "",
         col,
-        format!("{:.1} s, {peak:.0} MiB", started.elapsed().as_secs_f64()),
+        compact.cost(),
     );
-    eprintln!("   {forgot}");
+    if let Some(forgot) = compact.said.lines().find(|l| l.starts_with("forgot")) {
+        eprintln!("   {forgot}");
+    }
     std::fs::write(ready, format!("{n} tickets\n"))?;
     Ok(())
 }
@@ -131,21 +152,12 @@ pub fn measure(
     );
 
     let config = service::write_config(dir)?;
-    let started = Instant::now();
-    let mut child = Command::new(perch)
-        .args(["export", "--config"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let pid = child.id();
-    let peak = peak_while(pid, running(&mut child));
-    anyhow::ensure!(child.wait()?.success(), "perch export failed");
+    let export = Watched::run(perch, "export", &config, Stdio::null(), Stdio::null())?;
     table.put(
         "`perch export`: time, peak RSS",
         "< 200 MiB",
         col,
-        format!("{:.1} s, {peak:.0} MiB", started.elapsed().as_secs_f64()),
+        export.cost(),
     );
 
     let t = Instant::now();
