@@ -234,14 +234,19 @@ pub async fn until_within<T>(
     }
 }
 
-/// `until`, for a test without a runtime (at most 30 s): the same loop,
-/// on a runtime of its own.
-pub fn until_blocking<T>(what: &str, probe: impl FnMut() -> Option<T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("a runtime to wait on")
-        .block_on(until(what, probe))
+/// `until`, for a test without a runtime (at most 30 s).
+pub fn until_blocking<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Writes a value that is not a ticket at `key` of the store in `dir`,
