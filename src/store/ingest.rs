@@ -104,6 +104,19 @@ impl Store {
         Ok(new)
     }
 
+    /// Whether an inbound item with this key was recorded (and its seen id
+    /// has not expired), without recording anything.
+    pub fn was_recorded(&self, key: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let seen_key = format!("inbound/{key}");
+        match self.seen.get(&seen_key)? {
+            Some(bytes) => {
+                let expires: i64 = codec::decode("seen", seen_key.as_bytes(), &bytes)?;
+                Ok(expires > now.timestamp())
+            }
+            None => Ok(false),
+        }
+    }
+
     /// Notified when an item joins the X inbox (in this process), so the
     /// relay takes it at once instead of at its next tick.
     pub fn inbox_arrivals(&self) -> &tokio::sync::Notify {

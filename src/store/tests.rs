@@ -487,3 +487,22 @@ fn a_new_inbox_item_wakes_the_relay_and_one_seen_before_does_not() {
         "nothing new"
     );
 }
+
+#[test]
+fn an_inbound_item_reads_as_recorded_until_its_seen_id_expires() {
+    let (_dir, store) = temp();
+    let now = chrono::Utc::now();
+    let ttl = chrono::Duration::hours(1);
+    assert!(!store.was_recorded("acme/dm/9", now).unwrap());
+    assert!(
+        !store.was_recorded("acme/dm/9", now).unwrap(),
+        "asking records nothing"
+    );
+    assert!(store
+        .record_inbound("acme/dm/9", &"item", ttl, now)
+        .unwrap());
+    assert!(store.was_recorded("acme/dm/9", now).unwrap());
+    assert!(!store
+        .was_recorded("acme/dm/9", now + ttl + chrono::Duration::seconds(1))
+        .unwrap());
+}

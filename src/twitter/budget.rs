@@ -2,9 +2,11 @@
 //! was left unread, and polling stretched to stay within the monthly
 //! read budget.
 
+use std::collections::HashSet;
+use std::sync::Mutex;
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 
 use super::XError;
 use crate::store::Store;
@@ -21,6 +23,38 @@ fn by_source(store: &Store, prefix: &str) -> Result<Vec<(String, u64)>, XError> 
 /// What was left unread as older than the backfill, per `account/source`.
 pub fn skipped_by_source(store: &Store) -> Result<Vec<(String, u64)>, XError> {
     by_source(store, "skipped/")
+}
+
+/// The resources read so far this UTC day. X bills a post or DM event
+/// read more than once in a UTC day once ("deduplication", its pricing
+/// page says; a soft guarantee), so only the first read of the day is
+/// counted: a quiet DM poll that reads the newest event again costs
+/// nothing, and writes nothing. Kept for the life of the process: after a
+/// restart the day's first reads count again, which over-counts (the safe
+/// side of a budget) and never under-counts.
+#[derive(Default)]
+pub struct ReadToday(Mutex<Option<(NaiveDate, HashSet<String>)>>);
+
+impl ReadToday {
+    /// Whether reading `id` at `now` is billed: it was not read before on
+    /// the same UTC day.
+    pub fn first(&self, id: &str, now: DateTime<Utc>) -> bool {
+        let today = now.date_naive();
+        let mut guard = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let seen = match &mut *guard {
+            Some((day, seen)) if *day == today => seen,
+            other => &mut other.insert((today, HashSet::new())).1,
+        };
+        seen.insert(id.to_owned())
+    }
+
+    /// How many of `ids` (read at `now`) are billed.
+    pub fn billed<'a>(&self, ids: impl IntoIterator<Item = &'a str>, now: DateTime<Utc>) -> u64 {
+        ids.into_iter().filter(|id| self.first(id, now)).count() as u64
+    }
 }
 
 /// `2026-11`.
@@ -100,6 +134,16 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0)
             .single()
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_resource_read_again_the_same_utc_day_is_billed_once() {
+        let read = ReadToday::default();
+        assert_eq!(read.billed(["1", "2"], at(16, 9)), 2);
+        assert_eq!(read.billed(["2", "3", "3"], at(16, 23)), 1);
+        // A new UTC day bills the same posts again.
+        assert_eq!(read.billed(["1", "2", "3"], at(17, 0)), 3);
+        assert_eq!(read.billed(["1"], at(17, 12)), 0);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 
 use super::api::{Includes, PostPage, User};
 pub use super::budget::{
-    month, paced_interval, reads_by_source, reads_this_month, skipped_by_source,
+    month, paced_interval, reads_by_source, reads_this_month, skipped_by_source, ReadToday,
 };
 use super::inbound::{InboundItem, Source};
 use super::{Since, XClient, XError};
@@ -35,8 +35,10 @@ const MAX_PAGES: u32 = 50;
 pub struct PollReport {
     /// Items recorded for the first time.
     pub recorded: Vec<InboundItem>,
-    /// Posts or DM events X returned (and bills for).
+    /// Posts or DM events X returned.
     pub reads: u64,
+    /// Of those, what X bills: the ones not read before this UTC day.
+    pub billed: u64,
     pub pages: u32,
     /// Items older than the backfill window, left alone.
     pub skipped: u64,
@@ -58,6 +60,9 @@ pub struct Ingest {
     pub backfill: Duration,
     /// Authors X left out of a page's expansions, looked up once.
     pub users: UserCache,
+    /// What was read today, so a read X does not bill again is not
+    /// counted again.
+    pub read_today: ReadToday,
 }
 
 /// Users looked up by id, remembered for the life of the process.
@@ -67,9 +72,10 @@ pub struct UserCache(std::sync::Mutex<std::collections::HashMap<String, User>>);
 /// X's recent search reaches this far back.
 const SEARCH_REACH: chrono::Duration = chrono::Duration::days(7);
 
-/// How many DM events a poll reads first (then 100 a page while all are
-/// new).
-pub const DM_FIRST_PAGE: u8 = 10;
+/// How many DM events a poll asks for, page by page (the last size for
+/// every page after): the newest first, which on a quiet poll is all it
+/// reads, then more while everything is new.
+pub const DM_PAGES: [u8; 3] = [1, 10, 100];
 
 impl Ingest {
     pub async fn poll_mentions(&self, now: DateTime<Utc>) -> Result<PollReport, XError> {
@@ -209,6 +215,9 @@ impl Ingest {
             let page = self.fetch(&source, start, page_token.as_deref()).await?;
             report.pages += 1;
             report.reads += page.data.len() as u64;
+            report.billed += self
+                .read_today
+                .billed(page.data.iter().map(|p| p.id.as_str()), now);
             if newest.is_none() {
                 newest = page.meta.newest_id.clone();
             }
@@ -249,7 +258,7 @@ impl Ingest {
                 break;
             }
         }
-        self.count_reads(&source, report.reads, now)?;
+        self.count_reads(&source, report.billed, now)?;
         self.count_skipped(&source, report.skipped)?;
         // Everything the pages covered is recorded: now the cursor moves.
         if let Some(newest) = newest {
@@ -260,55 +269,65 @@ impl Ingest {
         Ok(report)
     }
 
-    /// DMs have no cursor: every poll reads the recent events and dedupe
-    /// drops those already recorded.
+    /// DMs have no cursor: a poll reads the newest event, and further
+    /// (newest first) only until it meets one already recorded, or one
+    /// older than the backfill. What is new is recorded oldest first, so a
+    /// poll cut short (a crash, an error) leaves the newest unrecorded,
+    /// and the next poll, which stops at the first event it knows, reads
+    /// down to them again instead of stopping above them.
     pub async fn poll_dms(&self, now: DateTime<Utc>) -> Result<PollReport, XError> {
         let watch = self.watch("dms", now)?;
         let mut report = PollReport::default();
+        let mut fresh = Vec::new();
         let mut page_token: Option<String> = None;
-        loop {
-            // X has no `since_id` for DMs and bills every event returned,
-            // so a poll starts with a small page: when nothing is new, that
-            // is all it reads.
-            let size = if page_token.is_none() {
-                DM_FIRST_PAGE
-            } else {
-                100
-            };
+        'pages: loop {
+            // X bills every event returned and has no `since_id` for DMs.
+            let size = DM_PAGES[(report.pages as usize).min(DM_PAGES.len() - 1)];
             let page = self.client.dm_events(page_token.as_deref(), size).await?;
             report.pages += 1;
             report.reads += page.data.len() as u64;
-            let mut all_known = !page.data.is_empty();
+            let first: Vec<bool> = page
+                .data
+                .iter()
+                .map(|e| self.read_today.first(&e.id, now))
+                .collect();
+            report.billed += first.iter().filter(|f| **f).count() as u64;
             let senders = page.data.iter().filter_map(|e| e.sender_id.as_deref());
             let includes = self.with_authors(page.includes.as_ref(), senders).await?;
-            for event in &page.data {
+            for (event, first) in page.data.iter().zip(first) {
                 let Some(mut item) =
                     InboundItem::from_dm(&self.account, event, Some(&includes), now)
                 else {
                     continue;
                 };
-                // Older than the backfill: left, and counted as known, so
-                // paging stops at the account's past.
+                // Older than the backfill: the account's past, and all
+                // that follows is older still (counted once a day, as the
+                // quiet polls meet it again).
                 if item.created_at < watch.from {
-                    report.skipped += 1;
-                    continue;
+                    report.skipped += u64::from(first);
+                    break 'pages;
+                }
+                if self.store.was_recorded(&item.dedupe_key(), now)? {
+                    break 'pages;
                 }
                 item.backfilled = item.created_at < watch.since;
-                if self
-                    .store
-                    .record_inbound(&item.dedupe_key(), &item, dedupe_ttl(), now)?
-                {
-                    all_known = false;
-                    report.recorded.push(item);
-                }
+                fresh.push(item);
             }
             page_token = page.meta.next_token.clone();
-            // Newest first: once a whole page is known, older pages are too.
-            if page_token.is_none() || all_known || report.pages >= MAX_PAGES {
+            if page_token.is_none() || report.pages >= MAX_PAGES {
                 break;
             }
         }
-        self.count_reads(&Source::Dms, report.reads, now)?;
+        for item in fresh.into_iter().rev() {
+            if self
+                .store
+                .record_inbound(&item.dedupe_key(), &item, dedupe_ttl(), now)?
+            {
+                report.recorded.push(item);
+            }
+        }
+        report.recorded.reverse();
+        self.count_reads(&Source::Dms, report.billed, now)?;
         self.count_skipped(&Source::Dms, report.skipped)?;
         Ok(report)
     }

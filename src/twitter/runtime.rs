@@ -125,6 +125,7 @@ pub fn start(
             store: store.clone(),
             backfill: config.x.backfill,
             users: ingest::UserCache::default(),
+            read_today: ingest::ReadToday::default(),
         });
         let mut loops = Vec::new();
         if let Some(p) = &account.ingest.mentions {

@@ -146,32 +146,66 @@ async fn dms_are_recorded_once_without_a_cursor() {
 }
 
 #[tokio::test]
-async fn a_quiet_dm_poll_reads_one_small_page() {
+async fn a_quiet_dm_poll_reads_one_event_and_is_billed_for_none() {
     let (x, _dir, store) = setup().await;
     let ingest = ingest(&x, &store);
     for i in 0..30 {
         x.dm(&format!("d{i}"), ACME_ID, &format!("help {i}"));
     }
-    // All new: the small first page, then the rest in a large one.
+    let billed = |store: &perch::store::Store| -> u64 {
+        perch::twitter::ingest::reads_by_source(store, Utc::now())
+            .expect("reads")
+            .iter()
+            .map(|(_, n)| n)
+            .sum()
+    };
+    // All new: 1, then 10, then the rest in a page of 100.
     let first = ingest.poll_dms(Utc::now()).await.expect("poll");
     assert_eq!(
-        (first.recorded.len(), first.reads, first.pages),
-        (30, 30, 2)
+        (first.recorded.len(), first.reads, first.billed, first.pages),
+        (30, 30, 30, 3)
     );
-    // Nothing new: one small page is all it reads (X bills each event).
+    assert_eq!(billed(&store), 30);
+    // Nothing new: the newest event is all it reads, and X does not bill a
+    // resource read again the same UTC day.
     let quiet = ingest.poll_dms(Utc::now()).await.expect("poll");
     assert!(quiet.recorded.is_empty());
-    assert_eq!(
-        (quiet.reads, quiet.pages),
-        (u64::from(perch::twitter::ingest::DM_FIRST_PAGE), 1)
-    );
+    assert_eq!((quiet.reads, quiet.billed, quiet.pages), (1, 0, 1));
+    assert_eq!(billed(&store), 30, "a quiet poll adds nothing to the bill");
     let asked = x.requests_to("GET /2/dm_events");
-    assert!(
-        asked
-            .last()
-            .is_some_and(|r| r.path_and_query.contains("max_results=10")),
-        "{asked:?}"
-    );
+    let sizes: Vec<&str> = asked
+        .iter()
+        .filter_map(|r| r.path_and_query.split("max_results=").nth(1))
+        .map(|rest| rest.split('&').next().unwrap_or(rest))
+        .collect();
+    assert_eq!(sizes, ["1", "10", "100", "1"], "{asked:?}");
+}
+
+#[tokio::test]
+async fn a_dm_poll_stops_at_the_first_event_it_knows() {
+    let (x, _dir, store) = setup().await;
+    let ingest = ingest(&x, &store);
+    for i in 0..30 {
+        x.dm(&format!("d{i}"), ACME_ID, &format!("help {i}"));
+    }
+    ingest.poll_dms(Utc::now()).await.expect("poll");
+    let newer: Vec<_> = (0..3)
+        .map(|i| x.dm(&format!("n{i}"), ACME_ID, &format!("again {i}")).id)
+        .collect();
+    let report = ingest.poll_dms(Utc::now()).await.expect("poll");
+    let got: Vec<String> = report
+        .recorded
+        .iter()
+        .filter_map(|item| match &item.kind {
+            InboundKind::Dm { event_id, .. } => Some(event_id.to_string()),
+            _ => None,
+        })
+        .collect();
+    let mut want = newer.clone();
+    want.reverse();
+    assert_eq!(got, want, "the three new ones, newest first");
+    // 1 + 10 returned (3 new, then the known one stops the poll), 3 billed.
+    assert_eq!((report.reads, report.billed, report.pages), (11, 3, 2));
 }
 
 #[tokio::test]

@@ -147,6 +147,7 @@ pub fn ingest(fake: &FakeX, store: &Store) -> Ingest {
         // The scenarios post first, then poll a new store.
         backfill: std::time::Duration::from_secs(3600),
         users: perch::twitter::ingest::UserCache::default(),
+        read_today: perch::twitter::ingest::ReadToday::default(),
     }
 }
 
