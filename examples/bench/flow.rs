@@ -21,19 +21,32 @@ const AGENT: &str = "U0SAMLEE1";
 /// Further apart than a post a second in a channel (both platforms).
 const APART: Duration = Duration::from_millis(1100);
 
-async fn wait_for<T>(
+/// Until `probe` finds what it looks for (an error ends the wait at once).
+async fn wait_until<T, F>(
     what: &str,
     limit: Duration,
-    mut probe: impl FnMut() -> Option<T>,
-) -> anyhow::Result<T> {
+    mut probe: impl FnMut() -> F,
+) -> anyhow::Result<T>
+where
+    F: std::future::Future<Output = anyhow::Result<Option<T>>>,
+{
     let deadline = Instant::now() + limit;
     loop {
-        if let Some(v) = probe() {
+        if let Some(v) = probe().await? {
             return Ok(v);
         }
         anyhow::ensure!(Instant::now() < deadline, "no {what} in {limit:?}");
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
+}
+
+/// `wait_until` for a probe of the fakes' state.
+async fn wait_for<T>(
+    what: &str,
+    limit: Duration,
+    mut probe: impl FnMut() -> Option<T>,
+) -> anyhow::Result<T> {
+    wait_until(what, limit, || std::future::ready(Ok(probe()))).await
 }
 
 /// When X first answered a mentions poll that carried post `id`.
@@ -93,19 +106,15 @@ fn micros(d: i64) -> Duration {
 /// linked, so a reply written in one is perch's to take.
 async fn drawn(health: SocketAddr) -> anyhow::Result<()> {
     let url = format!("http://{health}/healthz");
-    let limit = Duration::from_secs(30);
-    let deadline = Instant::now() + limit;
-    loop {
-        let said: serde_json::Value = reqwest::get(&url).await?.json().await?;
-        if said["tickets_to_redraw"] == 0 {
-            return Ok(());
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "tickets still to draw after {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    wait_until(
+        "health with no ticket left to draw",
+        Duration::from_secs(30),
+        || async {
+            let said: serde_json::Value = reqwest::get(&url).await?.json().await?;
+            Ok((said["tickets_to_redraw"] == 0).then_some(()))
+        },
+    )
+    .await
 }
 
 /// The path one ticket at a time: `n` mentions, each answered by an agent.

@@ -48,8 +48,7 @@ impl Store {
         loop {
             let current = self.seen.get(&key)?;
             if let Some(bytes) = &current {
-                let expires: i64 = codec::decode("seen", key.as_bytes(), bytes)?;
-                if expires > now.timestamp() {
+                if unexpired(key.as_bytes(), bytes, now)? {
                     return Ok(false);
                 }
             }
@@ -69,8 +68,7 @@ impl Store {
         let mut removed = 0;
         for item in self.seen.iter() {
             let (key, bytes) = item?;
-            let expires: i64 = codec::decode("seen", &key, &bytes)?;
-            if expires <= now.timestamp()
+            if !unexpired(&key, &bytes, now)?
                 && self
                     .seen
                     .compare_and_swap(&key, Some(bytes), None as Option<&[u8]>)?
@@ -109,10 +107,7 @@ impl Store {
     pub fn was_recorded(&self, key: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let seen_key = format!("inbound/{key}");
         match self.seen.get(&seen_key)? {
-            Some(bytes) => {
-                let expires: i64 = codec::decode("seen", seen_key.as_bytes(), &bytes)?;
-                Ok(expires > now.timestamp())
-            }
+            Some(bytes) => unexpired(seen_key.as_bytes(), &bytes, now),
             None => Ok(false),
         }
     }
@@ -139,9 +134,7 @@ impl Store {
         let result =
             (&self.seen, journal).transaction(|(seen, journal)| -> TxResult<bool, Infallible> {
                 if let Some(bytes) = seen.get(seen_key.as_bytes())? {
-                    let expires: i64 =
-                        codec::decode("seen", seen_key.as_bytes(), &bytes).or_else(abort)?;
-                    if expires > now.timestamp() {
+                    if unexpired(seen_key.as_bytes(), &bytes, now).or_else(abort)? {
                         return Ok(false);
                     }
                 }
@@ -199,4 +192,10 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Whether a seen id (its value: when it expires) still holds at `now`.
+pub(super) fn unexpired(key: &[u8], bytes: &[u8], now: DateTime<Utc>) -> Result<bool, StoreError> {
+    let expires: i64 = codec::decode("seen", key, bytes)?;
+    Ok(expires > now.timestamp())
 }

@@ -185,10 +185,8 @@ fn write_first_reply(
 ) -> TxResult<(), Infallible> {
     let once = format!("auto/{}", first.once);
     let quiet = match seen.get(once.as_bytes())? {
-        Some(bytes) => {
-            let until: i64 = codec::decode("seen", once.as_bytes(), &bytes).or_else(abort)?;
-            until > first.entry.created_at.timestamp()
-        }
+        Some(bytes) => super::ingest::unexpired(once.as_bytes(), &bytes, first.entry.created_at)
+            .or_else(abort)?,
         None => false,
     };
     if !quiet {

@@ -152,12 +152,8 @@ async fn a_quiet_dm_poll_reads_one_event_and_is_billed_for_none() {
     for i in 0..30 {
         x.dm(&format!("d{i}"), ACME_ID, &format!("help {i}"));
     }
-    let billed = |store: &perch::store::Store| -> u64 {
-        perch::twitter::ingest::reads_by_source(store, Utc::now())
-            .expect("reads")
-            .iter()
-            .map(|(_, n)| n)
-            .sum()
+    let billed = |store: &perch::store::Store| {
+        perch::twitter::ingest::reads_this_month(store, Utc::now()).expect("reads")
     };
     // All new: 1, then 10, then the rest in a page of 100.
     let first = ingest.poll_dms(Utc::now()).await.expect("poll");
