@@ -167,13 +167,7 @@ pub async fn auth_x(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     use crate::twitter::authorize::{loopback_callback, Pending};
-    let Some(found) = config.accounts.iter().find(|a| a.key.as_str() == account) else {
-        let keys: Vec<&str> = config.accounts.iter().map(|a| a.key.as_str()).collect();
-        anyhow::bail!(
-            "no account `{account}` in the config (its accounts: {})",
-            keys.join(", ")
-        );
-    };
+    let found = self::account(config, account)?;
     let (redirect, addr) = loopback_callback(redirect)?;
     let store = open_store(config)?;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
@@ -203,6 +197,77 @@ pub async fn auth_x(
         done.user.id,
         done.scopes.join(" ")
     )?;
+    Ok(())
+}
+
+/// The account `key` of the config, or what the config has.
+fn account<'a>(config: &'a Config, key: &str) -> anyhow::Result<&'a crate::config::Account> {
+    config
+        .accounts
+        .iter()
+        .find(|a| a.key.as_str() == key)
+        .ok_or_else(|| {
+            let keys: Vec<&str> = config.accounts.iter().map(|a| a.key.as_str()).collect();
+            anyhow::anyhow!(
+                "no account `{key}` in the config (its accounts: {})",
+                keys.join(", ")
+            )
+        })
+}
+
+/// `perch x subscribe --account KEY`: registers the account's webhook
+/// with X (perch must be serving it: X sends a CRC request first) and
+/// makes its X Activity API subscriptions what the config asks.
+pub async fn x_subscribe(
+    config: &Config,
+    key: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    use crate::twitter::{runtime, subscriptions, XClient};
+    let found = account(config, key)?;
+    let app = runtime::app_client(config, lookup)?;
+    let user = XClient::new(
+        &config.x.api_url,
+        found.key.clone(),
+        runtime::auth(config, found, None, lookup)?,
+        crate::twitter::Patience::default(),
+    )?;
+    let done = subscriptions::reconcile(&app, &user, found)
+        .await
+        .with_context(|| format!("subscribing @{} to the X Activity API", found.handle))?;
+    if let Some(w) = &done.webhook {
+        writeln!(
+            out,
+            "webhook {} at {} ({})",
+            w.id,
+            w.url,
+            if w.valid {
+                "valid"
+            } else {
+                "INVALID: X stopped delivering; perch answers its CRC when running"
+            }
+        )?;
+    }
+    for (what, events) in [
+        ("subscribed", &done.created),
+        ("already subscribed", &done.kept),
+        ("removed (no longer in the config)", &done.removed),
+    ] {
+        for e in events {
+            writeln!(out, "  {what:<34} {e}")?;
+        }
+    }
+    for s in &done.foreign {
+        writeln!(
+            out,
+            "  {:<34} {} ({}, tag {})",
+            "left alone (not made by perch)",
+            s.event_type,
+            s.subscription_id,
+            s.tag.as_deref().unwrap_or("none")
+        )?;
+    }
     Ok(())
 }
 

@@ -73,6 +73,11 @@ enum Command {
         #[arg(long, env = "PERCH_CONFIG")]
         config: PathBuf,
     },
+    /// Manage what X delivers to perch.
+    X {
+        #[command(subcommand)]
+        action: XAction,
+    },
     /// Read a dump from stdin into an empty store.
     Import {
         #[arg(long, env = "PERCH_CONFIG")]
@@ -86,6 +91,21 @@ enum Command {
         /// Skip the scripted scene.
         #[arg(long)]
         no_scene: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum XAction {
+    /// Register the account's webhook with X and make its X Activity API
+    /// subscriptions (mentions, DMs received and sent) what the config
+    /// asks, removing those perch made that it no longer asks for. Run it
+    /// while perch runs: X checks the webhook with a CRC request first.
+    Subscribe {
+        #[arg(long, env = "PERCH_CONFIG")]
+        config: PathBuf,
+        /// The account's `key` in the config.
+        #[arg(long)]
+        account: String,
     },
 }
 
@@ -172,6 +192,18 @@ fn main() -> ExitCode {
                 }
             };
         }
+        Command::X {
+            action: XAction::Subscribe { config, account },
+        } => cli::load(&config).and_then(|config| {
+            logging::init(format(Some(config.service.log_format)));
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(cli::x_subscribe(
+                &config,
+                &account,
+                &config::secrets::from_process_env,
+                &mut std::io::stdout(),
+            ))
+        }),
         Command::Auth {
             platform:
                 AuthPlatform::X {

@@ -41,6 +41,9 @@ pub async fn check(
     let store = store.ok();
     for account in &config.accounts {
         findings.push(x_account(config, account, store.as_ref(), lookup).await);
+        if let Some(url) = account.ingest.webhook.as_ref().and_then(|w| w.url.as_ref()) {
+            findings.push(x_activity(config, account, url, lookup).await);
+        }
     }
     if config.slack.is_some() {
         findings.extend(slack(config, lookup).await);
@@ -125,6 +128,70 @@ async fn x_account(
         Ok(format!(
             "acts as @{} (user id {}), {allowed}",
             me.user.username, me.user.id
+        )),
+    )
+}
+
+/// What X delivers to the account's webhook: the webhook registered and
+/// valid, and a subscription for each event the config asks.
+async fn x_activity(
+    config: &Config,
+    account: &crate::config::Account,
+    url: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Finding {
+    let what = format!("X Activity API for `{}` at {url}", account.key);
+    let app = match crate::twitter::runtime::app_client(config, lookup) {
+        Ok(app) => app,
+        Err(e) => return found(what, Err(e.to_string())),
+    };
+    let webhook = match crate::twitter::subscriptions::webhook_of(&app, url, false).await {
+        Ok(Some(w)) => w,
+        Ok(None) => {
+            return found(
+                what,
+                Ok("no webhook here yet: perch registers it and subscribes the account when it starts where X reaches this URL".to_owned()),
+            )
+        }
+        Err(e) => return found(what, Err(e.to_string())),
+    };
+    if !webhook.valid {
+        return found(what, Err(format!(
+            "X marked webhook {} invalid (it failed a CRC check) and delivers nothing: make the URL reach perch, then restart perch or run `perch x subscribe --account {}`",
+            webhook.id, account.key
+        )));
+    }
+    let subscribed: Vec<String> = match app.subscriptions().await {
+        Ok(all) => all
+            .into_iter()
+            .filter(|s| {
+                s.webhook_id.as_deref() == Some(webhook.id.as_str())
+                    && s.filter.user_id.as_deref() == Some(account.user_id.as_str())
+            })
+            .map(|s| s.event_type)
+            .collect(),
+        Err(e) => return found(what, Err(e.to_string())),
+    };
+    let events = account
+        .ingest
+        .webhook
+        .as_ref()
+        .map(|w| w.events.clone())
+        .unwrap_or_default();
+    let missing: Vec<&String> = events.iter().filter(|e| !subscribed.contains(e)).collect();
+    if !missing.is_empty() {
+        return found(what, Err(format!(
+            "not subscribed to {}: X does not deliver them; restart perch or run `perch x subscribe --account {}`",
+            missing.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", "),
+            account.key
+        )));
+    }
+    found(
+        what,
+        Ok(format!(
+            "webhook {} valid, subscribed to {}",
+            webhook.id,
+            subscribed.join(", ")
         )),
     )
 }

@@ -50,6 +50,7 @@ pub struct RawX {
     pub monthly_read_budget: Option<u64>,
     pub backfill: Option<String>,
     pub auto_reply_max_age: Option<String>,
+    pub bearer_token_env: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,6 +114,9 @@ pub struct RawSearch {
 pub struct RawWebhook {
     pub enabled: Option<bool>,
     pub path: Option<String>,
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub replay: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

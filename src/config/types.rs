@@ -61,6 +61,9 @@ pub struct XSettings {
     /// No automatic reply goes to a post or DM older than this (one
     /// written before perch watched its source never gets one).
     pub auto_reply_max_age: Duration,
+    /// The app's own bearer token (OAuth 2.0 application-only): X takes
+    /// only it for webhooks, replay and listing subscriptions.
+    pub bearer_token: Option<EnvVar>,
 }
 
 /// The name of an environment variable holding a secret, and the config key
@@ -143,6 +146,15 @@ pub struct SearchRule {
 #[derive(Debug, Clone)]
 pub struct Webhook {
     pub path: String,
+    /// Where X delivers: this path as the world reaches it (HTTPS, no
+    /// port). With it the account is subscribed to the X Activity API
+    /// (`perch x subscribe`); without it, deliveries come from an Account
+    /// Activity subscription made elsewhere.
+    pub url: Option<String>,
+    /// The X Activity API event types subscribed to.
+    pub events: Vec<String>,
+    /// After downtime, ask X to deliver again what perch missed.
+    pub replay: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -264,6 +276,7 @@ impl Config {
     /// Every environment variable the config names, with the key naming it.
     pub fn secrets(&self) -> Vec<&EnvVar> {
         let mut out = Vec::new();
+        out.extend(&self.x.bearer_token);
         for account in &self.accounts {
             match &account.auth {
                 XAuth::OAuth1 {

@@ -8,7 +8,8 @@ use super::{auto_reply, Inbound};
 use crate::config::Classification;
 use crate::store::{Also, Opened, StoreError};
 use crate::ticket::{
-    self, Author, ConversationKey, Message, NewTicket, Origin, Ticket, TicketId, XRef,
+    self, Author, ConversationKey, DmConversationId, DmEventId, Message, NewTicket, Origin, Ticket,
+    TicketId, XRef,
 };
 use crate::twitter::inbound::{InboundItem, InboundKind, Source};
 
@@ -26,10 +27,11 @@ impl Inbound {
         let mut changed = false;
         for (key, item) in items {
             match self.accept(&key, &item) {
-                Ok(id) => {
+                Ok(Some(id)) => {
                     changed = true;
                     tracing::info!(ticket = %id, account = %item.account, source = %item.source.label(), "X item recorded");
                 }
+                Ok(None) => {}
                 Err(e) => {
                     tracing::error!(error = %e, key, "cannot record an X item; it stays in the inbox")
                 }
@@ -54,7 +56,18 @@ impl Inbound {
     }
 
     /// Records one item; returns its ticket.
-    pub(crate) fn accept(&self, key: &str, item: &InboundItem) -> Result<TicketId, StoreError> {
+    pub(crate) fn accept(
+        &self,
+        key: &str,
+        item: &InboundItem,
+    ) -> Result<Option<TicketId>, StoreError> {
+        if let InboundKind::SentDm {
+            event_id,
+            dm_conversation_id,
+        } = &item.kind
+        {
+            return self.team_sent(key, item, event_id, dm_conversation_id);
+        }
         let message = customer_message(item);
         // A reply to a post of a ticket (ours or the customer's) joins it,
         // whatever conversation id the source gave (webhooks give none).
@@ -65,7 +78,7 @@ impl Inbound {
         {
             if let Some(t) = self.core.store.ticket_for_tweet(parent)? {
                 if t.account == item.account {
-                    return self.add_message(&t, key, message);
+                    return self.add_message(&t, key, message).map(Some);
                 }
             }
         }
@@ -93,10 +106,88 @@ impl Inbound {
                 if auto.is_some() {
                     self.core.wake.outbox.notify_one();
                 }
-                Ok(t.id)
+                Ok(Some(t.id))
             }
-            Opened::Existing(t) => self.add_message(&t, key, message),
+            Opened::Existing(t) => self.add_message(&t, key, message).map(Some),
         }
+    }
+
+    /// A DM the account sent. perch's own replies come back this way and
+    /// are already in the ticket (or on their way: the outbox is sending
+    /// the same words); one typed in X's own app joins the ticket's
+    /// conversation as the team's, so the thread shows the customer was
+    /// answered and nobody answers twice. A DM to someone with no ticket
+    /// is left alone.
+    fn team_sent(
+        &self,
+        key: &str,
+        item: &InboundItem,
+        event_id: &DmEventId,
+        conversation: &DmConversationId,
+    ) -> Result<Option<TicketId>, StoreError> {
+        let store = &self.core.store;
+        let found = store.ticket_for_conversation(&ConversationKey::Dm {
+            account: item.account.clone(),
+            conversation: conversation.clone(),
+        })?;
+        let x_ref = XRef::DmEvent {
+            id: event_id.clone(),
+        };
+        let Some(ticket) = found else {
+            store.take_inbound(key)?;
+            return Ok(None);
+        };
+        let sending = store.undelivered()?.into_iter().any(|(_, e)| {
+            e.ticket == ticket.id
+                && e.text == item.text
+                && matches!(e.delivery, crate::store::Delivery::Sending { .. })
+        });
+        if sending || ticket.messages.iter().any(|m| m.x_ref == x_ref) {
+            store.take_inbound(key)?;
+            return Ok(None);
+        }
+        let message = Message {
+            author: Author::Team,
+            x_ref,
+            text: item.text.clone(),
+            at: item.created_at,
+        };
+        self.record_once(&ticket, key, &message, |current| {
+            ticket::reply::reply_sent(current, message.clone(), "DM from X's own app".to_owned())
+        })?;
+        Ok(Some(ticket.id))
+    }
+
+    /// Adds `message` to `ticket` by `change` and takes the inbox item
+    /// `key` in the same transaction, once: a crash after this and before
+    /// the item was taken finds the message there, and only the item is
+    /// taken.
+    fn record_once(
+        &self,
+        ticket: &Ticket,
+        key: &str,
+        message: &Message,
+        change: impl Fn(&Ticket) -> ticket::Transition,
+    ) -> Result<(), StoreError> {
+        let outcome = self.core.store.update_ticket_also(
+            ticket.id,
+            None,
+            self.core.now(),
+            |current| {
+                if current.messages.iter().any(|m| m.x_ref == message.x_ref) {
+                    return Err(ticket::Refusal::AlreadyRecorded);
+                }
+                Ok(change(current))
+            },
+            &Also {
+                inbound: Some(key),
+                ..Also::default()
+            },
+        )?;
+        if outcome.is_err() {
+            self.core.store.take_inbound(key)?;
+        }
+        Ok(())
     }
 
     /// Adds the customer's message to `ticket` (once: a crash after this
@@ -113,31 +204,15 @@ impl Inbound {
             XRef::Tweet { id } => Some(id.clone()),
             XRef::DmEvent { .. } => None,
         };
-        let outcome = self.core.store.update_ticket_also(
-            ticket.id,
-            None,
-            self.core.now(),
-            |current| {
-                if current.messages.iter().any(|m| m.x_ref == message.x_ref) {
-                    return Err(ticket::Refusal::AlreadyRecorded);
-                }
-                let mut t = ticket::customer_wrote(current, message.clone());
-                t.ticket.priority = t.ticket.priority.min(class.priority);
-                t.ticket.tags.extend(class.tags.iter().cloned());
-                if t.ticket.category.is_none() {
-                    t.ticket.category.clone_from(&class.category);
-                }
-                Ok(t)
-            },
-            &Also {
-                inbound: Some(key),
-                ..Also::default()
-            },
-        )?;
-        if outcome.is_err() {
-            // Already recorded before a restart: only the item is left.
-            self.core.store.take_inbound(key)?;
-        }
+        self.record_once(ticket, key, &message, |current| {
+            let mut t = ticket::customer_wrote(current, message.clone());
+            t.ticket.priority = t.ticket.priority.min(class.priority);
+            t.ticket.tags.extend(class.tags.iter().cloned());
+            if t.ticket.category.is_none() {
+                t.ticket.category.clone_from(&class.category);
+            }
+            t
+        })?;
         if let Some(tweet) = tweet {
             self.core.store.link_tweet(ticket.id, &tweet)?;
         }
@@ -153,9 +228,11 @@ fn customer_message(item: &InboundItem) -> Message {
             InboundKind::Post { tweet_id, .. } => XRef::Tweet {
                 id: tweet_id.clone(),
             },
-            InboundKind::Dm { event_id, .. } => XRef::DmEvent {
-                id: event_id.clone(),
-            },
+            InboundKind::Dm { event_id, .. } | InboundKind::SentDm { event_id, .. } => {
+                XRef::DmEvent {
+                    id: event_id.clone(),
+                }
+            }
         },
         text: item.text.clone(),
         at: item.created_at,
@@ -185,6 +262,9 @@ fn new_ticket(item: &InboundItem, first_message: Message, class: Classification)
             *mentioned_or_quoted,
         ),
         InboundKind::Dm {
+            dm_conversation_id, ..
+        }
+        | InboundKind::SentDm {
             dm_conversation_id, ..
         } => (
             ConversationKey::Dm {

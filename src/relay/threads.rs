@@ -68,8 +68,9 @@ fn channels(account: &Account) -> impl Iterator<Item = (Platform, &str)> {
     slack.chain(discord)
 }
 
-/// The messages a thread relays: the customer's and perch's own replies;
-/// agents' replies are shown as they are sent.
+/// The messages a thread relays: the customer's, perch's own replies and
+/// what the team wrote in X's own app; agents' replies are shown as they
+/// are sent.
 fn relayed(ticket: &Ticket) -> impl Iterator<Item = &Message> {
     ticket
         .messages
@@ -272,6 +273,11 @@ impl Threads {
         while let Some(m) = relayed.get(view.relayed) {
             let text = match &m.author {
                 Author::Auto { reply } => Text::Ours(self.auto_reply_line(ticket, *reply, m)),
+                Author::Team => Text::Ours(format!(
+                    "Sent from X's own app by the team (DM): {}\n{}",
+                    m.text,
+                    self.core.link(&ticket.account, &m.x_ref)
+                )),
                 _ => Text::Quoted(format!("@{}: {}", ticket.customer.handle, m.text)),
             };
             route.platform.post(&thread, &text).await?;

@@ -97,6 +97,9 @@ impl Sandbox {
         let x = FakeX::start_on(x_addr, fake_accounts(config))
             .await
             .with_context(|| busy("X", x_addr))?;
+        if let Some(env) = &config.x.bearer_token {
+            x.set_app_bearer(&fake_secret(&env.name));
+        }
         let slack = match &config.slack {
             None => None,
             Some(slack) => {

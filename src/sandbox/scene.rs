@@ -78,6 +78,22 @@ impl<'a> Cast<'a> {
 
 pub async fn play(config: &Config, sandbox: &Sandbox) -> anyhow::Result<()> {
     let cast = Cast::of(config, sandbox)?;
+    let hooked = config.accounts.iter().any(|a| {
+        a.user_id.as_str() == cast.account_id
+            && a.ingest.webhook.as_ref().is_some_and(|w| w.url.is_some())
+    });
+    if hooked {
+        // X delivers from the moment perch has subscribed the account.
+        until("perch to subscribe the account to X's Activity API", || {
+            sandbox
+                .x
+                .subscriptions()
+                .iter()
+                .any(|s| s.user_id == cast.account_id && s.event_type == "post.mention.create")
+                .then_some(())
+        })
+        .await?;
+    }
     println!("\n=== perch sandbox: the scene ===");
     let (post, card) = customers_write(&cast).await?;
     agent_answers(&cast, &post, &card).await?;

@@ -189,6 +189,8 @@ pub enum Author {
     Auto {
         reply: AutoReply,
     },
+    /// Someone of the team, in X's own app (not through perch).
+    Team,
 }
 
 /// A reply perch sends on its own when a ticket opens.

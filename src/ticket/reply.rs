@@ -59,10 +59,11 @@ pub fn last_customer_post(ticket: &Ticket) -> Option<TweetId> {
 }
 
 /// A reply reached X: it joins the ticket's messages (`detail` says how,
-/// for the audit log). The cards are redrawn when perch sent it on its own
-/// (the threads show it) or when they said a reply was waiting.
+/// for the audit log). The cards are redrawn when it was not an agent's
+/// through perch (perch's own, or the team's in X's app: the threads show
+/// it) or when they said a reply was waiting.
 pub fn reply_sent(ticket: &Ticket, message: Message, detail: String) -> Transition {
-    let automatic = matches!(message.author, Author::Auto { .. });
+    let automatic = !matches!(message.author, Author::Agent { .. });
     let mut next = ticket.clone();
     next.messages.push(message);
     let mut effects = vec![Effect::Audit {

@@ -209,16 +209,20 @@ pub struct ErrorItem {
 }
 
 impl ErrorBody {
-    /// One line for people: the detail, else the title, else the messages.
+    /// One line for people: the detail (else the title), then what each
+    /// error says: X's invalid-request detail is only "One or more
+    /// parameters to your request was invalid."; its errors say which.
     pub fn summary(&self) -> String {
-        if let Some(d) = self.detail.as_ref().or(self.title.as_ref()) {
-            return d.clone();
-        }
         let parts: Vec<String> = self
             .errors
             .iter()
             .filter_map(|e| e.message.clone().or_else(|| e.detail.clone()))
             .collect();
-        parts.join("; ")
+        let messages = parts.join("; ");
+        match self.detail.as_ref().or(self.title.as_ref()) {
+            Some(d) if messages.is_empty() || messages == *d => d.clone(),
+            Some(d) => format!("{d} ({messages})"),
+            None => messages,
+        }
     }
 }

@@ -35,6 +35,9 @@ pub enum Auth {
     },
     /// Boxed: it holds a store handle and a lock, much larger than the keys.
     OAuth2(Box<OAuth2Session>),
+    /// The app itself (OAuth 2.0 application-only), for what X takes from
+    /// the app alone: webhooks, replay, the list of subscriptions.
+    App { bearer: Secret },
 }
 
 /// How patient the client is.
@@ -152,7 +155,7 @@ impl XClient {
         parse(&bytes)
     }
 
-    async fn send<B: Serialize>(
+    pub(super) async fn send<B: Serialize>(
         &self,
         method: Method,
         path: &str,
@@ -326,11 +329,12 @@ impl XClient {
                 "Bearer {}",
                 session.access_token(&self.http).await?.expose()
             )),
+            Auth::App { bearer } => Ok(format!("Bearer {}", bearer.expose())),
         }
     }
 }
 
-fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, XError> {
+pub(super) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, XError> {
     serde_json::from_slice(bytes).map_err(|e| XError::BadResponse {
         detail: e.to_string(),
     })
@@ -411,11 +415,11 @@ impl XClient {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .clone(),
-            Auth::OAuth2(_) => None,
+            Auth::OAuth2(_) | Auth::App { .. } => None,
         };
         let scopes = match &self.auth {
             Auth::OAuth2(session) => session.scopes(),
-            Auth::OAuth1 { .. } => None,
+            Auth::OAuth1 { .. } | Auth::App { .. } => None,
         };
         Ok(Identity {
             user: me.data,

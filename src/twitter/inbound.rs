@@ -47,6 +47,13 @@ pub enum InboundKind {
         event_id: DmEventId,
         dm_conversation_id: DmConversationId,
     },
+    /// A DM the account sent: typed by someone of the team in X's own app,
+    /// or perch's own reply coming back from X. `author` is the customer
+    /// it went to.
+    SentDm {
+        event_id: DmEventId,
+        dm_conversation_id: DmConversationId,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,7 +75,9 @@ impl InboundItem {
     pub fn dedupe_key(&self) -> String {
         match &self.kind {
             InboundKind::Post { tweet_id, .. } => format!("{}/post/{tweet_id}", self.account),
-            InboundKind::Dm { event_id, .. } => format!("{}/dm/{event_id}", self.account),
+            InboundKind::Dm { event_id, .. } | InboundKind::SentDm { event_id, .. } => {
+                format!("{}/dm/{event_id}", self.account)
+            }
         }
     }
 

@@ -6,7 +6,9 @@
 //! - `inbound`: the item ingest hands to the relay. `ingest`: polling each
 //!   source with cursors and dedupe, paced by the read budget.
 //! - `publish`: length checks and posting. `webhook`: CRC and signatures.
+//!   `activity`: what X Activity API deliveries carry.
 
+pub mod activity;
 pub mod api;
 pub mod authorize;
 pub mod budget;
@@ -16,7 +18,9 @@ pub mod inbound;
 pub mod ingest;
 pub mod oauth2;
 pub mod publish;
+pub mod replay;
 pub mod runtime;
+pub mod subscriptions;
 pub mod webhook;
 mod windows;
 

@@ -47,6 +47,26 @@ pub fn client(
     )
 }
 
+/// A client acting as the app itself, with `x.bearer_token_env`.
+pub fn app_client(
+    config: &Config,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<XClient, XError> {
+    let Some(env) = &config.x.bearer_token else {
+        return Err(XError::Invalid(
+            "set x.bearer_token_env: X takes webhooks, replay and the list of subscriptions only with the app's bearer token (X Developer Console > your app > Keys and tokens > Bearer token)".to_owned(),
+        ));
+    };
+    XClient::new(
+        &config.x.api_url,
+        "app".into(),
+        Auth::App {
+            bearer: secret(env, lookup)?,
+        },
+        Patience::default(),
+    )
+}
+
 /// How `account` signs its requests. OAuth 2.0 needs the store (its
 /// refresh tokens rotate and live there); without one it is refused.
 pub fn auth(
@@ -121,7 +141,7 @@ pub fn start(
         clients.insert(account.key.clone(), Arc::clone(&x));
         let ingest = Arc::new(Ingest {
             account: account.clone(),
-            client: x,
+            client: Arc::clone(&x),
             store: store.clone(),
             backfill: config.x.backfill,
             users: ingest::UserCache::default(),
@@ -169,6 +189,18 @@ pub fn start(
         ) = (&account.ingest.webhook, &account.auth)
         {
             tracing::info!(account = %account.key, path = %w.path, "serving the X webhook");
+            if let Some(url) = &w.url {
+                let keeper = super::replay::Keeper {
+                    app: Arc::new(app_client(config, lookup)?.with_metrics(metrics.clone())),
+                    user: Arc::clone(&x),
+                    account: account.clone(),
+                    url: url.clone(),
+                    replay: w.replay,
+                    store: store.clone(),
+                    vitals: vitals.clone(),
+                };
+                tasks.push(tokio::spawn(keeper.run(stop.clone())));
+            }
             routes = routes.merge(webhook_http::routes(Hook {
                 account: account.clone(),
                 consumer_secret: secret(consumer_secret, lookup)?,

@@ -78,7 +78,8 @@ pub mod http {
 
     use crate::config::{Account, Secret};
     use crate::store::Store;
-    use crate::ticket::{Customer, DmConversationId, DmEventId, TweetId, XConversationId};
+    use crate::ticket::{Customer, TweetId, XConversationId};
+    use crate::twitter::activity;
     use crate::twitter::inbound::{InboundItem, InboundKind, Source};
     use crate::twitter::ingest::dedupe_ttl;
 
@@ -146,9 +147,44 @@ pub mod http {
                 )
             }
         };
+        let now = Utc::now();
+        let (for_user, items) = if activity::is_activity(&payload) {
+            match activity::read(&hook.account, &payload, now) {
+                activity::Delivery::ReplayDone {
+                    job_id,
+                    complete,
+                    description,
+                } => {
+                    if complete {
+                        tracing::info!(account = %hook.account.key, job_id, "X replayed the webhook's missed events");
+                    } else {
+                        tracing::warn!(account = %hook.account.key, job_id, description, "X's replay of missed events did not complete; perch asks again at its next start");
+                    }
+                    return (
+                        StatusCode::OK,
+                        Json(json!({ "received": 0, "recorded": 0 })),
+                    );
+                }
+                activity::Delivery::Event {
+                    for_user,
+                    event_type,
+                    items,
+                } => {
+                    if !activity::understood(&event_type) {
+                        tracing::info!(account = %hook.account.key, event_type, "X delivered an event type perch does not read; acknowledged and left (`perch x subscribe` removes subscriptions the config does not ask for)");
+                    }
+                    (for_user, items)
+                }
+            }
+        } else {
+            (
+                s(&payload, "for_user_id").map(str::to_owned),
+                items(&hook.account, &payload, now),
+            )
+        };
         // X delivers one subscribed user's activity per request; an app
         // subscribed for others sends theirs too, never to be answered as us.
-        let for_user = s(&payload, "for_user_id");
+        let for_user = for_user.as_deref();
         if for_user != Some(hook.account.user_id.as_str()) {
             tracing::warn!(account = %hook.account.key, for_user_id = for_user.unwrap_or("(none)"), "webhook delivery for another user rejected: this path serves {} only", hook.account.user_id);
             return (
@@ -159,8 +195,6 @@ pub mod http {
                 ) })),
             );
         }
-        let now = Utc::now();
-        let items = items(&hook.account, &payload, now);
         let mut recorded = 0;
         for item in &items {
             match hook
@@ -261,53 +295,17 @@ pub mod http {
                 backfilled: false,
             });
         }
-        let dms = payload
-            .get("direct_message_events")
-            .and_then(Value::as_array)
-            .unwrap_or(&empty);
-        for d in dms {
-            if s(d, "type") != Some("message_create") {
-                continue;
-            }
-            let (Some(id), Some(sender)) = (
-                s(d, "id"),
-                d.pointer("/message_create/sender_id")
-                    .and_then(Value::as_str),
-            ) else {
-                continue;
-            };
-            if sender == account.user_id.as_str() {
-                continue;
-            }
-            let user = payload.pointer(&format!("/users/{sender}"));
-            let created = s(d, "created_timestamp")
-                .and_then(|t| t.parse::<i64>().ok())
-                .and_then(DateTime::from_timestamp_millis)
-                .unwrap_or(now);
-            out.push(InboundItem {
-                account: account.key.clone(),
-                source: Source::Webhook,
-                kind: InboundKind::Dm {
-                    event_id: DmEventId::from(id),
-                    dm_conversation_id: DmConversationId::between(sender, account.user_id.as_str()),
-                },
-                author: Customer {
-                    id: sender.into(),
-                    handle: user
-                        .and_then(|u| s(u, "screen_name"))
-                        .unwrap_or(sender)
-                        .to_owned(),
-                    name: user.and_then(|u| s(u, "name")).unwrap_or(sender).to_owned(),
-                },
-                text: d
-                    .pointer("/message_create/message_data/text")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                created_at: created,
-                backfilled: false,
-            });
-        }
+        let users = payload.get("users");
+        let user_of = |id: &str| {
+            let user = users?.get(id)?;
+            Some((
+                s(user, "screen_name")?.to_owned(),
+                s(user, "name")?.to_owned(),
+            ))
+        };
+        out.extend(crate::twitter::activity::legacy_dms(
+            account, payload, &user_of, now,
+        ));
         out
     }
 }

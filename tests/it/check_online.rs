@@ -52,6 +52,8 @@ async fn the_sandbox_config_passes_on_every_platform() {
     assert!(ok, "{out}");
     for line in [
         "ok       X account `acme` (@AcmeSupport): acts as @AcmeSupport (user id 1500000000000000001), read-write-directmessages",
+        "ok       X Activity API for `acme` at http://127.0.0.1:",
+        ": no webhook here yet: perch registers it",
         "ok       Slack bot token: accepted",
         "ok       Slack app token: opens a Socket Mode connection",
         "ok       Slack channel C0SUPPORT1: the bot is in it",
@@ -152,6 +154,7 @@ fn the_binary_takes_online_and_fails_when_a_platform_is_unreachable() {
         "SANDBOX_X_CONSUMER_SECRET",
         "SANDBOX_X_ACCESS_TOKEN",
         "SANDBOX_X_ACCESS_TOKEN_SECRET",
+        "SANDBOX_X_BEARER_TOKEN",
         "SANDBOX_SLACK_BOT_TOKEN",
         "SANDBOX_SLACK_APP_TOKEN",
         "SANDBOX_DISCORD_BOT_TOKEN",

@@ -37,6 +37,7 @@ mod slack_web;
 mod store_crash;
 mod store_dump;
 mod store_race;
+mod x_activity;
 mod x_auth;
 mod x_client;
 mod x_contract;

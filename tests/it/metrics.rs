@@ -33,11 +33,11 @@ async fn metrics_count_what_came_in_what_went_out_and_what_waits() {
     .await;
     let wanted = [
         (
-            r#"perch_x_items_ingested_total{account="acme",source="mentions"}"#,
+            r#"perch_x_items_ingested_total{account="acme",source="webhook"}"#,
             1.0,
         ),
         (
-            r#"perch_x_ingest_lag_seconds_count{account="acme",source="mentions"}"#,
+            r#"perch_x_ingest_lag_seconds_count{account="acme",source="webhook"}"#,
             1.0,
         ),
         (
@@ -61,10 +61,11 @@ async fn metrics_count_what_came_in_what_went_out_and_what_waits() {
     .await;
     assert_eq!(status, 200);
     assert!(text.ends_with("# EOF\n"), "OpenMetrics text: {text}");
-    // Polls were counted, with their status, and nothing was refused.
+    // Polls (the brand search) were counted, with their status, and
+    // nothing was refused.
     let polls = sample(
         &text,
-        r#"perch_x_requests_total{account="acme",endpoint="GET /2/users/:id/mentions",status="200"}"#,
+        r#"perch_x_requests_total{account="acme",endpoint="GET /2/tweets/search/recent",status="200"}"#,
     );
     assert!(polls.is_some_and(|n| n >= 1.0), "{text}");
     assert!(!text.contains("perch_replies_refused_total{"), "{text}");

@@ -60,6 +60,7 @@ impl Perch {
                 .filter(|(s, _)| *s == 200)
         })
         .await;
+        crate::common::receiving(self.health, "acme").await;
     }
 }
 

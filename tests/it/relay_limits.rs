@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::common::relay::{discord_field, Scene, ACME_ID, JO_SLACK, SLACK};
+use crate::common::relay::{discord_field, Scene, ACME_ID, JO_SLACK, POLL_MENTIONS, SLACK};
 use crate::common::{until, until_within};
 
 const CREATE_POST: &str = "POST /2/tweets";
@@ -215,9 +215,9 @@ async fn replies_reach_x_without_waiting_for_the_chat_notices() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polls_are_spread_over_x_read_window() {
-    // The scene polls mentions every second; X allows 300 reads per 15
-    // minutes, one every 3 s at most for the window to last.
-    let scene = Scene::start().await;
+    // Mentions polled every second; X allows 300 reads per 15 minutes,
+    // one every 3 s at most for the window to last.
+    let scene = Scene::start_with(&[POLL_MENTIONS]).await;
     let x = &scene.sandbox.x;
     let polls = until("five mention polls", || {
         let polls = x.requests_to("GET /2/users/:id/mentions");

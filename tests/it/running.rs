@@ -112,6 +112,7 @@ async fn no_secret_reaches_the_log_even_at_trace() {
             .filter(|(s, _)| *s == 200)
     })
     .await;
+    crate::common::receiving(ports.health, "acme").await;
     // Every platform used: a mention, a card, replies from Slack and Discord.
     let post = sandbox.x.post("ada", "@AcmeSupport help", None, None);
     let slack = sandbox.slack.as_ref().expect("slack");
@@ -220,9 +221,9 @@ async fn a_channel_the_bot_was_removed_from_is_parked_until_it_is_fixed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_is_degraded_when_a_platform_refuses_x_fails_or_a_reply_cannot_go() {
-    use crate::common::relay::{Scene, SLACK};
+    use crate::common::relay::{Scene, POLL_MENTIONS, SLACK};
     let clock = std::sync::Arc::new(perch::clock::ManualClock::new(chrono::Utc::now()));
-    let scene = Scene::start_after(&[], clock.clone(), |fakes, _| {
+    let scene = Scene::start_after(&[POLL_MENTIONS], clock.clone(), |fakes, _| {
         // From perch's first request: Discord refuses the bot token, X
         // fails every mentions poll and every DM perch sends.
         fakes.discord.as_ref().unwrap().revoke_token();

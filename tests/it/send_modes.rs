@@ -375,6 +375,7 @@ async fn a_sigkill_in_the_undo_window_neither_loses_nor_repeats_the_reply() {
                 .filter(|(s, _)| *s == 200)
         })
         .await;
+        crate::common::receiving(ports.health, "acme").await;
     };
     let mut child = start();
     healthy().await;

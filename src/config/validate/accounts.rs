@@ -273,7 +273,7 @@ pub(super) fn ingest(
         limits::DM_EVENTS,
     );
     let search = search_rules(c, at, &raw.search, handle);
-    let webhook = webhook(c, at, raw.webhook.as_ref(), handle, auth);
+    let webhook = super::webhook::webhook(c, at, raw.webhook.as_ref(), handle, auth);
     if mentions.is_none() && dms.is_none() && search.is_empty() && webhook.is_none() {
         c.fail(
             format!("{at}.ingest"),
@@ -335,39 +335,6 @@ fn search_rules(c: &mut Checker, at: &str, raw: &[RawSearch], handle: &str) -> V
         }
     }
     search
-}
-
-/// `[accounts.ingest.webhook]`, when enabled: X signs with the consumer
-/// secret, so it needs OAuth 1.0a.
-fn webhook(
-    c: &mut Checker,
-    at: &str,
-    raw: Option<&RawWebhook>,
-    handle: &str,
-    auth: &XAuth,
-) -> Option<Webhook> {
-    match raw {
-        Some(w) if w.enabled.unwrap_or(true) => {
-            if !matches!(auth, XAuth::OAuth1 { .. }) {
-                c.fail(
-                    format!("{at}.ingest.webhook"),
-                    "X signs webhooks with the app's consumer secret: use auth.kind = \"oauth1\" for this account",
-                );
-            }
-            let path = w
-                .path
-                .clone()
-                .unwrap_or_else(|| format!("/x/webhook/{handle}"));
-            if !path.starts_with('/') {
-                c.fail(
-                    format!("{at}.ingest.webhook.path"),
-                    format!("`{path}` must start with /"),
-                );
-            }
-            Some(Webhook { path })
-        }
-        _ => None,
-    }
 }
 
 /// The query X receives: `(query OR misspelling …) -from:handle -is:retweet`.

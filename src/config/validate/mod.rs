@@ -12,6 +12,7 @@ mod accounts;
 mod platforms;
 mod replies;
 mod team;
+mod webhook;
 
 use super::parse;
 use super::raw::*;
@@ -141,6 +142,16 @@ pub fn validate(raw: RawConfig) -> Result<Validated, Vec<Problem>> {
             "auto_replies.off_hours",
             "is set but there are no [support_hours], so it is never sent",
         );
+    }
+    if x.bearer_token.is_none() {
+        for a in &accounts {
+            if a.ingest.webhook.as_ref().is_some_and(|w| w.url.is_some()) {
+                c.fail(
+                    "x.bearer_token_env",
+                    format!("is missing: account `{}` has a webhook url, and X registers webhooks and replays what perch missed only for the app's bearer token (X Developer Console > your app > Keys and tokens); name its environment variable here", a.key),
+                );
+            }
+        }
     }
     if x.monthly_read_budget.is_none() {
         c.warn(

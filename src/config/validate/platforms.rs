@@ -109,6 +109,10 @@ pub(super) fn x_settings(c: &mut Checker, raw: &RawX) -> XSettings {
             .as_ref()
             .and_then(|v| c.check("x.auto_reply_max_age", parse::duration(v)))
             .unwrap_or(DEFAULT_AUTO_REPLY_MAX_AGE),
+        bearer_token: raw
+            .bearer_token_env
+            .as_ref()
+            .map(|v| c.env("x.bearer_token_env", v)),
     }
 }
 

@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde_json::{json, Value};
 
-use super::auth::{self, AuthFailure};
+use super::admit::{admit, set_limit_headers, Call};
 use super::pages::{dm_page, post_page, users};
 use super::query::Query;
-use super::{lock, unix_now, Shared, State, Window};
+use super::{lock, Shared, State};
 use crate::twitter::api::{CreateDm, CreatePost, Post, User};
 use crate::xrules::text;
 
@@ -34,13 +34,18 @@ pub fn endpoint_of(method: &Method, path: &str) -> Option<String> {
         ["", "i", "oauth2", "authorize"] => "/i/oauth2/authorize",
         ["", "2", "users", "me"] => "/2/users/me",
         ["", "2", "users"] => "/2/users",
+        ["", "2", "webhooks"] => "/2/webhooks",
+        ["", "2", "webhooks", "replay"] => "/2/webhooks/replay",
+        ["", "2", "webhooks", _] => "/2/webhooks/:id",
+        ["", "2", "activity", "subscriptions"] => "/2/activity/subscriptions",
+        ["", "2", "activity", "subscriptions", _] => "/2/activity/subscriptions/:id",
         _ => return None,
     };
     Some(format!("{method} {shape}"))
 }
 
 /// An X problem body, as X sends for 401/403/429/5xx.
-fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
+pub(super) fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
     let body = json!({ "title": title, "detail": detail, "type": "about:blank", "status": status.as_u16() });
     let mut r = (status, body.to_string()).into_response();
     r.headers_mut().insert(
@@ -93,6 +98,17 @@ pub async fn handle(
             ),
             Some(e) if e == "POST /2/oauth2/token" => super::oauth2::token(&mut s, &body, &headers),
             Some(e) if e == "GET /i/oauth2/authorize" => super::oauth2::authorize(&mut s, &query),
+            Some(e) if super::webhooks::checks_url(e) => {
+                drop(s);
+                let call = Call {
+                    endpoint: e,
+                    method: &method,
+                    path: &path,
+                    query: &query,
+                    headers: &headers,
+                };
+                super::webhooks::register(&state, &call, &body).await
+            }
             Some(e) => api_call(&mut s, e, &method, &path, &query, &headers, &body),
         }
     };
@@ -131,35 +147,16 @@ fn api_call(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Response {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    let base_url = format!("http://{host}{path}");
-    let user_id = match authenticate(s, headers, method.as_str(), &base_url, query) {
-        Ok(u) => u,
-        Err(AuthFailure(why)) => {
-            tracing::debug!(why, "fake X refused credentials");
-            return problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
-        }
+    let call = Call {
+        endpoint,
+        method,
+        path,
+        query,
+        headers,
     };
-    if let Some(fault) = s.faults.get_mut(endpoint).filter(|f| f.times > 0) {
-        fault.times -= 1;
-        let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-        let title = status.canonical_reason().unwrap_or("Error");
-        return problem(status, title, title);
-    }
-    let window = match take_budget(s, &user_id, endpoint) {
-        Ok(w) => w,
-        Err(w) => {
-            let mut r = problem(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too Many Requests",
-                "Too Many Requests",
-            );
-            set_limit_headers(&mut r, w);
-            return r;
-        }
+    let (user_id, window) = match admit(s, &call) {
+        Ok(admitted) => admitted,
+        Err(refused) => return *refused,
     };
     let mut r = match s
         .recorded
@@ -186,86 +183,6 @@ fn api_call(
         }
     }
     r
-}
-
-fn set_limit_headers(r: &mut Response, w: Window) {
-    let h = r.headers_mut();
-    for (name, value) in [
-        ("x-rate-limit-limit", w.limit),
-        ("x-rate-limit-remaining", w.remaining),
-        ("x-rate-limit-reset", w.reset),
-    ] {
-        if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
-            h.insert(name, v);
-        }
-    }
-}
-
-/// Spends one request of the window; `Err` with the spent window when
-/// there is none left.
-fn take_budget(s: &mut State, user: &str, endpoint: &str) -> Result<Window, Window> {
-    let (limit, secs) = s.limits.get(endpoint).copied().unwrap_or((300, 900));
-    let now = unix_now();
-    let w = s
-        .windows
-        .entry((user.to_owned(), endpoint.to_owned()))
-        .or_insert(Window {
-            limit,
-            remaining: limit,
-            reset: now + secs,
-        });
-    if now >= w.reset {
-        *w = Window {
-            limit,
-            remaining: limit,
-            reset: now + secs,
-        };
-    }
-    if w.remaining == 0 {
-        return Err(*w);
-    }
-    w.remaining -= 1;
-    Ok(*w)
-}
-
-fn authenticate(
-    s: &mut State,
-    headers: &HeaderMap,
-    method: &str,
-    base_url: &str,
-    query: &BTreeMap<String, String>,
-) -> Result<String, AuthFailure> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .ok_or_else(|| AuthFailure("no Authorization header".to_owned()))?;
-    if let Some(token) = value.strip_prefix("Bearer ") {
-        let now = unix_now();
-        return s
-            .oauth2
-            .iter()
-            .find(|o| !o.access.is_empty() && o.access == token && o.access_expires > now)
-            .map(|o| o.user_id.clone())
-            .ok_or_else(|| AuthFailure("unknown or expired bearer token".to_owned()));
-    }
-    let keys: Vec<auth::OAuth1Keys> = s.accounts.iter().filter_map(|a| a.oauth1.clone()).collect();
-    let mut nonces = std::mem::take(&mut s.nonces);
-    let result = auth::verify_oauth1(
-        value,
-        method,
-        base_url,
-        query,
-        &keys,
-        unix_now(),
-        &mut nonces,
-    );
-    s.nonces = nonces;
-    let token = result?;
-    s.accounts
-        .iter()
-        .find(|a| a.oauth1.as_ref().is_some_and(|k| k.token == token))
-        .map(|a| a.user_id.clone())
-        .ok_or_else(|| AuthFailure("token of no account".to_owned()))
 }
 
 fn dispatch(
@@ -298,6 +215,12 @@ fn dispatch(
         "GET /2/dm_events" => dm_page(s, query, me),
         "POST /2/tweets" => create_post(s, body, me),
         "POST /2/dm_conversations/with/:id/messages" => send_dm(s, &segment(4), body, me),
+        "GET /2/webhooks" => super::webhooks::list_webhooks(s),
+        "DELETE /2/webhooks/:id" => super::webhooks::delete_webhook(s, &segment(3)),
+        "POST /2/webhooks/replay" => super::webhooks::replay(s, body),
+        "GET /2/activity/subscriptions" => super::activity::list_subscriptions(s),
+        "POST /2/activity/subscriptions" => super::activity::subscribe(s, body, me),
+        "DELETE /2/activity/subscriptions/:id" => super::activity::unsubscribe(s, &segment(4)),
         _ => problem(StatusCode::NOT_FOUND, "Not Found Error", endpoint),
     }
 }

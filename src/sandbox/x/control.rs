@@ -220,3 +220,55 @@ impl FakeX {
         }
     }
 }
+
+/// Faults, limits and what was asked, for the tests.
+impl FakeX {
+    /// The next `times` requests to `endpoint` (e.g. `GET /2/dm_events`)
+    /// fail with `status`; `times = 0` switches the fault off.
+    pub fn fail_next(&self, endpoint: &str, status: u16, times: u32) {
+        self.state()
+            .faults
+            .insert(endpoint.to_owned(), Fault { status, times });
+    }
+
+    /// Sets an endpoint's limit per window (and starts a fresh window).
+    pub fn set_rate_limit(&self, endpoint: &str, limit: u64, window: Duration) {
+        let mut s = self.state();
+        s.limits
+            .insert(endpoint.to_owned(), (limit, window.as_secs().max(1)));
+        s.windows.retain(|(_, e), _| e != endpoint);
+    }
+
+    /// Holds back answers to `endpoint` (e.g. `POST /2/tweets`) for
+    /// `delay` after the post is made, widening the moment in which a
+    /// client that stops cannot know whether X has it.
+    pub fn set_delay(&self, endpoint: &str, delay: Duration) {
+        self.state().delays.insert(endpoint.to_owned(), delay);
+    }
+
+    /// How long new OAuth 2.0 access tokens live.
+    pub fn set_access_token_ttl(&self, ttl: Duration) {
+        self.state().access_ttl = ttl.as_secs();
+    }
+
+    /// Ends every OAuth 2.0 access token now.
+    pub fn expire_access_tokens(&self) {
+        for o in &mut self.state().oauth2 {
+            o.access_expires = 0;
+        }
+    }
+
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.state().requests.clone()
+    }
+
+    /// Requests to one endpoint (normalised form).
+    pub fn requests_to(&self, endpoint: &str) -> Vec<RequestRecord> {
+        self.state()
+            .requests
+            .iter()
+            .filter(|r| r.endpoint == endpoint)
+            .cloned()
+            .collect()
+    }
+}

@@ -10,12 +10,15 @@
 //! the customers: post, mention, DM; and reads what the accounts posted,
 //! switches faults on and off, and lists the requests received.
 
+mod activity;
+mod admit;
 mod api;
 pub mod auth;
 mod control;
 mod oauth2;
 mod pages;
 pub mod query;
+mod webhooks;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -44,7 +47,9 @@ const TWITTER_EPOCH_MS: i64 = 1_288_834_974_657;
 /// Where X cuts the `text` of a long post (the rest is in `note_tweet`).
 const CUT_AT: usize = 270;
 
+pub use activity::{Sent, Subscription, APP_BEARER};
 pub use auth::OAuth1Keys;
+pub use webhooks::Webhook;
 
 /// An X account the fake hosts (a brand account perch acts as).
 #[derive(Debug, Clone)]
@@ -141,6 +146,9 @@ pub(crate) struct State {
     token_serial: u64,
     access_ttl: u64,
     requests: Vec<RequestRecord>,
+    /// The app's own bearer token (OAuth 2.0 application-only).
+    app_bearer: String,
+    activity: activity::Activity,
 }
 
 pub(crate) fn unix_now() -> u64 {
@@ -152,6 +160,7 @@ impl State {
         let mut state = Self {
             next_user_id: 4_421_576_000,
             access_ttl: 7200,
+            app_bearer: activity::APP_BEARER.to_owned(),
             ..Self::default()
         };
         // X's published limits, per user and window.
@@ -239,7 +248,9 @@ impl State {
         in_reply_to: Option<&str>,
         quote_of: Option<&str>,
     ) -> Post {
-        self.create_post_at(author, text, in_reply_to, quote_of, Utc::now())
+        let post = self.create_post_at(author, text, in_reply_to, quote_of, Utc::now());
+        self.emit_post(&post);
+        post
     }
 
     fn create_post_at(
@@ -329,7 +340,9 @@ impl State {
     }
 
     fn create_dm(&mut self, sender: &User, recipient: &str, text: &str) -> DmEvent {
-        self.create_dm_at(sender, recipient, text, Utc::now())
+        let event = self.create_dm_at(sender, recipient, text, Utc::now());
+        self.emit_dm(&event, recipient);
+        event
     }
 
     fn create_dm_at(
@@ -380,7 +393,9 @@ impl FakeX {
         let app = control::routes()
             .fallback(api::handle)
             .with_state(Arc::clone(&state));
-        let served = serve("X", listener, app, std::future::pending());
+        let wake = Arc::clone(&lock(&state).activity.wake);
+        let deliveries = webhooks::deliver(Arc::clone(&state), wake);
+        let served = serve("X", listener, app, deliveries);
         Ok(Self {
             addr,
             state,
@@ -437,55 +452,6 @@ impl FakeX {
             .iter()
             .map(|(e, _)| e)
             .filter(|e| e.sender_id.as_deref().is_some_and(|a| s.is_account(a)))
-            .cloned()
-            .collect()
-    }
-
-    /// The next `times` requests to `endpoint` (e.g. `GET /2/dm_events`)
-    /// fail with `status`; `times = 0` switches the fault off.
-    pub fn fail_next(&self, endpoint: &str, status: u16, times: u32) {
-        self.state()
-            .faults
-            .insert(endpoint.to_owned(), Fault { status, times });
-    }
-
-    /// Sets an endpoint's limit per window (and starts a fresh window).
-    pub fn set_rate_limit(&self, endpoint: &str, limit: u64, window: Duration) {
-        let mut s = self.state();
-        s.limits
-            .insert(endpoint.to_owned(), (limit, window.as_secs().max(1)));
-        s.windows.retain(|(_, e), _| e != endpoint);
-    }
-
-    /// Holds back answers to `endpoint` (e.g. `POST /2/tweets`) for
-    /// `delay` after the post is made, widening the moment in which a
-    /// client that stops cannot know whether X has it.
-    pub fn set_delay(&self, endpoint: &str, delay: Duration) {
-        self.state().delays.insert(endpoint.to_owned(), delay);
-    }
-
-    /// How long new OAuth 2.0 access tokens live.
-    pub fn set_access_token_ttl(&self, ttl: Duration) {
-        self.state().access_ttl = ttl.as_secs();
-    }
-
-    /// Ends every OAuth 2.0 access token now.
-    pub fn expire_access_tokens(&self) {
-        for o in &mut self.state().oauth2 {
-            o.access_expires = 0;
-        }
-    }
-
-    pub fn requests(&self) -> Vec<RequestRecord> {
-        self.state().requests.clone()
-    }
-
-    /// Requests to one endpoint (normalised form).
-    pub fn requests_to(&self, endpoint: &str) -> Vec<RequestRecord> {
-        self.state()
-            .requests
-            .iter()
-            .filter(|r| r.endpoint == endpoint)
             .cloned()
             .collect()
     }

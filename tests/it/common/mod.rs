@@ -145,10 +145,15 @@ impl Running {
         secrets: perch::config::secrets::Lookup,
         clock: Arc<dyn perch::clock::Clock>,
     ) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        // Where the config says (a webhook URL names it), else any port.
+        let listener = match tokio::net::TcpListener::bind(config.service.health_addr).await {
+            Ok(l) => l,
+            Err(_) => tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind"),
+        };
         let addr = listener.local_addr().expect("addr");
+        let hooked: Vec<String> = webhook_accounts(&config);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(perch::service::run_on_clock(
             config,
@@ -175,6 +180,9 @@ impl Running {
                 "perch never answered /healthz on {addr}"
             );
         }
+        for account in &hooked {
+            receiving(addr, account).await;
+        }
         Self { addr, stop, task }
     }
 
@@ -187,6 +195,32 @@ impl Running {
             "the service did not stop cleanly: {result:?}"
         );
     }
+}
+
+/// The accounts X delivers to by webhook (a webhook URL in the config).
+pub fn webhook_accounts(config: &perch::config::Config) -> Vec<String> {
+    config
+        .accounts
+        .iter()
+        .filter(|a| a.ingest.webhook.as_ref().is_some_and(|w| w.url.is_some()))
+        .map(|a| a.key.as_str().to_owned())
+        .collect()
+}
+
+/// Waits until perch at `addr` has `account`'s X Activity API
+/// subscriptions in place (its webhook link has worked): what a scenario
+/// posts from then on is delivered.
+pub async fn receiving(addr: SocketAddr, account: &str) {
+    let link = format!("/links/x {account}~1webhook/last_ok");
+    until(
+        &format!("X delivering {account}'s activity to perch"),
+        || {
+            let (_, body) = http_get(addr, "/healthz").ok()?;
+            let health: serde_json::Value = serde_json::from_str(&body).ok()?;
+            health.pointer(&link).map(drop)
+        },
+    )
+    .await;
 }
 
 /// The next chat event, or a failure after 10 s.

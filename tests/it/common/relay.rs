@@ -44,8 +44,16 @@ impl Ports {
     }
 }
 
-/// `bot-config/sandbox.toml` on `ports` with its store in `data`, polling
-/// every second, with `edits` (`from` -> `to`) applied; each must match.
+/// An edit of `sandbox_toml`: the account's mentions polled every second
+/// as well (the sandbox has X deliver them by webhook).
+pub const POLL_MENTIONS: (&str, &str) = (
+    "[accounts.ingest.webhook]",
+    "[accounts.ingest.mentions]\ninterval = \"1s\"\n\n[accounts.ingest.webhook]",
+);
+
+/// `bot-config/sandbox.toml` on `ports` with its store in `data`, its
+/// webhook at perch's health address, polling every second, with `edits`
+/// (`from` -> `to`) applied; each must match.
 pub fn sandbox_toml(data: &Path, ports: &Ports, edits: &[(&str, &str)]) -> String {
     let mut src =
         std::fs::read_to_string(repo_path("bot-config/sandbox.toml")).expect("sandbox.toml");
@@ -54,13 +62,14 @@ pub fn sandbox_toml(data: &Path, ports: &Ports, edits: &[(&str, &str)]) -> Strin
     let x = format!("http://{}", ports.x);
     let slack = format!("http://{}/api", ports.slack);
     let discord = format!("http://{}", ports.discord);
+    let hook = format!("http://{}/x/webhook", ports.health);
     let fixed = [
         ("data_dir = \"target/sandbox-store\"", data_dir.as_str()),
         ("health_addr = \"127.0.0.1:8080\"", health.as_str()),
+        ("http://127.0.0.1:8080/x/webhook", hook.as_str()),
         ("http://127.0.0.1:18080", x.as_str()),
         ("http://127.0.0.1:18081/api", slack.as_str()),
         ("http://127.0.0.1:18082", discord.as_str()),
-        ("interval = \"3s\"", "interval = \"1s\""),
         ("interval = \"5s\"", "interval = \"1s\""),
     ];
     for (from, to) in fixed.iter().chain(edits) {
@@ -97,6 +106,8 @@ pub struct Scene {
     pub sandbox: Sandbox,
     pub store: Store,
     pub config: Config,
+    /// The config's text (`config` read from it).
+    pub source: String,
     service: Option<Running>,
     _dir: tempfile::TempDir,
 }
@@ -147,6 +158,7 @@ impl Scene {
             sandbox,
             store,
             config,
+            source,
             service: Some(service),
             _dir: dir,
         }
