@@ -210,7 +210,9 @@ pub mod http {
                 }
                 Ok(false) => {}
                 Err(e) => {
-                    // Not acknowledged: X delivers it again.
+                    // Not acknowledged: the Account Activity API delivers it
+                    // again; for the X Activity API (which is not known to
+                    // retry) the replay at perch's next start brings it back.
                     tracing::error!(account = %hook.account.key, error = %e, "cannot record a webhook item");
                     return (
                         StatusCode::SERVICE_UNAVAILABLE,
