@@ -18,8 +18,8 @@ use super::Outbox;
 use crate::chat::{Reaction, Text};
 use crate::store::{Also, Delivery, OutboxEntry, OutboxId, Outgoing, StoreError};
 use crate::ticket::{
-    reply, AccountKey, Author, ConversationKey, DmConversationId, Message, ReplyChannel, TicketId,
-    XRef,
+    reply, AccountKey, Author, ConversationKey, DmConversationId, Message, Refusal, ReplyChannel,
+    TicketId, XRef,
 };
 use crate::twitter::XError;
 use crate::xrules::limits;
@@ -286,14 +286,6 @@ impl Outbox {
             x_ref: x_ref.clone(),
             at: now,
         };
-        if !self.core.store.set_delivery(id, from, to)? {
-            return Ok(Outcome::Done);
-        }
-        self.core.metrics.reply_sent(
-            entry.account.as_str(),
-            entry.channel == crate::ticket::ReplyChannel::Dm,
-        );
-        self.not_before.forget(id);
         let (author, detail) = match entry.auto {
             Some(reply) => (
                 Author::Auto { reply },
@@ -314,12 +306,38 @@ impl Outbox {
             text: entry.text.clone(),
             at: now,
         };
-        let recorded = self
-            .core
-            .store
-            .update_ticket(entry.ticket, actor, now, |t| {
+        // The delivery and the ticket's message are one write: X tells
+        // perch of its own DM (`dm.sent`) as soon as it is sent, and that
+        // echo must find either the entry still sending or the message.
+        let delivered = OutboxEntry {
+            delivery: to.clone(),
+            ..entry.clone()
+        };
+        let recorded = self.core.store.update_ticket_also(
+            entry.ticket,
+            actor,
+            now,
+            |t| {
+                if t.messages.iter().any(|m| m.x_ref == x_ref) {
+                    return Err(Refusal::AlreadyRecorded);
+                }
                 Ok(reply::reply_sent(t, message.clone(), detail.clone()))
-            })?;
+            },
+            &Also {
+                outbox: Some((id, Outgoing::Entry(&delivered))),
+                ..Also::default()
+            },
+        )?;
+        if recorded.is_err() {
+            // Recorded by an earlier pass: only the delivery may be left.
+            self.core.store.set_delivery(id, from, to)?;
+            return Ok(Outcome::Done);
+        }
+        self.core.metrics.reply_sent(
+            entry.account.as_str(),
+            entry.channel == crate::ticket::ReplyChannel::Dm,
+        );
+        self.not_before.forget(id);
         match (
             &x_ref,
             &entry.recipient,
