@@ -20,7 +20,7 @@ use prometheus_client::registry::Registry;
 
 /// Every metric perch serves (a family shows in `/metrics` once it has a
 /// sample; a dashboard may read any of these).
-pub const NAMES: [&str; 13] = [
+pub const NAMES: [&str; 15] = [
     "perch_x_items_ingested",
     "perch_x_ingest_lag_seconds",
     "perch_x_requests",
@@ -34,6 +34,8 @@ pub const NAMES: [&str; 13] = [
     "perch_outbox_oldest_wait_seconds",
     "perch_chat_events_waiting",
     "perch_relay_passes",
+    "perch_x_spend_dollars",
+    "perch_x_spend_projected_dollars",
 ];
 
 /// The content type of `GET /metrics`.
@@ -110,6 +112,8 @@ struct Families {
     outbox_oldest: Gauge<f64, AtomicU64>,
     chat_events_waiting: Gauge,
     relay_passes: Family<Step, Counter>,
+    spend: Family<Source, Gauge<f64, AtomicU64>>,
+    spend_projected: Gauge<f64, AtomicU64>,
 }
 
 /// perch's counters and gauges; clones count into the same registry.
@@ -139,6 +143,8 @@ impl Metrics {
             outbox_oldest: Gauge::default(),
             chat_events_waiting: Gauge::default(),
             relay_passes: Family::default(),
+            spend: Family::default(),
+            spend_projected: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -201,6 +207,16 @@ impl Metrics {
             "relay_passes",
             "Passes of each relay loop (woken by work, or on its tick): a loop that stops counting is stuck",
             f.relay_passes.clone(),
+        );
+        registry.register(
+            "x_spend_dollars",
+            "What X bills this month so far, in US dollars, per account and source (at the prices in config)",
+            f.spend.clone(),
+        );
+        registry.register(
+            "x_spend_projected_dollars",
+            "This month's X bill at the month's pace so far, in US dollars",
+            f.spend_projected.clone(),
         );
         Self(Arc::new(Families { registry, ..f }))
     }
@@ -305,6 +321,13 @@ impl Metrics {
         self.0
             .chat_events_waiting
             .set(gauge(state.chat_events_waiting));
+        for (account, source, dollars) in &state.spend {
+            self.0
+                .spend
+                .get_or_create(&source_of(account, source))
+                .set(*dollars);
+        }
+        self.0.spend_projected.set(state.spend_projected);
     }
 
     /// Everything, in the OpenMetrics text format.
@@ -323,6 +346,9 @@ pub struct StoreState {
     pub outbox: Vec<(&'static str, usize)>,
     pub oldest_wait_seconds: f64,
     pub chat_events_waiting: usize,
+    /// This month's X bill in dollars per (account, source).
+    pub spend: Vec<(String, String, f64)>,
+    pub spend_projected: f64,
 }
 
 fn reply(account: &str, dm: bool) -> Reply {
@@ -362,6 +388,8 @@ mod tests {
             outbox: vec![("waiting", 2)],
             oldest_wait_seconds: 12.5,
             chat_events_waiting: 0,
+            spend: vec![("acme".to_owned(), "search".to_owned(), 1.25)],
+            spend_projected: 2.5,
         });
         let text = m.encode();
         for line in [
@@ -375,6 +403,8 @@ mod tests {
             r#"perch_tickets{state="open"} 3"#,
             r#"perch_outbox_replies{state="waiting"} 2"#,
             "perch_outbox_oldest_wait_seconds 12.5",
+            r#"perch_x_spend_dollars{account="acme",source="search"} 1.25"#,
+            "perch_x_spend_projected_dollars 2.5",
             r#"perch_x_ingest_lag_seconds_bucket{le="4.0",account="acme",source="mentions"} 1"#,
             r#"perch_x_ingest_lag_seconds_bucket{le="2.0",account="acme",source="mentions"} 0"#,
         ] {

@@ -18,6 +18,13 @@ pub fn t0() -> DateTime<Utc> {
 }
 
 /// A mention from customer `n` starting conversation `n`.
+/// `hour`:00 UTC on November `day`, 2026 (a 30-day month).
+pub fn november(day: u32, hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
 pub fn mention(n: u64) -> NewTicket {
     let account = AccountKey::from("acme");
     NewTicket {

@@ -326,6 +326,10 @@ pub trait ChatPlatform: Send + Sync {
     /// Posts in a ticket thread as the bot. Never pings anyone.
     async fn post(&self, thread: &ChatThread, text: &Text) -> Result<MessageRef, ChatError>;
 
+    /// Posts in `channel` itself, outside any ticket's thread: what the
+    /// whole team should read (a warning about X spending). Never pings.
+    async fn announce(&self, channel: &str, text: &Text) -> Result<(), ChatError>;
+
     /// Redraws the card of `thread` in place. Posts nothing new.
     async fn update_card(&self, thread: &ChatThread, card: &Card) -> Result<(), ChatError>;
 

@@ -51,6 +51,19 @@ pub struct RawX {
     pub backfill: Option<String>,
     pub auto_reply_max_age: Option<String>,
     pub bearer_token_env: Option<String>,
+    #[serde(default)]
+    pub spend: RawSpend,
+    /// Price per thing X bills, in US dollars, by `Priced::key`.
+    #[serde(default)]
+    pub prices: std::collections::BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSpend {
+    /// US dollars a month.
+    pub monthly_cap: Option<f64>,
+    pub at_cap: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

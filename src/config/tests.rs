@@ -51,6 +51,10 @@ fn the_base_config_is_valid() {
 /// (what is broken, replace this, with this, expected key, line, message part)
 #[rustfmt::skip]
 const BROKEN: &[(&str, &str, &str, &str, usize, &str)] = &[
+    ("unknown price", "[service]", "[x.prices]\npost_reads = 0.005\n\n[service]", "x.prices.post_reads", 3, "is not something X bills; use one of post_read, "),
+    ("negative price", "[service]", "[x.prices]\npost_read = -1.0\n\n[service]", "x.prices.post_read", 3, "must be a price in US dollars"),
+    ("no spending cap", "[service]", "[x.spend]\nmonthly_cap = 0.0\n\n[service]", "x.spend.monthly_cap", 3, "must be a positive amount of US dollars"),
+    ("unknown at_cap", "[service]", "[x.spend]\nat_cap = \"halt\"\n\n[service]", "x.spend.at_cap", 3, "use \"slow\" (poll ten times less often) or \"stop\""),
     ("unknown top-level key", "[service]", "colour = \"red\"\n[service]", "colour", 2, "unknown field `colour`"),
     ("unknown nested key", "interval = \"1m\"", "intervall = \"1m\"", "accounts[0].ingest.mentions.intervall", 18, "unknown field `intervall`"),
     ("bad duration", "interval = \"1m\"", "interval = \"1 minute-ish\"", "accounts[0].ingest.mentions.interval", 18, "is not a duration"),

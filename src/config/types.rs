@@ -64,6 +64,28 @@ pub struct XSettings {
     /// The app's own bearer token (OAuth 2.0 application-only): X takes
     /// only it for webhooks, replay and listing subscriptions.
     pub bearer_token: Option<EnvVar>,
+    /// What X charges (X's published prices unless `[x.prices]` says).
+    pub prices: crate::xrules::prices::Prices,
+    pub spend: Spend,
+}
+
+/// The month's spending limit on X.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Spend {
+    /// In micro-dollars; none: no cap.
+    pub monthly_cap: Option<u64>,
+    pub at_cap: AtCap,
+}
+
+/// What perch does once the month's spend reaches the cap. Replies are
+/// sent either way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AtCap {
+    /// Poll ten times less often (the default).
+    #[default]
+    Slow,
+    /// Poll nothing until the month turns.
+    Stop,
 }
 
 /// The name of an environment variable holding a secret, and the config key

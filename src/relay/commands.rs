@@ -135,7 +135,13 @@ impl Commands {
             ChatCommand::Stats { period } => {
                 let now = self.core.now();
                 let opened = self.core.store.opened_since(reports::since(period, now))?;
-                Some(reports::stats(&opened, period, now))
+                let mut answer = reports::stats(&opened, period, now);
+                let spend = self.core.config.x.spend;
+                match crate::twitter::spend::Month::read(&self.core.store, spend, now) {
+                    Ok(month) => answer.push_str(&format!("\n{}", month.line())),
+                    Err(e) => tracing::warn!(error = %e, "cannot read the month's X spend"),
+                }
+                Some(answer)
             }
             ChatCommand::Ticket { ticket, action } => {
                 let target = match ticket {

@@ -34,6 +34,7 @@ mod replies;
 mod reports;
 mod saved;
 mod speaking;
+mod spending;
 mod threads;
 mod to_x;
 
@@ -55,6 +56,7 @@ use crate::twitter::XClient;
 pub use idle::{idle_release_loop, release_idle_claims};
 pub use parked::Parked;
 pub use people::Roles;
+pub use spending::spending_loop;
 
 /// How often each loop looks for work it was not woken for.
 const TICK: Duration = Duration::from_millis(500);

@@ -28,6 +28,8 @@ pub(super) struct Shared {
     pub parked: Parked,
     pub vitals: Vitals,
     pub metrics: Metrics,
+    /// The monthly cap on what X bills.
+    pub spend: crate::config::Spend,
 }
 
 /// How long a reply perch should have sent may wait before health says
@@ -78,6 +80,21 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
             (now - due).num_milliseconds().max(0) as f64 / 1000.0
         });
         state.chat_events_waiting = shared.store.queued("chat_inbox");
+        if let Ok(month) = crate::twitter::spend::Month::read(&shared.store, shared.spend, now) {
+            state.spend_projected = crate::twitter::spend::dollars(month.projected);
+            state.spend = month
+                .by_source
+                .iter()
+                .filter_map(|(name, micros)| {
+                    let (account, source) = name.split_once('/')?;
+                    Some((
+                        account.to_owned(),
+                        source.to_owned(),
+                        crate::twitter::spend::dollars(*micros),
+                    ))
+                })
+                .collect();
+        }
         shared.metrics.set_state(&state);
     }
     (
@@ -138,6 +155,10 @@ async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) 
             "replies_awaiting_agent": replies.map(|r| r.awaiting_agent),
             "chat_events_waiting": count("chat_inbox"),
             "tickets_to_redraw": count("chat_sync"),
+            // What X bills this month, in US dollars, and where it is headed.
+            "x_spend": crate::twitter::spend::Month::read(&shared.store, shared.spend, now)
+                .map(|m| m.json())
+                .ok(),
             "x_reads_this_month": crate::twitter::ingest::reads_this_month(&shared.store, now).ok(),
             "x_reads_by_source": crate::twitter::ingest::reads_by_source(&shared.store, now)
                 .map(|r| r.into_iter().collect::<std::collections::BTreeMap<_, _>>())

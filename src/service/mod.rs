@@ -116,6 +116,10 @@ pub async fn run_on_clock(
         metrics.clone(),
     );
     tasks.extend(relay.start(events_rx, stop_rx.clone()));
+    tasks.push(tokio::spawn(crate::relay::spending_loop(
+        Arc::clone(&relay),
+        stop_rx.clone(),
+    )));
     if let Some(idle) = config.service.claim_idle_release {
         tasks.push(tokio::spawn(crate::relay::idle_release_loop(
             Arc::clone(&relay),
@@ -131,6 +135,7 @@ pub async fn run_on_clock(
         parked: relay.parked(),
         vitals,
         metrics,
+        spend: config.x.spend,
     })
     .merge(x.routes);
     let addr = listener.local_addr()?;

@@ -62,6 +62,32 @@ pub fn month(now: DateTime<Utc>) -> String {
     now.format("%Y-%m").to_string()
 }
 
+/// The start of `now`'s month and of the next (UTC).
+pub fn month_bounds(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = Utc
+        .with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
+        .single()
+        .unwrap_or(now);
+    let next = if now.month() == 12 {
+        Utc.with_ymd_and_hms(now.year() + 1, 1, 1, 0, 0, 0)
+    } else {
+        Utc.with_ymd_and_hms(now.year(), now.month() + 1, 1, 0, 0, 0)
+    }
+    .single()
+    .unwrap_or(now);
+    (start, next)
+}
+
+/// What `used` so far (reads, money) comes to by the month's end at this
+/// pace (counted from at least an hour in, so the first minutes of a
+/// month do not look fast).
+pub fn projected(used: u64, now: DateTime<Utc>) -> u64 {
+    let (start, next) = month_bounds(now);
+    let month_s = (next - start).num_seconds().max(1) as f64;
+    let elapsed_s = ((now - start).num_seconds() as f64).max(3600.0);
+    (used as f64 * month_s / elapsed_s).round() as u64
+}
+
 /// Posts read this month per `account/source`.
 pub fn reads_by_source(store: &Store, now: DateTime<Utc>) -> Result<Vec<(String, u64)>, XError> {
     by_source(store, &format!("reads/{}/", month(now)))
@@ -90,21 +116,7 @@ pub fn paced_interval(
         return (base, None);
     };
     const MAX_SLOWDOWN: f64 = 10.0;
-    let start = Utc
-        .with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
-        .single()
-        .unwrap_or(now);
-    let next = if now.month() == 12 {
-        Utc.with_ymd_and_hms(now.year() + 1, 1, 1, 0, 0, 0)
-    } else {
-        Utc.with_ymd_and_hms(now.year(), now.month() + 1, 1, 0, 0, 0)
-    }
-    .single()
-    .unwrap_or(now);
-    let month_s = (next - start).num_seconds().max(1) as f64;
-    // At least an hour in, so the first polls of a month do not look fast.
-    let elapsed_s = ((now - start).num_seconds() as f64).max(3600.0);
-    let projected = used as f64 * month_s / elapsed_s;
+    let projected = projected(used, now) as f64;
     if used >= budget {
         let slowed = base.mul_f64(MAX_SLOWDOWN);
         let warning = format!(
@@ -130,11 +142,7 @@ pub fn paced_interval(
 mod tests {
     use super::*;
 
-    fn at(day: u32, hour: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0)
-            .single()
-            .unwrap_or_default()
-    }
+    use crate::testing::november as at;
 
     #[test]
     fn a_resource_read_again_the_same_utc_day_is_billed_once() {

@@ -73,6 +73,8 @@ pub struct XClient {
     /// X's `x-access-level` on the last OAuth 1.0a answer.
     access_level: std::sync::Mutex<Option<String>>,
     metrics: crate::metrics::Metrics,
+    /// Prices what X answers (perch run), for the account's user id.
+    meter: Option<(std::sync::Arc<super::spend::Meter>, String)>,
 }
 
 /// Who the credentials act as, and what they may do.
@@ -106,7 +108,16 @@ impl XClient {
             windows: Windows::default(),
             access_level: std::sync::Mutex::default(),
             metrics: crate::metrics::Metrics::default(),
+            meter: None,
         })
+    }
+
+    /// This client, pricing what X answers with `meter`, for the account
+    /// whose user id is `me` (its own posts are owned reads).
+    #[must_use]
+    pub fn with_meter(mut self, meter: std::sync::Arc<super::spend::Meter>, me: &str) -> Self {
+        self.meter = Some((meter, me.to_owned()));
+        self
     }
 
     /// This client, counting its requests into `metrics`.
@@ -216,6 +227,7 @@ impl XClient {
                 })?
                 .to_vec();
             if status.is_success() {
+                self.bill(&method, path, body, &bytes);
                 return Ok(bytes);
             }
             match status {
@@ -244,6 +256,21 @@ impl XClient {
                 _ => {}
             }
             return Err(self.refusal(status, &bytes));
+        }
+    }
+
+    /// Counts what X bills for this answer (a failure to count is logged:
+    /// the answer is X's all the same).
+    fn bill<B: Serialize>(&self, method: &Method, path: &str, body: Option<&B>, answer: &[u8]) {
+        let Some((meter, me)) = &self.meter else {
+            return;
+        };
+        let sent = body
+            .and_then(|b| serde_json::to_vec(b).ok())
+            .unwrap_or_default();
+        let call = (method.as_str(), path);
+        if let Err(e) = meter.answered(&self.account, me, call, &sent, answer, chrono::Utc::now()) {
+            tracing::warn!(account = %self.account, path, error = %e, "cannot count what X bills for this answer");
         }
     }
 

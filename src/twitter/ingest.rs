@@ -17,6 +17,7 @@ pub use super::budget::{
     month, paced_interval, reads_by_source, reads_this_month, skipped_by_source, ReadToday,
 };
 use super::inbound::{InboundItem, Source};
+use super::spend::{self, Polling};
 use super::{Since, XClient, XError};
 use crate::config::{Account, SearchRule};
 use crate::store::Store;
@@ -385,6 +386,8 @@ impl Task {
 pub struct Pace {
     pub interval: Duration,
     pub budget: Option<u64>,
+    /// The monthly cap on what X bills.
+    pub spend: crate::config::Spend,
     pub sharers: u32,
 }
 
@@ -446,6 +449,18 @@ pub async fn run(
         if let Some(w) = warning {
             tracing::warn!(%account, source = %source, "{w}");
         }
+        let spent = spend::this_month(&ingest.store, now).unwrap_or(0);
+        let budgeted = match spend::pace(budgeted, spent, &pace.spend, now) {
+            Polling::Every(wait) => wait.max(budgeted),
+            Polling::StopUntil(until) => {
+                tracing::warn!(%account, source = %source, spent = %spend::show(spent), %until, "the month's cap on X spending is reached (x.spend.at_cap = \"stop\"): no more reads until the month turns; replies still go");
+                let wait = (until - now).to_std().unwrap_or(Duration::ZERO);
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => continue,
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+            }
+        };
         let window = ingest.client.window(task.endpoint());
         let wait = limits::paced(budgeted, window, pace.sharers);
         if (wait > budgeted) != stretched {

@@ -6,7 +6,8 @@
 //! - `inbound`: the item ingest hands to the relay. `ingest`: polling each
 //!   source with cursors and dedupe, paced by the read budget.
 //! - `publish`: length checks and posting. `webhook`: CRC and signatures.
-//!   `activity`: what X Activity API deliveries carry.
+//!   `activity`: what X Activity API deliveries carry. `spend`: what X
+//!   bills perch, in money, and the monthly cap.
 
 pub mod activity;
 pub mod api;
@@ -20,6 +21,7 @@ pub mod oauth2;
 pub mod publish;
 pub mod replay;
 pub mod runtime;
+pub mod spend;
 pub mod subscriptions;
 pub mod webhook;
 mod windows;

@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 
 use super::ingest::{self, Ingest, Pace, Task};
 use super::oauth2::OAuth2Session;
+use super::spend::Meter;
 use super::webhook::http::{self as webhook_http, Hook};
 use super::{Auth, Patience, XClient, XError};
 use crate::config::{secrets, Account, Config, XAuth};
@@ -136,8 +137,13 @@ pub fn start(
     let mut tasks = Vec::new();
     let mut clients = HashMap::new();
     let budget = config.x.monthly_read_budget;
+    let meter = Arc::new(Meter::new(store.clone(), config.x.prices.clone()));
     for account in &config.accounts {
-        let x = Arc::new(client(config, account, store, lookup)?.with_metrics(metrics.clone()));
+        let x = Arc::new(
+            client(config, account, store, lookup)?
+                .with_metrics(metrics.clone())
+                .with_meter(Arc::clone(&meter), account.user_id.as_str()),
+        );
         clients.insert(account.key.clone(), Arc::clone(&x));
         let ingest = Arc::new(Ingest {
             account: account.clone(),
@@ -166,6 +172,7 @@ pub fn start(
             let pace = Pace {
                 interval: *interval,
                 budget,
+                spend: config.x.spend,
                 sharers: u32::try_from(sharers).unwrap_or(u32::MAX),
             };
             // Watching starts now, before health says perch is up: what is
@@ -206,6 +213,7 @@ pub fn start(
                 consumer_secret: secret(consumer_secret, lookup)?,
                 store: store.clone(),
                 metrics: metrics.clone(),
+                meter: Arc::clone(&meter),
             }));
         }
     }

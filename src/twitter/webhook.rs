@@ -88,6 +88,7 @@ pub mod http {
         pub consumer_secret: Secret,
         pub store: Store,
         pub metrics: crate::metrics::Metrics,
+        pub meter: Arc<crate::twitter::spend::Meter>,
     }
 
     #[derive(Deserialize)]
@@ -148,6 +149,7 @@ pub mod http {
             }
         };
         let now = Utc::now();
+        let mut billed = None;
         let (for_user, items) = if activity::is_activity(&payload) {
             match activity::read(&hook.account, &payload, now) {
                 activity::Delivery::ReplayDone {
@@ -173,6 +175,7 @@ pub mod http {
                     if !activity::understood(&event_type) {
                         tracing::info!(account = %hook.account.key, event_type, "X delivered an event type perch does not read; acknowledged and left (`perch x subscribe` removes subscriptions the config does not ask for)");
                     }
+                    billed = Some(event_type);
                     (for_user, items)
                 }
             }
@@ -194,6 +197,12 @@ pub mod http {
                     for_user.unwrap_or("(none)"), hook.account.user_id
                 ) })),
             );
+        }
+        // X bills every event it delivers, whether perch knew it already.
+        if let Some(event_type) = &billed {
+            if let Err(e) = hook.meter.delivered(&hook.account.key, event_type, now) {
+                tracing::warn!(account = %hook.account.key, error = %e, "cannot count what X bills for this delivery");
+            }
         }
         let mut recorded = 0;
         for item in &items {

@@ -44,3 +44,4 @@ mod x_contract;
 mod x_ingest;
 mod x_reality;
 mod x_run;
+mod x_spend;

@@ -333,6 +333,14 @@ impl DiscordRest {
         self.send_in(thread, t.as_str(), message).await
     }
 
+    /// Posts in the channel itself (not in a ticket's thread).
+    pub async fn announce(&self, channel: &str, words: &Text) -> Result<(), ChatError> {
+        let message = CreateMessage::new()
+            .content(words.render(&text::STYLE))
+            .allowed_mentions(no_pings());
+        self.send(id(channel)?, &message).await.map(|_| ())
+    }
+
     /// Sends `message` in the thread channel `thread_channel` of `thread`,
     /// paced per channel.
     async fn send_in(

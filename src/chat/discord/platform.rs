@@ -48,6 +48,10 @@ impl ChatPlatform for DiscordAdapter {
         self.rest().post(thread, text).await
     }
 
+    async fn announce(&self, channel: &str, text: &Text) -> Result<(), ChatError> {
+        self.rest().announce(channel, text).await
+    }
+
     async fn update_card(&self, thread: &ChatThread, card: &Card) -> Result<(), ChatError> {
         self.rest().update_card(thread, card).await
     }

@@ -313,6 +313,17 @@ impl SlackWeb {
         })
     }
 
+    /// Posts in the channel itself (not in a thread).
+    pub async fn announce(&self, channel: &str, words: &Text) -> Result<(), ChatError> {
+        let request = SlackApiChatPostMessageRequest::new(
+            channel.into(),
+            SlackMessageContent::new().with_text(words.render(&text::STYLE)),
+        )
+        .with_unfurl_links(false)
+        .with_unfurl_media(false);
+        self.post_message(request).await.map(|_| ())
+    }
+
     /// Redraws the card (the thread's parent message) in place.
     pub async fn update_card(&self, thread: &ChatThread, card: &Card) -> Result<(), ChatError> {
         let ChatThread::Slack { channel, thread_ts } = thread else {

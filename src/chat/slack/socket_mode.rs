@@ -213,6 +213,10 @@ impl ChatPlatform for SlackAdapter {
         self.web.post(thread, text).await
     }
 
+    async fn announce(&self, channel: &str, text: &Text) -> Result<(), ChatError> {
+        self.web.announce(channel, text).await
+    }
+
     async fn update_card(&self, thread: &ChatThread, card: &Card) -> Result<(), ChatError> {
         self.web.update_card(thread, card).await
     }

@@ -1,6 +1,9 @@
 //! `[service]`, `[x]`, `[slack]` and `[discord]`.
 
+use std::collections::BTreeMap;
+
 use super::*;
+use crate::xrules::prices::{Priced, Prices, MICROS_PER_DOLLAR};
 
 pub(super) fn service(c: &mut Checker, raw: &RawService) -> Service {
     let health_addr = match &raw.health_addr {
@@ -113,6 +116,66 @@ pub(super) fn x_settings(c: &mut Checker, raw: &RawX) -> XSettings {
             .bearer_token_env
             .as_ref()
             .map(|v| c.env("x.bearer_token_env", v)),
+        prices: prices(c, &raw.prices),
+        spend: spend(c, &raw.spend),
+    }
+}
+
+/// `[x.prices]`: dollars per thing X bills, over X's published prices.
+fn prices(c: &mut Checker, raw: &BTreeMap<String, f64>) -> Prices {
+    let mut prices = Prices::default();
+    for (key, dollars) in raw {
+        let name = format!("x.prices.{key}");
+        let Some(what) = Priced::ALL.iter().find(|p| p.key() == key) else {
+            let known: Vec<&str> = Priced::ALL.iter().map(|p| p.key()).collect();
+            c.fail(
+                name,
+                format!("is not something X bills; use one of {}", known.join(", ")),
+            );
+            continue;
+        };
+        match micros(*dollars) {
+            Some(m) => prices.set(*what, m),
+            None => c.fail(
+                name,
+                "must be a price in US dollars, 0 or more (0.005 is half a cent)",
+            ),
+        }
+    }
+    prices
+}
+
+/// Dollars as micro-dollars, if a sensible amount.
+fn micros(dollars: f64) -> Option<u64> {
+    (dollars.is_finite() && (0.0..1e9).contains(&dollars))
+        .then(|| (dollars * MICROS_PER_DOLLAR as f64).round() as u64)
+}
+
+fn spend(c: &mut Checker, raw: &RawSpend) -> Spend {
+    let monthly_cap = raw.monthly_cap.and_then(|d| match micros(d) {
+        Some(m) if m > 0 => Some(m),
+        _ => {
+            c.fail(
+                "x.spend.monthly_cap",
+                "must be a positive amount of US dollars a month (remove it for no cap)",
+            );
+            None
+        }
+    });
+    let at_cap = match raw.at_cap.as_deref() {
+        None | Some("slow") => AtCap::Slow,
+        Some("stop") => AtCap::Stop,
+        Some(other) => {
+            c.fail(
+                "x.spend.at_cap",
+                format!("is \"{other}\"; use \"slow\" (poll ten times less often) or \"stop\" (poll nothing until the month turns)"),
+            );
+            AtCap::Slow
+        }
+    };
+    Spend {
+        monthly_cap,
+        at_cap,
     }
 }
 

@@ -88,6 +88,8 @@ pub async fn handle(
         .into_owned()
         .collect();
     let endpoint = endpoint_of(&method, &path);
+    // The user an API call was admitted for (what it returns is billed).
+    let mut billed_as = None;
     let response = {
         let mut s = lock(&state);
         match &endpoint {
@@ -109,7 +111,11 @@ pub async fn handle(
                 };
                 super::webhooks::register(&state, &call, &body).await
             }
-            Some(e) => api_call(&mut s, e, &method, &path, &query, &headers, &body),
+            Some(e) => {
+                let (r, user) = api_call(&mut s, e, &method, &path, &query, &headers, &body);
+                billed_as = Some(user);
+                r
+            }
         }
     };
     // Keep a copy of the answer for tests (all bodies here are small JSON).
@@ -120,6 +126,9 @@ pub async fn handle(
     let endpoint = endpoint.unwrap_or_else(|| format!("{method} {path}"));
     let delay = {
         let mut s = lock(&state);
+        if let (true, Some(user)) = (parts.status.is_success(), &billed_as) {
+            s.bill.answered(&endpoint, user, &path, &body, &answer);
+        }
         let delay = s.delays.get(&endpoint).copied();
         s.requests.push(super::RequestRecord {
             method: method.to_string(),
@@ -146,7 +155,7 @@ fn api_call(
     query: &BTreeMap<String, String>,
     headers: &HeaderMap,
     body: &[u8],
-) -> Response {
+) -> (Response, String) {
     let call = Call {
         endpoint,
         method,
@@ -156,7 +165,7 @@ fn api_call(
     };
     let (user_id, window) = match admit(s, &call) {
         Ok(admitted) => admitted,
-        Err(refused) => return *refused,
+        Err(refused) => return (*refused, String::new()),
     };
     let mut r = match s
         .recorded
@@ -182,7 +191,7 @@ fn api_call(
             r.headers_mut().insert("x-access-level", v);
         }
     }
-    r
+    (r, user_id)
 }
 
 fn dispatch(

@@ -14,6 +14,7 @@ mod activity;
 mod admit;
 mod api;
 pub mod auth;
+pub mod billing;
 mod control;
 mod oauth2;
 mod pages;
@@ -149,6 +150,8 @@ pub(crate) struct State {
     /// The app's own bearer token (OAuth 2.0 application-only).
     app_bearer: String,
     activity: activity::Activity,
+    /// What X would bill for what the fake served and delivered.
+    bill: billing::Bill,
 }
 
 pub(crate) fn unix_now() -> u64 {
@@ -443,6 +446,11 @@ impl FakeX {
             .filter(|p| p.author_id.as_deref().is_some_and(|a| s.is_account(a)))
             .cloned()
             .collect()
+    }
+
+    /// What X would have billed so far, at its published prices.
+    pub fn bill(&self) -> billing::Billed {
+        self.state().bill.billed()
     }
 
     /// DMs the hosted accounts sent.

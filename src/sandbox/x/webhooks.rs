@@ -298,6 +298,9 @@ pub(super) async fn deliver(state: Shared, wake: Arc<Notify>) {
             None => false,
         };
         let mut s = lock(&state);
+        if delivered {
+            s.bill.delivered(&out.body);
+        }
         match (out.log, &out.ends_job) {
             (Some(i), _) => {
                 if let Some(entry) = s.activity.log.get_mut(i) {
