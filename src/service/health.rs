@@ -159,6 +159,15 @@ async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) 
             "x_spend": crate::twitter::spend::Month::read(&shared.store, shared.spend, now)
                 .map(|m| m.json())
                 .ok(),
+            // Posts read per UTC day as perch counted them, beside X's
+            // own count of the project's (read daily from X's usage API).
+            "x_posts_read_by_day": crate::twitter::usage::days(&shared.store, now, 7)
+                .map(|days| {
+                    days.into_iter()
+                        .map(|d| (d.day.to_string(), json!({ "perch": d.perch, "x": d.x })))
+                        .collect::<serde_json::Map<_, _>>()
+                })
+                .ok(),
             "x_reads_this_month": crate::twitter::ingest::reads_this_month(&shared.store, now).ok(),
             "x_reads_by_source": crate::twitter::ingest::reads_by_source(&shared.store, now)
                 .map(|r| r.into_iter().collect::<std::collections::BTreeMap<_, _>>())

@@ -181,6 +181,18 @@ impl Store {
         }
     }
 
+    /// A counter's value, if it was ever set.
+    pub fn counter(&self, name: &str) -> Result<Option<u64>, StoreError> {
+        self.get(&self.meta, "meta", &format!("counter/{name}"))
+    }
+
+    /// Sets a counter to `n` (a figure read from elsewhere).
+    pub fn set_counter(&self, name: &str, n: u64) -> Result<(), StoreError> {
+        self.meta
+            .insert(format!("counter/{name}"), codec::encode(&n)?)?;
+        self.flush()
+    }
+
     /// Counters whose name starts with `prefix`.
     pub fn counters(&self, prefix: &str) -> Result<Vec<(String, u64)>, StoreError> {
         let mut out = Vec::new();

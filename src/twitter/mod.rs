@@ -7,7 +7,8 @@
 //!   source with cursors and dedupe, paced by the read budget.
 //! - `publish`: length checks and posting. `webhook`: CRC and signatures.
 //!   `activity`: what X Activity API deliveries carry. `spend`: what X
-//!   bills perch, in money, and the monthly cap.
+//!   bills perch, in money, and the monthly cap. `usage`: X's own count
+//!   of the posts read, compared daily with perch's.
 
 pub mod activity;
 pub mod api;
@@ -23,6 +24,7 @@ pub mod replay;
 pub mod runtime;
 pub mod spend;
 pub mod subscriptions;
+pub mod usage;
 pub mod webhook;
 mod windows;
 

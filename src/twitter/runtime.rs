@@ -217,6 +217,16 @@ pub fn start(
             }));
         }
     }
+    // X's own count of the posts read, read daily beside perch's (needs
+    // the app's bearer token: the endpoint is app-only).
+    if config.x.bearer_token.is_some() {
+        let app = Arc::new(app_client(config, lookup)?.with_metrics(metrics.clone()));
+        tasks.push(tokio::spawn(super::usage::run(
+            app,
+            store.clone(),
+            stop.clone(),
+        )));
+    }
     Ok(Started {
         routes,
         tasks,

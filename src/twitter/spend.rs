@@ -14,7 +14,7 @@ use super::XError;
 use crate::config::{AtCap, Spend};
 use crate::store::Store;
 use crate::ticket::AccountKey;
-use crate::xrules::prices::{self, MICROS_PER_DOLLAR};
+use crate::xrules::prices::{self, Priced, MICROS_PER_DOLLAR};
 
 /// Where a bill comes from: the source a request serves.
 pub fn source_of(method: &str, path: &str) -> &'static str {
@@ -67,16 +67,26 @@ impl Meter {
     ) -> Result<u64, XError> {
         let read = |bytes: &[u8]| serde_json::from_slice(bytes).unwrap_or(Value::Null);
         let charges = prices::charges(method, path, me, &read(sent), &read(answer));
-        let micros: u64 = charges
+        let billed: Vec<Priced> = charges
             .iter()
             .filter(|c| {
                 c.resource
                     .as_deref()
                     .is_none_or(|r| self.today.first(r, now))
             })
-            .map(|c| self.prices.of(c.what))
-            .sum();
+            .map(|c| c.what)
+            .collect();
+        let micros = billed.iter().map(|p| self.prices.of(*p)).sum();
         self.add(account, source_of(method, path), micros, now)?;
+        // X's usage endpoint counts posts read per day: kept to compare.
+        let posts = billed
+            .iter()
+            .filter(|p| matches!(p, Priced::PostRead | Priced::OwnedRead))
+            .count() as u64;
+        if posts > 0 {
+            let day = super::usage::perch_key(now.date_naive());
+            self.store.add_to_counter(&day, posts)?;
+        }
         Ok(micros)
     }
 

@@ -21,10 +21,12 @@ pub const SEND_DM: &str = "POST /2/dm_conversations/with/:id/messages";
 pub const OAUTH2_TOKEN: &str = "POST /2/oauth2/token";
 pub const USERS_LOOKUP: &str = "GET /2/users";
 pub const USERS_ME: &str = "GET /2/users/me";
+/// X's count of the posts a project read (app-only).
+pub const USAGE: &str = "GET /2/usage/tweets";
 
 /// Requests per user per 15 minutes, as X documents them for user
 /// context.
-pub const PUBLISHED: [(&str, u64); 9] = [
+pub const PUBLISHED: [(&str, u64); 10] = [
     (MENTIONS, 300),
     (SEARCH_RECENT, 300),
     (DM_EVENTS, 300),
@@ -34,6 +36,8 @@ pub const PUBLISHED: [(&str, u64); 9] = [
     (OAUTH2_TOKEN, 1000),
     (USERS_LOOKUP, 900),
     (USERS_ME, 75),
+    // "an app rate limit of 50 requests per 15 minutes" (the usage page).
+    (USAGE, 50),
 ];
 
 /// The published limit of `endpoint` per `WINDOW`.

@@ -154,6 +154,25 @@ async fn read_endpoints_answer_as_the_spec_describes() {
     let dms: Value = c.get("/2/dm_events", &dq).await.expect("dm events");
     assert!(dms["data"].is_array());
     check(&spec, "/2/dm_events", "get", Some("200"), &dms);
+
+    // X's count of what was read today: app-only, counts as strings.
+    let bearer = perch::config::Secret::new(x.app_bearer());
+    let app = client(&x, perch::twitter::Auth::App { bearer });
+    let mut uq = BTreeMap::new();
+    uq.insert("days", "2".to_owned());
+    uq.insert(
+        "usage.fields",
+        "daily_project_usage,project_cap,project_usage".to_owned(),
+    );
+    let usage: Value = app.get("/2/usage/tweets", &uq).await.expect("usage");
+    let days = usage["data"]["daily_project_usage"]["usage"]
+        .as_array()
+        .expect("daily usage");
+    assert_eq!(days.len(), 2, "{usage}");
+    assert!(days[1]["usage"].is_string(), "{usage}");
+    check(&spec, "/2/usage/tweets", "get", Some("200"), &usage);
+    // A user's credentials are refused, as X refuses them.
+    assert!(c.get::<Value>("/2/usage/tweets", &uq).await.is_err());
 }
 
 #[tokio::test]

@@ -6,6 +6,11 @@
 
 use std::time::Duration;
 
+use chrono::Utc;
+use perch::config::Secret;
+use perch::sandbox::run::fake_secret;
+use perch::twitter::{usage, Auth, XClient};
+
 use crate::common::relay::{until, Scene, DISCORD, JO_SLACK, SLACK};
 use crate::common::{http_get, never};
 
@@ -85,7 +90,33 @@ async fn perch_counts_in_money_what_x_bills_and_shows_it() {
         "a repeated read is not billed again"
     );
 
+    // X's own daily count of posts read: read at perch's start, and the
+    // same as perch's count when read now.
+    let usage_reads = x.requests_to("GET /2/usage/tweets");
+    assert!(
+        usage_reads.iter().any(|r| r.status == 200),
+        "{usage_reads:?}"
+    );
+    let bearer = Secret::new(fake_secret("SANDBOX_X_BEARER_TOKEN"));
+    let app = XClient::new(
+        &x.base_url(),
+        "app".into(),
+        Auth::App { bearer },
+        crate::common::x::patience(),
+    )
+    .expect("app client");
+    let usage = app.usage(2).await.expect("X's usage");
+    let today = Utc::now();
+    let compared = usage::compare(&scene.store, &usage, today).expect("compared");
+    let day = compared.last().expect("today");
+    assert!(day.perch > 0, "{day:?}");
+    assert_eq!(day.x, Some(day.perch), "{usage:?}");
+    assert_eq!(day.problem(), None);
+
     let health = scene.health().await;
+    let by_day = &health["x_posts_read_by_day"][today.date_naive().to_string()];
+    assert_eq!(by_day["perch"], day.perch, "{health}");
+    assert_eq!(by_day["x"], day.perch, "{health}");
     let spend = &health["x_spend"];
     assert!(spend["cap_usd"].is_null(), "{spend}");
     let by_source = spend["by_source_usd"].as_object().expect("per source");

@@ -39,6 +39,7 @@ pub fn endpoint_of(method: &Method, path: &str) -> Option<String> {
         ["", "2", "webhooks", _] => "/2/webhooks/:id",
         ["", "2", "activity", "subscriptions"] => "/2/activity/subscriptions",
         ["", "2", "activity", "subscriptions", _] => "/2/activity/subscriptions/:id",
+        ["", "2", "usage", "tweets"] => "/2/usage/tweets",
         _ => return None,
     };
     Some(format!("{method} {shape}"))
@@ -230,6 +231,7 @@ fn dispatch(
         "GET /2/activity/subscriptions" => super::activity::list_subscriptions(s),
         "POST /2/activity/subscriptions" => super::activity::subscribe(s, body, me),
         "DELETE /2/activity/subscriptions/:id" => super::activity::unsubscribe(s, &segment(4)),
+        "GET /2/usage/tweets" => super::billing::usage(s, query),
         _ => problem(StatusCode::NOT_FOUND, "Not Found Error", endpoint),
     }
 }

@@ -5,8 +5,13 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use chrono::{NaiveDate, Utc};
-use serde_json::Value;
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{Datelike, NaiveDate, Utc};
+use serde_json::{json, Value};
+
+use super::api::{invalid, ok};
+use super::State;
 
 use crate::xrules::prices::Priced;
 
@@ -18,6 +23,8 @@ pub(crate) struct Bill {
     items: BTreeMap<&'static str, u64>,
     /// Resources billed on a UTC day (read again that day: not billed).
     seen: HashSet<(NaiveDate, String)>,
+    /// Posts read per UTC day (what `GET /2/usage/tweets` counts).
+    posts: BTreeMap<NaiveDate, u64>,
 }
 
 /// What the fake's bill says.
@@ -36,6 +43,9 @@ impl Bill {
             }
         }
         self.total += what.published();
+        if matches!(what, Priced::PostRead | Priced::OwnedRead) {
+            *self.posts.entry(Utc::now().date_naive()).or_default() += 1;
+        }
         *self.items.entry(what.key()).or_default() += 1;
     }
 
@@ -119,4 +129,54 @@ impl Bill {
             items: self.items.clone(),
         }
     }
+}
+
+/// The fake's project (X names one per developer account).
+const PROJECT_ID: &str = "1369785403853424";
+
+/// `GET /2/usage/tweets`: the posts read per UTC day for the last `days`
+/// (1 to 90, default 7) in the OpenAPI file's shape, with the figures X
+/// sends by default (its usage page: counts as strings).
+pub(super) fn usage(s: &State, query: &BTreeMap<String, String>) -> Response {
+    let days = match query.get("days").map(|d| d.parse::<i64>()) {
+        None => 7,
+        Some(Ok(d)) if (1..=90).contains(&d) => d,
+        Some(_) => {
+            return invalid(
+                "The `days` query parameter value must be between 1 and 90",
+                "days",
+            )
+        }
+    };
+    let fields: Vec<&str> = query
+        .get("usage.fields")
+        .map(|f| f.split(',').collect())
+        .unwrap_or_default();
+    let today = Utc::now().date_naive();
+    let month = s
+        .bill
+        .posts
+        .iter()
+        .filter(|(d, _)| d.year() == today.year() && d.month() == today.month());
+    let mut data = json!({
+        "cap_reset_day": 1,
+        "project_cap": "2000000",
+        "project_id": PROJECT_ID,
+        "project_usage": month.map(|(_, n)| n).sum::<u64>().to_string(),
+    });
+    if fields.contains(&"daily_project_usage") {
+        let usage: Vec<Value> = (0..days)
+            .rev()
+            .map(|back| today - chrono::Duration::days(back))
+            .map(|d| {
+                let at = format!("{d}T00:00:00.000Z");
+                match s.bill.posts.get(&d) {
+                    Some(n) => json!({ "date": at, "usage": n.to_string() }),
+                    None => json!({ "date": at }),
+                }
+            })
+            .collect();
+        data["daily_project_usage"] = json!({ "project_id": PROJECT_ID, "usage": usage });
+    }
+    ok(StatusCode::OK, json!({ "data": data }))
 }
