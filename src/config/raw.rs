@@ -51,6 +51,7 @@ pub struct RawX {
     pub backfill: Option<String>,
     pub auto_reply_max_age: Option<String>,
     pub bearer_token_env: Option<String>,
+    pub filtered_stream: Option<bool>,
     #[serde(default)]
     pub spend: RawSpend,
     /// Price per thing X bills, in US dollars, by `Priced::key`.

@@ -51,6 +51,7 @@ fn the_base_config_is_valid() {
 /// (what is broken, replace this, with this, expected key, line, message part)
 #[rustfmt::skip]
 const BROKEN: &[(&str, &str, &str, &str, usize, &str)] = &[
+    ("stream without the app's token", "[service]", "[x]\nfiltered_stream = true\n\n[service]", "x.filtered_stream", 3, "needs x.bearer_token_env"),
     ("unknown price", "[service]", "[x.prices]\npost_reads = 0.005\n\n[service]", "x.prices.post_reads", 3, "is not something X bills; use one of post_read, "),
     ("negative price", "[service]", "[x.prices]\npost_read = -1.0\n\n[service]", "x.prices.post_read", 3, "must be a price in US dollars"),
     ("no spending cap", "[service]", "[x.spend]\nmonthly_cap = 0.0\n\n[service]", "x.spend.monthly_cap", 3, "must be a positive amount of US dollars"),

@@ -64,6 +64,9 @@ pub struct XSettings {
     /// The app's own bearer token (OAuth 2.0 application-only): X takes
     /// only it for webhooks, replay and listing subscriptions.
     pub bearer_token: Option<EnvVar>,
+    /// Search hits from X's filtered stream (the search rules become its
+    /// rules; polling is the fallback).
+    pub filtered_stream: bool,
     /// What X charges (X's published prices unless `[x.prices]` says).
     pub prices: crate::xrules::prices::Prices,
     pub spend: Spend,

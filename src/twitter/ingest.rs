@@ -48,8 +48,8 @@ pub struct PollReport {
 /// When perch began watching a source, and how far back it reads.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Watch {
-    since: DateTime<Utc>,
-    from: DateTime<Utc>,
+    pub(crate) since: DateTime<Utc>,
+    pub(crate) from: DateTime<Utc>,
 }
 
 /// Ingest for one account.
@@ -125,7 +125,7 @@ impl Ingest {
     /// out at times, and those are looked up (once) so that nobody is
     /// addressed by number. One X has no more (deleted, suspended) stays
     /// missing, and their post is left, with a warning.
-    async fn with_authors<'a>(
+    pub(crate) async fn with_authors<'a>(
         &self,
         includes: Option<&Includes>,
         authors: impl Iterator<Item = &'a str>,
@@ -400,6 +400,7 @@ pub async fn run(
     pace: Pace,
     vitals: crate::vitals::Vitals,
     metrics: crate::metrics::Metrics,
+    live: Option<watch::Receiver<bool>>,
     mut stop: watch::Receiver<bool>,
 ) {
     let account = ingest.account.key.clone();
@@ -475,8 +476,21 @@ pub async fn run(
             _ = tokio::time::sleep(wait) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
+        // While the filtered stream brings this search's hits, the poll
+        // waits for it to drop (then reads what came meanwhile), reading
+        // once an hour so that catching up stays short.
+        if let Some(mut live) = live.clone().filter(|l| *l.borrow()) {
+            tokio::select! {
+                _ = live.wait_for(|up| !*up) => {}
+                _ = tokio::time::sleep(STREAMED_POLL) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+        }
     }
 }
+
+/// How often a search the filtered stream brings is polled anyway.
+const STREAMED_POLL: Duration = Duration::from_secs(3600);
 
 /// Whole seconds, for logs.
 fn round_s(d: Duration) -> Duration {

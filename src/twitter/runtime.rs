@@ -138,6 +138,17 @@ pub fn start(
     let mut clients = HashMap::new();
     let budget = config.x.monthly_read_budget;
     let meter = Arc::new(Meter::new(store.clone(), config.x.prices.clone()));
+    // The app itself (its bearer token): webhooks, the filtered stream,
+    // X's usage count.
+    let app = match &config.x.bearer_token {
+        Some(_) => Some(Arc::new(
+            app_client(config, lookup)?.with_metrics(metrics.clone()),
+        )),
+        None => None,
+    };
+    let (live, streaming) = watch::channel(false);
+    let streamed = config.x.filtered_stream.then_some(streaming);
+    let mut ingests = Vec::new();
     for account in &config.accounts {
         let x = Arc::new(
             client(config, account, store, lookup)?
@@ -153,6 +164,7 @@ pub fn start(
             users: ingest::UserCache::default(),
             read_today: ingest::ReadToday::default(),
         });
+        ingests.push(Arc::clone(&ingest));
         let mut loops = Vec::new();
         if let Some(p) = &account.ingest.mentions {
             loops.push((Task::Mentions, p.interval));
@@ -185,6 +197,9 @@ pub fn start(
                 pace,
                 vitals.clone(),
                 metrics.clone(),
+                matches!(task, Task::Search(_))
+                    .then(|| streamed.clone())
+                    .flatten(),
                 stop.clone(),
             )));
         }
@@ -197,8 +212,13 @@ pub fn start(
         {
             tracing::info!(account = %account.key, path = %w.path, "serving the X webhook");
             if let Some(url) = &w.url {
+                let Some(app) = &app else {
+                    return Err(app_client(config, lookup).err().unwrap_or_else(|| {
+                        XError::Invalid("x.bearer_token_env is needed".to_owned())
+                    }));
+                };
                 let keeper = super::replay::Keeper {
-                    app: Arc::new(app_client(config, lookup)?.with_metrics(metrics.clone())),
+                    app: Arc::clone(app),
                     user: Arc::clone(&x),
                     account: account.clone(),
                     url: url.clone(),
@@ -217,15 +237,24 @@ pub fn start(
             }));
         }
     }
-    // X's own count of the posts read, read daily beside perch's (needs
-    // the app's bearer token: the endpoint is app-only).
-    if config.x.bearer_token.is_some() {
-        let app = Arc::new(app_client(config, lookup)?.with_metrics(metrics.clone()));
+    if let Some(app) = &app {
+        // X's own count of the posts read, daily beside perch's.
         tasks.push(tokio::spawn(super::usage::run(
-            app,
+            Arc::clone(app),
             store.clone(),
             stop.clone(),
         )));
+        if config.x.filtered_stream {
+            let streamer = super::stream::Streamer {
+                app: Arc::clone(app),
+                wanted: super::stream::wanted(config),
+                ingests,
+                meter: Arc::clone(&meter),
+                vitals: vitals.clone(),
+                live,
+            };
+            tasks.push(tokio::spawn(streamer.run(stop.clone())));
+        }
     }
     Ok(Started {
         routes,

@@ -90,6 +90,19 @@ impl Meter {
         Ok(micros)
     }
 
+    /// A line of the filtered stream (a post matching a rule of
+    /// `account`'s), billed as a read of the post and its authors.
+    pub fn streamed(
+        &self,
+        account: &AccountKey,
+        line: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<u64, XError> {
+        let bytes = serde_json::to_vec(line).unwrap_or_default();
+        let call = ("GET", "/2/tweets/search/stream");
+        self.answered(account, "", call, b"", &bytes, now)
+    }
+
     /// An X Activity API event of `event_type` delivered for `account`.
     pub fn delivered(
         &self,

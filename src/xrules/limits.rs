@@ -23,10 +23,14 @@ pub const USERS_LOOKUP: &str = "GET /2/users";
 pub const USERS_ME: &str = "GET /2/users/me";
 /// X's count of the posts a project read (app-only).
 pub const USAGE: &str = "GET /2/usage/tweets";
+/// The filtered stream's connection, and its rules (app-only).
+pub const STREAM: &str = "GET /2/tweets/search/stream";
+pub const STREAM_RULES: &str = "GET /2/tweets/search/stream/rules";
+pub const CHANGE_STREAM_RULES: &str = "POST /2/tweets/search/stream/rules";
 
 /// Requests per user per 15 minutes, as X documents them for user
 /// context.
-pub const PUBLISHED: [(&str, u64); 10] = [
+pub const PUBLISHED: [(&str, u64); 13] = [
     (MENTIONS, 300),
     (SEARCH_RECENT, 300),
     (DM_EVENTS, 300),
@@ -38,6 +42,10 @@ pub const PUBLISHED: [(&str, u64); 10] = [
     (USERS_ME, 75),
     // "an app rate limit of 50 requests per 15 minutes" (the usage page).
     (USAGE, 50),
+    // Per app: 50 connections, 450 reads and 450 changes of the rules.
+    (STREAM, 50),
+    (STREAM_RULES, 450),
+    (CHANGE_STREAM_RULES, 450),
 ];
 
 /// The published limit of `endpoint` per `WINDOW`.

@@ -162,6 +162,12 @@ pub fn charges(method: &str, path: &str, me: &str, sent: &Value, answer: &Value)
         }
     };
     match (method, segments.as_slice()) {
+        // A post delivered on the filtered stream is read (one per line).
+        ("GET", ["2", "tweets", "search", "stream"]) => {
+            let one = Value::Array(vec![answer["data"].clone()]);
+            posts(&mut out, &one, Priced::PostRead);
+            users(&mut out, &answer["includes"]["users"]);
+        }
         // Filtered-stream rules are not resources.
         (_, ["2", "tweets", "search", "stream", ..]) => {}
         ("POST", ["2", "tweets"]) => {

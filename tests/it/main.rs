@@ -45,3 +45,4 @@ mod x_ingest;
 mod x_reality;
 mod x_run;
 mod x_spend;
+mod x_stream;

@@ -15,7 +15,7 @@ use crate::common::relay::{until, Scene, DISCORD, JO_SLACK, SLACK};
 use crate::common::{http_get, never};
 
 /// The fake's bill and perch's `/healthz` in micro-dollars, once equal.
-async fn settled(scene: &Scene) -> u64 {
+pub(crate) async fn settled(scene: &Scene) -> u64 {
     until("perch's count of X spending equal to X's bill", || {
         let health = scene.health_now()?;
         let spent = health["x_spend"]["spent_usd"].as_f64()?;

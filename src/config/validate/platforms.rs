@@ -85,6 +85,12 @@ pub(super) fn x_settings(c: &mut Checker, raw: &RawX) -> XSettings {
             .check("x.authorize_url", parse::base_url(v))
             .unwrap_or_default(),
     };
+    if raw.filtered_stream == Some(true) && raw.bearer_token_env.is_none() {
+        c.fail(
+            "x.filtered_stream",
+            "needs x.bearer_token_env: X takes the filtered stream and its rules only from the app itself (X Developer Console > your app > Keys and tokens > Bearer token)",
+        );
+    }
     if raw.monthly_read_budget == Some(0) {
         c.fail(
             "x.monthly_read_budget",
@@ -116,6 +122,7 @@ pub(super) fn x_settings(c: &mut Checker, raw: &RawX) -> XSettings {
             .bearer_token_env
             .as_ref()
             .map(|v| c.env("x.bearer_token_env", v)),
+        filtered_stream: raw.filtered_stream.unwrap_or(false),
         prices: prices(c, &raw.prices),
         spend: spend(c, &raw.spend),
     }

@@ -40,6 +40,8 @@ pub fn endpoint_of(method: &Method, path: &str) -> Option<String> {
         ["", "2", "activity", "subscriptions"] => "/2/activity/subscriptions",
         ["", "2", "activity", "subscriptions", _] => "/2/activity/subscriptions/:id",
         ["", "2", "usage", "tweets"] => "/2/usage/tweets",
+        ["", "2", "tweets", "search", "stream"] => "/2/tweets/search/stream",
+        ["", "2", "tweets", "search", "stream", "rules"] => "/2/tweets/search/stream/rules",
         _ => return None,
     };
     Some(format!("{method} {shape}"))
@@ -91,6 +93,13 @@ pub async fn handle(
     let endpoint = endpoint_of(&method, &path);
     // The user an API call was admitted for (what it returns is billed).
     let mut billed_as = None;
+    let call = |e| Call {
+        endpoint: e,
+        method: &method,
+        path: &path,
+        query: &query,
+        headers: &headers,
+    };
     let response = {
         let mut s = lock(&state);
         match &endpoint {
@@ -101,16 +110,24 @@ pub async fn handle(
             ),
             Some(e) if e == "POST /2/oauth2/token" => super::oauth2::token(&mut s, &body, &headers),
             Some(e) if e == "GET /i/oauth2/authorize" => super::oauth2::authorize(&mut s, &query),
+            Some(e) if e == "GET /2/tweets/search/stream" => {
+                drop(s);
+                // A stream is not kept whole for tests: only its opening.
+                let r = super::stream::connect(&state, &call(e)).await;
+                lock(&state).requests.push(super::RequestRecord {
+                    method: method.to_string(),
+                    endpoint: e.clone(),
+                    path_and_query: uri.to_string(),
+                    body: String::new(),
+                    status: r.status().as_u16(),
+                    response: String::new(),
+                    at_us: Utc::now().timestamp_micros(),
+                });
+                return r;
+            }
             Some(e) if super::webhooks::checks_url(e) => {
                 drop(s);
-                let call = Call {
-                    endpoint: e,
-                    method: &method,
-                    path: &path,
-                    query: &query,
-                    headers: &headers,
-                };
-                super::webhooks::register(&state, &call, &body).await
+                super::webhooks::register(&state, &call(e), &body).await
             }
             Some(e) => {
                 let (r, user) = api_call(&mut s, e, &method, &path, &query, &headers, &body);
@@ -232,6 +249,8 @@ fn dispatch(
         "POST /2/activity/subscriptions" => super::activity::subscribe(s, body, me),
         "DELETE /2/activity/subscriptions/:id" => super::activity::unsubscribe(s, &segment(4)),
         "GET /2/usage/tweets" => super::billing::usage(s, query),
+        "GET /2/tweets/search/stream/rules" => super::stream::rules(s),
+        "POST /2/tweets/search/stream/rules" => super::stream::change_rules(s, body),
         _ => problem(StatusCode::NOT_FOUND, "Not Found Error", endpoint),
     }
 }

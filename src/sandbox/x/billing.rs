@@ -113,6 +113,17 @@ impl Bill {
         }
     }
 
+    /// A line of the filtered stream went out: its post read, and the
+    /// authors expanded with it.
+    pub(super) fn streamed(&mut self, line: &Value) {
+        self.each(
+            &Value::Array(vec![line["data"].clone()]),
+            Priced::PostRead,
+            "post",
+        );
+        self.each(&line["includes"]["users"], Priced::UserRead, "user");
+    }
+
     /// An X Activity API delivery of `body` reached its webhook.
     pub(super) fn delivered(&mut self, body: &str) {
         let body: Value = serde_json::from_str(body).unwrap_or(Value::Null);

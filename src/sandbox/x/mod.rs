@@ -15,10 +15,12 @@ mod admit;
 mod api;
 pub mod auth;
 pub mod billing;
+pub use stream::Rule as StreamRule;
 mod control;
 mod oauth2;
 mod pages;
 pub mod query;
+mod stream;
 mod webhooks;
 
 use std::collections::{HashMap, HashSet};
@@ -152,6 +154,7 @@ pub(crate) struct State {
     activity: activity::Activity,
     /// What X would bill for what the fake served and delivered.
     bill: billing::Bill,
+    stream: stream::Stream,
 }
 
 pub(crate) fn unix_now() -> u64 {
@@ -253,6 +256,7 @@ impl State {
     ) -> Post {
         let post = self.create_post_at(author, text, in_reply_to, quote_of, Utc::now());
         self.emit_post(&post);
+        self.stream_post(&post);
         post
     }
 

@@ -81,14 +81,6 @@ pub(super) fn post_page(
     }
     posts.sort_by_key(|p| std::cmp::Reverse(numeric(&p.id)));
     let page: Vec<&Post> = posts.iter().skip(start).take(size).collect();
-    let fields: HashSet<&str> = query
-        .get("tweet.fields")
-        .map(|f| f.split(',').collect())
-        .unwrap_or_default();
-    let expansions: HashSet<&str> = query
-        .get("expansions")
-        .map(|f| f.split(',').collect())
-        .unwrap_or_default();
     let mut meta = Map::new();
     meta.insert("result_count".to_owned(), json!(page.len()));
     let mut body = Map::new();
@@ -101,37 +93,57 @@ pub(super) fn post_page(
                 json!(format!("page-{}", start + size)),
             );
         }
-        body.insert(
-            "data".to_owned(),
-            Value::Array(page.iter().map(|p| shape_post(p, &fields)).collect()),
-        );
-        let mut includes = Map::new();
-        if expansions.contains("author_id") {
-            let mut users: Vec<&User> = page
-                .iter()
-                .filter_map(|p| p.author_id.as_deref().and_then(|a| s.user(a)))
-                .filter(|u| !s.unexpanded.contains(&u.id))
-                .collect();
-            users.dedup_by_key(|u| u.id.clone());
-            includes.insert("users".to_owned(), json!(users));
-        }
-        if expansions.contains("referenced_tweets.id") {
-            let refs: Vec<Value> = page
-                .iter()
-                .flat_map(|p| p.referenced_tweets.iter())
-                .filter_map(|r| s.find_post(&r.id))
-                .map(|p| shape_post(p, &fields))
-                .collect();
-            if !refs.is_empty() {
-                includes.insert("tweets".to_owned(), Value::Array(refs));
-            }
-        }
-        if !includes.is_empty() {
-            body.insert("includes".to_owned(), Value::Object(includes));
-        }
+        body = shaped(s, &page, query);
     }
     body.insert("meta".to_owned(), Value::Object(meta));
     ok(StatusCode::OK, Value::Object(body))
+}
+
+/// `data` (the posts, with the fields asked for) and `includes` (their
+/// authors and the posts they refer to, as expanded), as X shapes them.
+pub(super) fn shaped(
+    s: &State,
+    page: &[&Post],
+    query: &BTreeMap<String, String>,
+) -> Map<String, Value> {
+    let fields: HashSet<&str> = query
+        .get("tweet.fields")
+        .map(|f| f.split(',').collect())
+        .unwrap_or_default();
+    let expansions: HashSet<&str> = query
+        .get("expansions")
+        .map(|f| f.split(',').collect())
+        .unwrap_or_default();
+    let mut body = Map::new();
+    body.insert(
+        "data".to_owned(),
+        Value::Array(page.iter().map(|p| shape_post(p, &fields)).collect()),
+    );
+    let mut includes = Map::new();
+    if expansions.contains("author_id") {
+        let mut users: Vec<&User> = page
+            .iter()
+            .filter_map(|p| p.author_id.as_deref().and_then(|a| s.user(a)))
+            .filter(|u| !s.unexpanded.contains(&u.id))
+            .collect();
+        users.dedup_by_key(|u| u.id.clone());
+        includes.insert("users".to_owned(), json!(users));
+    }
+    if expansions.contains("referenced_tweets.id") {
+        let refs: Vec<Value> = page
+            .iter()
+            .flat_map(|p| p.referenced_tweets.iter())
+            .filter_map(|r| s.find_post(&r.id))
+            .map(|p| shape_post(p, &fields))
+            .collect();
+        if !refs.is_empty() {
+            includes.insert("tweets".to_owned(), Value::Array(refs));
+        }
+    }
+    if !includes.is_empty() {
+        body.insert("includes".to_owned(), Value::Object(includes));
+    }
+    body
 }
 
 pub(super) fn dm_page(s: &State, query: &BTreeMap<String, String>, me: &str) -> Response {
