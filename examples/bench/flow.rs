@@ -1,6 +1,7 @@
 //! What a customer and an agent wait for, measured on the fakes' own
-//! clocks (each fake notes when it answered): from the X poll that first
-//! returned a mention to its card's request at Slack and at Discord, and
+//! clocks (each fake notes when it answered): from the X Activity API
+//! event (or the X poll) that brought a mention to its card's request at
+//! Slack and at Discord, and
 //! from an agent's thread reply to the reply's request at X. Polling and
 //! platform pacing are left out: mentions come one at a time, further
 //! apart than either platform's pace. Then a burst, which is all pacing:
@@ -22,7 +23,7 @@ const AGENT: &str = "U0SAMLEE1";
 const APART: Duration = Duration::from_millis(1100);
 
 /// Until `probe` finds what it looks for (an error ends the wait at once).
-async fn wait_until<T, F>(
+pub async fn wait_until<T, F>(
     what: &str,
     limit: Duration,
     mut probe: impl FnMut() -> F,
@@ -41,7 +42,7 @@ where
 }
 
 /// `wait_until` for a probe of the fakes' state.
-async fn wait_for<T>(
+pub async fn wait_for<T>(
     what: &str,
     limit: Duration,
     mut probe: impl FnMut() -> Option<T>,
@@ -49,19 +50,29 @@ async fn wait_for<T>(
     wait_until(what, limit, || std::future::ready(Ok(probe()))).await
 }
 
-/// When X first answered a mentions poll that carried post `id`.
-fn polled_at(fakes: &Sandbox, id: &str) -> Option<i64> {
+/// When X had post `id` out to perch: the X Activity API event it made
+/// for the webhook (the sandbox's way), or the first mentions poll that
+/// returned it.
+fn arrived_at(fakes: &Sandbox, id: &str) -> Option<i64> {
     let needle = format!("\"id\":\"{id}\"");
-    fakes
+    let delivered = fakes
         .x
-        .requests_to("GET /2/users/:id/mentions")
+        .deliveries()
         .into_iter()
-        .find(|r| r.response.contains(&needle))
-        .map(|r| r.at_us)
+        .find(|d| d.delivered == Some(true) && d.body.contains(&needle))
+        .map(|d| d.at.timestamp_micros());
+    delivered.or_else(|| {
+        fakes
+            .x
+            .requests_to("GET /2/users/:id/mentions")
+            .into_iter()
+            .find(|r| r.response.contains(&needle))
+            .map(|r| r.at_us)
+    })
 }
 
 /// When Slack answered the request that posted `handle`'s card.
-fn slack_card_at(fakes: &Sandbox, handle: &str) -> Option<i64> {
+pub fn slack_card_at(fakes: &Sandbox, handle: &str) -> Option<i64> {
     let needle = format!("@{handle} ");
     fakes
         .slack
@@ -138,7 +149,7 @@ pub async fn one_at_a_time(
         let (polled, at_slack, at_discord) =
             wait_for("card on both platforms", Duration::from_secs(60), || {
                 Some((
-                    polled_at(fakes, &post.id)?,
+                    arrived_at(fakes, &post.id)?,
                     slack_card_at(fakes, &handle)?,
                     discord_card_at(fakes, &handle)?,
                 ))
@@ -174,11 +185,11 @@ pub async fn one_at_a_time(
     }
     for (name, samples) in [
         (
-            "mention polled -> its Slack card's request, p50 / p99",
+            "mention out to perch -> its Slack card's request, p50 / p99",
             to_slack,
         ),
         (
-            "mention polled -> its Discord card's request, p50 / p99",
+            "mention out to perch -> its Discord card's request, p50 / p99",
             to_discord,
         ),
         ("agent's Slack reply -> its request at X, p50 / p99", to_x),

@@ -7,6 +7,7 @@
 //! Linux only (memory and CPU are read from /proc). Nothing reaches
 //! beyond 127.0.0.1.
 
+mod day;
 mod flow;
 mod history;
 mod probe;
@@ -39,6 +40,13 @@ struct Args {
     /// How many mentions come at once, on the first size (0: none).
     #[arg(long, default_value_t = 100)]
     burst: usize,
+    /// A day of X traffic on the first size: mentions, DMs, search hits
+    /// (0,0,0: none).
+    #[arg(long, value_delimiter = ',', default_value = "0,0,0")]
+    day: Vec<usize>,
+    /// How far apart the day's items come, in ms.
+    #[arg(long, default_value_t = 1100)]
+    day_gap_ms: u64,
 }
 
 /// What the service measures besides the store.
@@ -46,6 +54,7 @@ pub struct Flow {
     pub idle: u64,
     pub path: usize,
     pub burst: usize,
+    pub day: Option<day::Day>,
 }
 
 /// The table: one row per measure, one column per size.
@@ -112,6 +121,15 @@ fn main() -> anyhow::Result<()> {
             idle: args.idle,
             path: args.path,
             burst: if col == 0 { args.burst } else { 0 },
+            day: match args.day.as_slice() {
+                [m, d, h] if col == 0 && m + d + h > 0 => Some(day::Day {
+                    mentions: *m,
+                    dms: *d,
+                    hits: *h,
+                    gap: std::time::Duration::from_millis(args.day_gap_ms),
+                }),
+                _ => None,
+            },
         };
         runtime.block_on(service::measure(&perch, &dir, &flow, col, &mut table))?;
         store::measure(&perch, &dir, n, col, &mut table)?;

@@ -218,8 +218,18 @@ pub async fn measure(
     }
     let (m50, _) = p50_p99(samples);
     table.put("`/metrics` p50", "", col, format!("{m50:.1} ms"));
+    // X delivers mentions and DMs once perch has subscribed, and search
+    // hits once perch holds the filtered stream.
+    crate::flow::wait_for("perch subscribed at X", Duration::from_secs(60), || {
+        let streaming = !config.x.filtered_stream || fakes.x.streaming();
+        (!fakes.x.subscriptions().is_empty() && streaming).then_some(())
+    })
+    .await?;
     if flow.path > 0 {
         crate::flow::one_at_a_time(&fakes, health, flow.path, col, table).await?;
+    }
+    if let Some(day) = &flow.day {
+        crate::day::run(&fakes, health, day, table).await?;
     }
     if flow.burst > 0 {
         crate::flow::burst(&fakes, flow.burst, table).await?;

@@ -103,6 +103,14 @@ pub struct RawIngest {
     #[serde(default)]
     pub search: Vec<RawSearch>,
     pub webhook: Option<RawWebhook>,
+    pub activity_stream: Option<RawActivityStream>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawActivityStream {
+    pub enabled: Option<bool>,
+    pub events: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

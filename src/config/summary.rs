@@ -4,7 +4,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use super::types::{Account, Config, SlackMode, XAuth};
+use super::types::{Account, AtCap, Config, SlackMode, XAuth};
 use crate::ticket::Priority;
 
 fn every(d: Duration) -> String {
@@ -28,6 +28,24 @@ fn write_summary(out: &mut String, config: &Config) -> std::fmt::Result {
     match config.x.monthly_read_budget {
         Some(b) => writeln!(out, "X reads: budget {b} a month, API {}", config.x.api_url)?,
         None => writeln!(out, "X reads: no budget, API {}", config.x.api_url)?,
+    }
+    let at_cap = match config.x.spend.at_cap {
+        AtCap::Slow => "polling slows",
+        AtCap::Stop => "reading stops",
+    };
+    match config.x.spend.monthly_cap {
+        Some(cap) => writeln!(
+            out,
+            "X spend: cap ${:.2} a month (warnings at 50/80/100%; at the cap {at_cap}; replies always go)",
+            cap as f64 / 1e6
+        )?,
+        None => writeln!(out, "X spend: counted, no cap (x.spend.monthly_cap)")?,
+    }
+    if config.x.filtered_stream {
+        writeln!(
+            out,
+            "search: on X's filtered stream (polled while it is down)"
+        )?;
     }
     writeln!(
         out,

@@ -188,6 +188,9 @@ pub struct Ingest {
     pub dms: Option<Poll>,
     pub search: Vec<SearchRule>,
     pub webhook: Option<Webhook>,
+    /// X Activity API events read from the app's activity stream (no
+    /// public URL needed), the X Activity API event types.
+    pub activity_stream: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -94,6 +94,13 @@ pub async fn play(config: &Config, sandbox: &Sandbox) -> anyhow::Result<()> {
         })
         .await?;
     }
+    if config.x.filtered_stream {
+        // Brand search hits come on the filtered stream once perch holds it.
+        until("perch to open X's filtered stream", || {
+            sandbox.x.streaming().then_some(())
+        })
+        .await?;
+    }
     println!("\n=== perch sandbox: the scene ===");
     let (post, card) = customers_write(&cast).await?;
     agent_answers(&cast, &post, &card).await?;

@@ -80,7 +80,21 @@ pub const DM_PAGES: [u8; 3] = [1, 10, 100];
 
 impl Ingest {
     pub async fn poll_mentions(&self, now: DateTime<Utc>) -> Result<PollReport, XError> {
-        self.poll_posts(Source::Mentions, "mentions", now).await
+        self.poll_posts(Source::Mentions, "mentions", None, now)
+            .await
+    }
+
+    /// One poll of the mentions after perch was away (and X did not
+    /// replay what it missed): from `since_id` when a poll ran before, else
+    /// from a minute before `upto` (when perch last knew it was receiving).
+    pub async fn catch_up_mentions(
+        &self,
+        upto: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<PollReport, XError> {
+        let floor = upto - chrono::Duration::minutes(1);
+        self.poll_posts(Source::Mentions, "mentions", Some(floor), now)
+            .await
     }
 
     pub async fn poll_search(
@@ -91,7 +105,7 @@ impl Ingest {
         let source = Source::Search {
             rule: rule.name.clone(),
         };
-        self.poll_posts(source, &format!("search:{}", rule.name), now)
+        self.poll_posts(source, &format!("search:{}", rule.name), None, now)
             .await
     }
 
@@ -190,24 +204,26 @@ impl Ingest {
         Ok(Watch { since, from })
     }
 
+    /// Reads `source` after its cursor, or (none yet) from when perch
+    /// began watching it, and from `floor` if that is later.
     async fn poll_posts(
         &self,
         source: Source,
         cursor: &str,
+        floor: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<PollReport, XError> {
         let key = self.account.key.as_str();
         let since = self.store.cursor(key, cursor)?;
         let watch = self.watch(cursor, now)?;
+        let from = floor.map_or(watch.from, |f| watch.from.max(f));
         let start = match &since {
             Some(id) => Since::Id(id),
             // X answers recent search for the last 7 days only.
-            None if matches!(source, Source::Search { .. }) => Since::Time(
-                watch
-                    .from
-                    .max(now - SEARCH_REACH + chrono::Duration::minutes(1)),
-            ),
-            None => Since::Time(watch.from),
+            None if matches!(source, Source::Search { .. }) => {
+                Since::Time(from.max(now - SEARCH_REACH + chrono::Duration::minutes(1)))
+            }
+            None => Since::Time(from),
         };
         let mut report = PollReport::default();
         let mut newest: Option<String> = None;
@@ -412,6 +428,9 @@ pub async fn run(
     let mut stretched = false;
     loop {
         let now = Utc::now();
+        // Whether the filtered stream was up before this poll began: only
+        // then does the poll cover everything the stream did not bring.
+        let streamed_before = live.as_ref().is_some_and(|l| *l.borrow());
         let poll = async {
             match &task {
                 Task::Mentions => ingest.poll_mentions(now).await,
@@ -479,7 +498,7 @@ pub async fn run(
         // While the filtered stream brings this search's hits, the poll
         // waits for it to drop (then reads what came meanwhile), reading
         // once an hour so that catching up stays short.
-        if let Some(mut live) = live.clone().filter(|l| *l.borrow()) {
+        if let Some(mut live) = live.clone().filter(|l| streamed_before && *l.borrow()) {
             tokio::select! {
                 _ = live.wait_for(|up| !*up) => {}
                 _ = tokio::time::sleep(STREAMED_POLL) => {}

@@ -12,6 +12,7 @@
 //!   stream, for search hits in real time.
 
 pub mod activity;
+pub mod activity_stream;
 pub mod api;
 pub mod authorize;
 pub mod budget;
@@ -19,6 +20,7 @@ pub mod client;
 mod error;
 pub mod inbound;
 pub mod ingest;
+mod lines;
 pub mod oauth2;
 pub mod publish;
 mod reads;

@@ -112,6 +112,8 @@ pub struct Keeper {
     pub replay: bool,
     pub store: Store,
     pub vitals: Vitals,
+    /// Reads what X did not replay.
+    pub ingest: Arc<super::ingest::Ingest>,
 }
 
 impl Keeper {
@@ -141,23 +143,49 @@ impl Keeper {
     }
 
     /// Asks for the replay of the gap since `upto`, again while X refuses
-    /// (a job still running), at most `REPLAY_TRIES` times.
-    async fn replay_since(&self, upto: DateTime<Utc>, stop: &mut watch::Receiver<bool>) {
+    /// (a job still running), at most `REPLAY_TRIES` times; whether X took
+    /// it.
+    async fn replay_since(&self, upto: DateTime<Utc>, stop: &mut watch::Receiver<bool>) -> bool {
         let account = &self.account;
         for attempt in 1..=REPLAY_TRIES {
             match ask(&self.app, account, &self.url, upto).await {
-                Ok(()) => return,
+                Ok(()) => return true,
                 Err(e) if attempt < REPLAY_TRIES && worth_asking_again(&e) => {
                     tracing::warn!(account = %account.key, error = %e, attempt, "X did not take the replay of what perch missed; asking again");
                 }
                 Err(e) => {
-                    tracing::error!(account = %account.key, error = %e, since = %upto.to_rfc3339(), "X would not replay what perch missed; what came in that time may be missing unless polling reads it");
-                    return;
+                    tracing::error!(account = %account.key, error = %e, since = %upto.to_rfc3339(), "X would not replay what perch missed; one poll reads it instead");
+                    return false;
                 }
             }
             tokio::select! {
                 _ = tokio::time::sleep(AGAIN.after(attempt)) => {}
-                _ = stop.wait_for(|s| *s) => return,
+                _ = stop.wait_for(|s| *s) => return false,
+            }
+        }
+        false
+    }
+
+    /// What X did not replay, read by one poll: the mentions after the
+    /// last one read (or from `upto`), and the DMs down to the first one
+    /// perch knows. Both go through the same deduplicated inbox.
+    async fn catch_up(&self, upto: DateTime<Utc>) {
+        let key = &self.account.key;
+        let now = Utc::now();
+        match self.ingest.catch_up_mentions(upto, now).await {
+            Ok(r) => {
+                tracing::info!(account = %key, new = r.recorded.len(), "caught up on mentions by one poll")
+            }
+            Err(e) => {
+                tracing::error!(account = %key, error = %e, "cannot catch up on mentions missed while perch was away")
+            }
+        }
+        match self.ingest.poll_dms(now).await {
+            Ok(r) => {
+                tracing::info!(account = %key, new = r.recorded.len(), "caught up on DMs by one poll")
+            }
+            Err(e) => {
+                tracing::error!(account = %key, error = %e, "cannot catch up on DMs missed while perch was away")
             }
         }
     }
@@ -169,12 +197,20 @@ impl Keeper {
             return;
         };
         tracing::info!(account = %self.account.key, subscribed = ?done.created, kept = ?done.kept, removed = ?done.removed, "X delivers the account's activity to its webhook");
+        // Mentions and DMs are watched from the first subscription on: a
+        // catch-up poll reads nothing from before it.
+        for source in ["mentions", "dms"] {
+            if let Err(e) = self.ingest.watch(source, Utc::now()) {
+                tracing::warn!(account = %self.account.key, source, error = %e, "cannot note since when the webhook watches");
+            }
+        }
         for s in &done.foreign {
             tracing::info!(account = %self.account.key, event_type = %s.event_type, subscription = %s.subscription_id, "a subscription perch did not make delivers here too; left alone");
         }
-        if self.replay {
-            if let Some(upto) = received_until(&self.store, &self.account) {
-                self.replay_since(upto, &mut stop).await;
+        if let Some(upto) = received_until(&self.store, &self.account) {
+            let replayed = self.replay && self.replay_since(upto, &mut stop).await;
+            if !replayed && !*stop.borrow() {
+                self.catch_up(upto).await;
             }
         }
         let mut every = tokio::time::interval(MARK_EVERY);

@@ -149,6 +149,7 @@ pub fn start(
     let (live, streaming) = watch::channel(false);
     let streamed = config.x.filtered_stream.then_some(streaming);
     let mut ingests = Vec::new();
+    let mut readers = Vec::new();
     for account in &config.accounts {
         let x = Arc::new(
             client(config, account, store, lookup)?
@@ -165,6 +166,14 @@ pub fn start(
             read_today: ingest::ReadToday::default(),
         });
         ingests.push(Arc::clone(&ingest));
+        if let Some(events) = &account.ingest.activity_stream {
+            readers.push(super::activity_stream::Reader {
+                account: account.clone(),
+                events: events.clone(),
+                user: Arc::clone(&x),
+                ingest: Arc::clone(&ingest),
+            });
+        }
         let mut loops = Vec::new();
         if let Some(p) = &account.ingest.mentions {
             loops.push((Task::Mentions, p.interval));
@@ -225,6 +234,7 @@ pub fn start(
                     replay: w.replay,
                     store: store.clone(),
                     vitals: vitals.clone(),
+                    ingest: Arc::clone(&ingest),
                 };
                 tasks.push(tokio::spawn(keeper.run(stop.clone())));
             }
@@ -244,6 +254,17 @@ pub fn start(
             store.clone(),
             stop.clone(),
         )));
+        if !readers.is_empty() {
+            let streamer = super::activity_stream::ActivityStreamer {
+                app: Arc::clone(app),
+                readers,
+                store: store.clone(),
+                metrics: metrics.clone(),
+                meter: Arc::clone(&meter),
+                vitals: vitals.clone(),
+            };
+            tasks.push(tokio::spawn(streamer.run(stop.clone())));
+        }
         if config.x.filtered_stream {
             let streamer = super::stream::Streamer {
                 app: Arc::clone(app),
@@ -252,6 +273,8 @@ pub fn start(
                 meter: Arc::clone(&meter),
                 vitals: vitals.clone(),
                 live,
+                spend: config.x.spend,
+                store: store.clone(),
             };
             tasks.push(tokio::spawn(streamer.run(stop.clone())));
         }

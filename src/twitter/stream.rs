@@ -21,6 +21,7 @@ use tokio::sync::watch;
 use super::api::{Includes, Post};
 use super::inbound::{InboundItem, Source};
 use super::ingest::{dedupe_ttl, Ingest};
+use super::lines::{Lines, Next};
 use super::spend::Meter;
 use super::{XClient, XError};
 use crate::ticket::AccountKey;
@@ -205,10 +206,11 @@ fn stream_query() -> BTreeMap<&'static str, String> {
     ])
 }
 
-/// X's reconnect guidance, after `failures` failed tries in a row: a
+/// X's reconnect guidance for its streams, after `failures` failed tries
+/// in a row: a
 /// dropped connection backs off linearly from 250 ms to 16 s, an HTTP
 /// error exponentially from 5 s to 320 s, a 429 from a minute.
-fn backoff(error: &XError, failures: u32) -> Duration {
+pub(super) fn backoff(error: &XError, failures: u32) -> Duration {
     let doubled = |start: u64, cap: u64| {
         let times = 1u64 << failures.saturating_sub(1).min(10);
         Duration::from_millis(start.saturating_mul(times).min(cap))
@@ -232,17 +234,29 @@ pub struct Streamer {
     pub vitals: crate::vitals::Vitals,
     /// True while the stream is up (the search polls wait on it).
     pub live: watch::Sender<bool>,
+    /// The monthly cap: at it, with `at_cap = "stop"`, the stream is
+    /// left until the month turns (each post on it is a billed read).
+    pub spend: crate::config::Spend,
+    pub store: crate::store::Store,
 }
 
-/// No line for this long (X sends `\r\n` every 20 s) and the connection
-/// is taken for dead.
-const SILENCE: Duration = Duration::from_secs(60);
+/// How often the month's cap is looked at while the stream is quiet.
+const CAP_CHECK: Duration = Duration::from_secs(5);
 
 impl Streamer {
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let link = "x stream".to_owned();
         let mut failures = 0u32;
         loop {
+            if let Some(until) = self.capped(Utc::now()) {
+                self.live.send_replace(false);
+                tracing::warn!(%until, "the month's cap on X spending is reached (x.spend.at_cap = \"stop\"): the filtered stream is left until the month turns; replies still go");
+                let wait = (until - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => continue,
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+            }
             let outcome = tokio::select! {
                 outcome = self.session() => outcome,
                 _ = stop.wait_for(|s| *s) => return,
@@ -267,6 +281,15 @@ impl Streamer {
         }
     }
 
+    /// Until when reading stops, if the month's cap says so now.
+    fn capped(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let spent = super::spend::this_month(&self.store, now).unwrap_or(0);
+        match super::spend::pace(Duration::ZERO, spent, &self.spend, now) {
+            super::spend::Polling::StopUntil(until) => Some(until),
+            super::spend::Polling::Every(_) => None,
+        }
+    }
+
     /// Keeps the rules, connects and reads until the stream ends:
     /// `Ok` once it was up, the error when it never came up.
     async fn session(&self) -> Result<(), XError> {
@@ -277,36 +300,28 @@ impl Streamer {
         if !synced.added.is_empty() || !synced.removed.is_empty() {
             tracing::info!(added = ?synced.added, removed = ?synced.removed, kept = synced.kept.len(), "filtered-stream rules kept in step with the search rules");
         }
-        let mut response = self
+        let response = self
             .app
             .open_stream("/2/tweets/search/stream", &stream_query())
             .await?;
         self.live.send_replace(true);
         self.vitals.ok("x stream");
         tracing::info!("the filtered stream is up: brand search hits arrive as they are posted");
-        let mut pending: Vec<u8> = Vec::new();
+        let mut lines = Lines::new(response, CAP_CHECK);
         loop {
-            let chunk = match tokio::time::timeout(SILENCE, response.chunk()).await {
-                Err(_) => {
-                    tracing::warn!(
-                        "no keep-alive from the filtered stream for a minute; reconnecting"
-                    );
-                    return Ok(());
+            // The cap is looked at while the stream is quiet too.
+            if self.capped(Utc::now()).is_some() {
+                return Ok(());
+            }
+            match lines.next().await {
+                Next::Line(line) => {
+                    self.vitals.ok("x stream");
+                    self.line(&line, Utc::now()).await;
                 }
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "the filtered stream broke off");
+                Next::Quiet => {}
+                Next::Ended(why) => {
+                    tracing::warn!(why, "the filtered stream ended; reconnecting");
                     return Ok(());
-                }
-                Ok(Ok(None)) => return Ok(()),
-                Ok(Ok(Some(chunk))) => chunk,
-            };
-            self.vitals.ok("x stream");
-            pending.extend_from_slice(&chunk);
-            while let Some(end) = pending.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = pending.drain(..=end).collect();
-                let line = line.trim_ascii();
-                if !line.is_empty() {
-                    self.line(line, Utc::now()).await;
                 }
             }
         }

@@ -118,14 +118,17 @@ impl XClient {
         event_type: &str,
         user_id: &str,
         tag: &str,
-        webhook_id: &str,
+        webhook_id: Option<&str>,
     ) -> Result<ActivitySubscription, XError> {
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "event_type": event_type,
             "filter": { "user_id": user_id },
             "tag": tag,
-            "webhook_id": webhook_id,
         });
+        // With no webhook, X delivers on the app's activity stream.
+        if let Some(id) = webhook_id {
+            body["webhook_id"] = id.into();
+        }
         let created: One<Created> = self.post("/2/activity/subscriptions", &body).await?;
         Ok(created.data.subscription)
     }
@@ -227,18 +230,33 @@ pub async fn reconcile(
     let Some(webhook) = webhook_of(app, url, true).await? else {
         return Ok(Subscribed::default());
     };
+    let mut done = in_step(app, user, account, &hook.events, Some(&webhook.id)).await?;
+    done.webhook = Some(webhook);
+    Ok(done)
+}
+
+/// Makes the account's subscriptions delivered to `webhook` (none: the
+/// app's activity stream) exactly `events`: perch's own that are no
+/// longer asked for go, others' are left and named.
+pub async fn in_step(
+    app: &XClient,
+    user: &XClient,
+    account: &Account,
+    events: &[String],
+    webhook: Option<&str>,
+) -> Result<Subscribed, XError> {
     let mut done = Subscribed::default();
     let ours: Vec<ActivitySubscription> = app
         .subscriptions()
         .await?
         .into_iter()
         .filter(|s| {
-            s.webhook_id.as_deref() == Some(webhook.id.as_str())
+            s.webhook_id.as_deref() == webhook
                 && s.filter.user_id.as_deref() == Some(account.user_id.as_str())
         })
         .collect();
     for s in ours {
-        let asked = hook.events.contains(&s.event_type);
+        let asked = events.contains(&s.event_type);
         let made_by_perch = s.tag.as_deref() == Some(tag(account, &s.event_type).as_str());
         if asked && !done.kept.contains(&s.event_type) {
             done.kept.push(s.event_type.clone());
@@ -249,7 +267,7 @@ pub async fn reconcile(
             done.foreign.push(s);
         }
     }
-    for event in &hook.events {
+    for event in events {
         if done.kept.contains(event) {
             continue;
         }
@@ -257,11 +275,10 @@ pub async fn reconcile(
             event,
             account.user_id.as_str(),
             &tag(account, event),
-            &webhook.id,
+            webhook,
         )
         .await?;
         done.created.push(event.clone());
     }
-    done.webhook = Some(webhook);
     Ok(done)
 }

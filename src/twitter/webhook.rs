@@ -198,42 +198,74 @@ pub mod http {
                 ) })),
             );
         }
-        // X bills every event it delivers, whether perch knew it already.
-        if let Some(event_type) = &billed {
-            if let Err(e) = hook.meter.delivered(&hook.account.key, event_type, now) {
-                tracing::warn!(account = %hook.account.key, error = %e, "cannot count what X bills for this delivery");
-            }
+        let taker = Taker {
+            account: &hook.account,
+            store: &hook.store,
+            metrics: &hook.metrics,
+            meter: &hook.meter,
+        };
+        match taker.take_in(billed.as_deref(), &items, now) {
+            Ok(recorded) => (
+                StatusCode::OK,
+                Json(json!({ "received": items.len(), "recorded": recorded })),
+            ),
+            // Not acknowledged: the Account Activity API delivers it again;
+            // for the X Activity API (which is not known to retry) the
+            // replay at perch's next start brings it back.
+            Err(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "error": "store unavailable" })),
+            ),
         }
-        let mut recorded = 0;
-        for item in &items {
-            match hook
-                .store
-                .record_inbound(&item.dedupe_key(), item, dedupe_ttl(), now)
-            {
-                Ok(true) => {
-                    recorded += 1;
-                    let key = hook.account.key.as_str();
-                    hook.metrics.ingested(key, "webhook", 1);
-                    hook.metrics
-                        .ingest_lag(key, "webhook", now - item.created_at);
-                }
-                Ok(false) => {}
-                Err(e) => {
-                    // Not acknowledged: the Account Activity API delivers it
-                    // again; for the X Activity API (which is not known to
-                    // retry) the replay at perch's next start brings it back.
-                    tracing::error!(account = %hook.account.key, error = %e, "cannot record a webhook item");
-                    return (
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        Json(json!({ "error": "store unavailable" })),
-                    );
+    }
+
+    /// Takes in what X delivered for an account (to its webhook, or on
+    /// the app's activity stream).
+    pub struct Taker<'a> {
+        pub account: &'a Account,
+        pub store: &'a Store,
+        pub metrics: &'a crate::metrics::Metrics,
+        pub meter: &'a crate::twitter::spend::Meter,
+    }
+
+    impl Taker<'_> {
+        /// Counts what X bills for the event `event_type` (every event it
+        /// delivers, whether perch knew it already) and records each item
+        /// once; how many were new. An item the store cannot take is an
+        /// error (logged).
+        pub fn take_in(
+            &self,
+            event_type: Option<&str>,
+            items: &[InboundItem],
+            now: DateTime<Utc>,
+        ) -> Result<usize, crate::store::StoreError> {
+            let key = self.account.key.as_str();
+            if let Some(event_type) = event_type {
+                if let Err(e) = self.meter.delivered(&self.account.key, event_type, now) {
+                    tracing::warn!(account = key, error = %e, "cannot count what X bills for this delivery");
                 }
             }
+            let mut recorded = 0;
+            for item in items {
+                match self
+                    .store
+                    .record_inbound(&item.dedupe_key(), item, dedupe_ttl(), now)
+                {
+                    Ok(true) => {
+                        recorded += 1;
+                        self.metrics.ingested(key, "webhook", 1);
+                        self.metrics
+                            .ingest_lag(key, "webhook", now - item.created_at);
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::error!(account = key, error = %e, "cannot record an item X delivered");
+                        return Err(e);
+                    }
+                }
+            }
+            Ok(recorded)
         }
-        (
-            StatusCode::OK,
-            Json(json!({ "received": items.len(), "recorded": recorded })),
-        )
     }
 
     fn s<'a>(v: &'a Value, key: &str) -> Option<&'a str> {

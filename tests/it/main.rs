@@ -38,6 +38,7 @@ mod store_crash;
 mod store_dump;
 mod store_race;
 mod x_activity;
+mod x_activity_stream;
 mod x_auth;
 mod x_client;
 mod x_contract;

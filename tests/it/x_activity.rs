@@ -117,7 +117,7 @@ async fn perch_subscribes_the_account_to_what_the_config_asks_and_leaves_the_res
     // Someone else's subscription on the same webhook is left alone; what
     // perch made and the config no longer asks for is removed.
     let user = acme(&x.base_url());
-    user.subscribe("post.create", ACME_ID, "analytics", &hooks[0].id)
+    user.subscribe("post.create", ACME_ID, "analytics", Some(&hooks[0].id))
         .await
         .expect("a subscription of someone else's");
     let mut fewer = account.clone();
@@ -284,20 +284,35 @@ async fn a_dm_typed_in_x_own_app_joins_the_ticket_and_perchs_own_is_not_shown_tw
     scene.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn what_came_while_perch_was_down_is_replayed_and_recorded_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let source = sandbox_toml(&dir.path().join("data"), &Ports::free(), &[]);
+/// The fakes and a store that perch ran on once with `edits` (gus's
+/// mention became a card) and then stopped.
+async fn run_once_and_stop(
+    dir: &std::path::Path,
+    edits: &[(&str, &str)],
+) -> (perch::config::Config, Sandbox, Store) {
+    let source = sandbox_toml(&dir.join("data"), &Ports::free(), edits);
     let cfg = config(&source);
     let sandbox = Sandbox::start(&cfg).await.expect("fakes");
     let store = Store::open(&cfg.service.data_dir).expect("store");
-    let slack = sandbox.slack.as_ref().unwrap();
-    let cards = |handle: &str| crate::common::relay::slack_cards(slack, handle);
-
     let service = Running::start(cfg.clone(), store.clone(), Sandbox::lookup()).await;
     sandbox.x.post("gus", "@AcmeSupport first", None, None);
-    until("gus's card", || cards("gus").into_iter().next()).await;
+    until("gus's card", || {
+        let slack = sandbox.slack.as_ref()?;
+        crate::common::relay::slack_cards(slack, "gus")
+            .into_iter()
+            .next()
+    })
+    .await;
     service.stop().await;
+    (cfg, sandbox, store)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_came_while_perch_was_down_is_replayed_and_recorded_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, sandbox, store) = run_once_and_stop(dir.path(), &[]).await;
+    let slack = sandbox.slack.as_ref().unwrap();
+    let cards = |handle: &str| crate::common::relay::slack_cards(slack, handle);
 
     // While perch is away X cannot deliver; the post waits for the replay.
     sandbox
@@ -328,6 +343,45 @@ async fn what_came_while_perch_was_down_is_replayed_and_recorded_once() {
     service.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_replay_one_poll_reads_what_came_while_perch_was_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let no_replay = (
+        "path = \"/x/webhook/acme\"",
+        "path = \"/x/webhook/acme\"\nreplay = false",
+    );
+    let (cfg, sandbox, store) = run_once_and_stop(dir.path(), &[no_replay]).await;
+    let slack = sandbox.slack.as_ref().unwrap();
+    let cards = |handle: &str| crate::common::relay::slack_cards(slack, handle);
+
+    // While perch is away a mention and a DM come; X cannot deliver them.
+    sandbox
+        .x
+        .post("hal", "@AcmeSupport while you were away", None, None);
+    sandbox.x.dm("ivy", ACME_ID, "are you there?");
+    until("X's failed deliveries", || {
+        let failed = sandbox
+            .x
+            .deliveries()
+            .into_iter()
+            .filter(|d| d.delivered == Some(false))
+            .count();
+        (failed >= 2).then_some(())
+    })
+    .await;
+
+    let service = Running::start(cfg.clone(), store.clone(), Sandbox::lookup()).await;
+    until("hal's card", || cards("hal").into_iter().next()).await;
+    until("ivy's card", || cards("ivy").into_iter().next()).await;
+    assert!(sandbox.x.requests_to("POST /2/webhooks/replay").is_empty());
+    assert_eq!(sandbox.x.requests_to("GET /2/users/:id/mentions").len(), 1);
+    // gus's mention, read again by the poll, stays one ticket.
+    let tickets = store.tickets().unwrap();
+    assert_eq!(tickets.len(), 3, "{tickets:?}");
+    assert_eq!(cards("gus").len(), 1);
+    service.stop().await;
+}
+
 #[tokio::test]
 async fn the_fake_x_takes_webhooks_and_subscriptions_only_as_x_does() {
     let x = crate::common::x::fake().await;
@@ -350,7 +404,7 @@ async fn the_fake_x_takes_webhooks_and_subscriptions_only_as_x_does() {
     assert!(app.webhooks().await.unwrap().is_empty());
     // Private events only with the watched user's own credentials.
     let refused = app
-        .subscribe("dm.received", ACME_ID, "perch", "1")
+        .subscribe("dm.received", ACME_ID, "perch", Some("1"))
         .await
         .unwrap_err();
     assert!(

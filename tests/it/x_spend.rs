@@ -11,7 +11,7 @@ use perch::config::Secret;
 use perch::sandbox::run::fake_secret;
 use perch::twitter::{usage, Auth, XClient};
 
-use crate::common::relay::{until, Scene, DISCORD, JO_SLACK, SLACK};
+use crate::common::relay::{until, Scene, DISCORD, JO_SLACK, POLL_SEARCH, SLACK};
 use crate::common::{http_get, never};
 
 /// The fake's bill and perch's `/healthz` in micro-dollars, once equal.
@@ -44,7 +44,8 @@ async fn replied(scene: &Scene, card: &perch::sandbox::slack::Message) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn perch_counts_in_money_what_x_bills_and_shows_it() {
-    let scene = Scene::start().await;
+    // Brand search polled, to see a repeated read go unbilled.
+    let scene = Scene::start_with(&[POLL_SEARCH]).await;
     let x = &scene.sandbox.x;
     // A mention: delivered by X (an event).
     let (_, card, _) = scene.mention("dana", "my order is stuck").await;
@@ -157,8 +158,8 @@ async fn at_the_cap_perch_warns_the_team_stops_reading_and_still_replies() {
     // Two cents a month: the first post about the brand (the post and its
     // author read by the brand search) and a mention (its event) spend it.
     let scene = Scene::start_with(&[(
-        "bearer_token_env = \"SANDBOX_X_BEARER_TOKEN\"\n",
-        "bearer_token_env = \"SANDBOX_X_BEARER_TOKEN\"\n\n[x.spend]\nmonthly_cap = 0.02\nat_cap = \"stop\"\n",
+        "filtered_stream = true\n",
+        "filtered_stream = true\n\n[x.spend]\nmonthly_cap = 0.02\nat_cap = \"stop\"\n",
     )])
     .await;
     let x = &scene.sandbox.x;
@@ -183,8 +184,13 @@ async fn at_the_cap_perch_warns_the_team_stops_reading_and_still_replies() {
             .find(|m| m.content.contains(warning))
     })
     .await;
-    // Reading stops (a poll under way when the cap was reached may end);
-    // longer than "slow" would wait (10 x 1 s) between two polls.
+    // Reading stops: the filtered stream is left, and the search polls
+    // (which wake when it goes) stop too; a poll under way may end. The
+    // wait is longer than "slow" would leave (10 x 1 s) between polls.
+    until("the filtered stream left", || {
+        (!x.streaming()).then_some(())
+    })
+    .await;
     let searches = x.requests_to("GET /2/tweets/search/recent").len();
     never(
         "a brand search after the cap",

@@ -17,11 +17,7 @@ const SEARCH: &str = "GET /2/tweets/search/recent";
 
 /// The sandbox with its brand search on the filtered stream.
 async fn streaming_scene() -> Scene {
-    let scene = Scene::start_with(&[(
-        "bearer_token_env = \"SANDBOX_X_BEARER_TOKEN\"\n",
-        "bearer_token_env = \"SANDBOX_X_BEARER_TOKEN\"\nfiltered_stream = true\n",
-    )])
-    .await;
+    let scene = Scene::start().await;
     until("perch on the filtered stream", || {
         scene.sandbox.x.streaming().then_some(())
     })
@@ -55,15 +51,29 @@ async fn search_hits_come_on_the_stream_and_polls_wait_while_it_is_up() {
         rules[0].tag.as_deref(),
         Some(tag(&scene.config.accounts[0].key, "brand").as_str())
     );
-    // While it is up, nobody polls recent search.
+    // While it is up, nobody polls recent search (once a poll begun after
+    // the stream came up has covered what came before it).
+    let up = x
+        .requests_to("GET /2/tweets/search/stream")
+        .last()
+        .map_or(0, |r| r.at_us);
+    until("a search poll begun after the stream came up", || {
+        x.requests_to(SEARCH)
+            .iter()
+            .any(|r| r.at_us > up)
+            .then_some(())
+    })
+    .await;
+    // (A poll that straddled its coming up is followed by one more.)
     let polls = x.requests_to(SEARCH).len();
     never(
         "a search poll while the stream is up",
         Duration::from_secs(3),
-        || x.requests_to(SEARCH).len() > polls,
+        || x.requests_to(SEARCH).len() > polls + 1,
     )
     .await;
-    x.post("frank", "my akme blender broke", None, None);
+    let polls = x.requests_to(SEARCH).len();
+    let frank = x.post("frank", "my akme blender broke", None, None);
     let card = until("frank's card", || {
         scene.slack_cards("frank").into_iter().next()
     })
@@ -72,9 +82,11 @@ async fn search_hits_come_on_the_stream_and_polls_wait_while_it_is_up() {
         card.text.contains("frank") || card.blocks.is_some(),
         "{card:?}"
     );
-    assert_eq!(
-        x.requests_to(SEARCH).len(),
-        polls,
+    assert_eq!(x.requests_to(SEARCH).len(), polls, "no poll while up");
+    assert!(
+        !x.requests_to(SEARCH)
+            .iter()
+            .any(|r| r.response.contains(&frank.id)),
         "the hit came on the stream"
     );
     let ticket = until("frank's ticket", || {

@@ -274,10 +274,17 @@ pub(super) fn ingest(
     );
     let search = search_rules(c, at, &raw.search, handle);
     let webhook = super::webhook::webhook(c, at, raw.webhook.as_ref(), handle, auth);
-    if mentions.is_none() && dms.is_none() && search.is_empty() && webhook.is_none() {
+    let activity_stream =
+        super::webhook::activity_stream(c, at, raw.activity_stream.as_ref(), webhook.as_ref());
+    if mentions.is_none()
+        && dms.is_none()
+        && search.is_empty()
+        && webhook.is_none()
+        && activity_stream.is_none()
+    {
         c.fail(
             format!("{at}.ingest"),
-            "ingests nothing: enable [accounts.ingest.mentions], [accounts.ingest.dms], a webhook, or add an [[accounts.ingest.search]]",
+            "ingests nothing: enable [accounts.ingest.mentions], [accounts.ingest.dms], a webhook or the activity stream, or add an [[accounts.ingest.search]]",
         );
     }
     Ingest {
@@ -285,6 +292,7 @@ pub(super) fn ingest(
         dms,
         search,
         webhook,
+        activity_stream,
     }
 }
 

@@ -145,6 +145,12 @@ pub fn validate(raw: RawConfig) -> Result<Validated, Vec<Problem>> {
     }
     if x.bearer_token.is_none() {
         for a in &accounts {
+            if a.ingest.activity_stream.is_some() {
+                c.fail(
+                    "x.bearer_token_env",
+                    format!("is missing: account `{}` reads the X Activity API stream, which X serves only to the app itself (X Developer Console > your app > Keys and tokens > Bearer token); name its environment variable here", a.key),
+                );
+            }
             if a.ingest.webhook.as_ref().is_some_and(|w| w.url.is_some()) {
                 c.fail(
                     "x.bearer_token_env",

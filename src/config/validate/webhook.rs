@@ -1,7 +1,7 @@
 //! `[accounts.ingest.webhook]`: where X delivers, and what.
 
 use super::Checker;
-use crate::config::raw::RawWebhook;
+use crate::config::raw::{RawActivityStream, RawWebhook};
 use crate::config::types::{Webhook, XAuth};
 
 /// `[accounts.ingest.webhook]`, when enabled: X signs with the consumer
@@ -35,21 +35,7 @@ pub(super) fn webhook(
                 .url
                 .as_ref()
                 .and_then(|u| c.check(&format!("{at}.ingest.webhook.url"), webhook_url(u, &path)));
-            let events = w
-                .events
-                .clone()
-                .unwrap_or_else(|| crate::xrules::activity::EVENTS.map(str::to_owned).to_vec());
-            for e in &events {
-                if !crate::xrules::activity::understood(e) {
-                    c.fail(
-                        format!("{at}.ingest.webhook.events"),
-                        format!(
-                            "`{e}` is not an event perch reads; choose from {}",
-                            crate::xrules::activity::EVENTS.join(", ")
-                        ),
-                    );
-                }
-            }
+            let events = events(c, &format!("{at}.ingest.webhook.events"), w.events.as_ref());
             Some(Webhook {
                 path,
                 url,
@@ -59,6 +45,47 @@ pub(super) fn webhook(
         }
         _ => None,
     }
+}
+
+/// The X Activity API events asked for (all perch reads by default).
+fn events(c: &mut Checker, key: &str, raw: Option<&Vec<String>>) -> Vec<String> {
+    let events = raw
+        .cloned()
+        .unwrap_or_else(|| crate::xrules::activity::EVENTS.map(str::to_owned).to_vec());
+    for e in &events {
+        if !crate::xrules::activity::understood(e) {
+            c.fail(
+                key,
+                format!(
+                    "`{e}` is not an event perch reads; choose from {}",
+                    crate::xrules::activity::EVENTS.join(", ")
+                ),
+            );
+        }
+    }
+    events
+}
+
+/// `[accounts.ingest.activity_stream]`, when enabled: the account's X
+/// Activity API events on the app's stream instead of a webhook.
+pub(super) fn activity_stream(
+    c: &mut Checker,
+    at: &str,
+    raw: Option<&RawActivityStream>,
+    webhook: Option<&Webhook>,
+) -> Option<Vec<String>> {
+    let raw = raw.filter(|r| r.enabled.unwrap_or(true))?;
+    if webhook.is_some_and(|w| w.url.is_some()) {
+        c.fail(
+            format!("{at}.ingest.activity_stream"),
+            "and a webhook url both subscribe the account: keep one (the stream needs no public URL)",
+        );
+    }
+    Some(events(
+        c,
+        &format!("{at}.ingest.activity_stream.events"),
+        raw.events.as_ref(),
+    ))
 }
 
 /// Where X delivers: an absolute http(s) URL ending in the webhook's

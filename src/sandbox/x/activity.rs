@@ -229,12 +229,12 @@ impl State {
         payload: Value,
         includes: Value,
     ) {
-        let targets: Vec<(String, Option<String>)> = self
+        let targets: Vec<(Option<String>, Option<String>)> = self
             .activity
             .subscriptions
             .iter()
             .filter(|x| x.event_type == event_type && x.user_id == user_id)
-            .filter_map(|x| x.webhook_id.clone().map(|w| (w, x.tag.clone())))
+            .map(|x| (x.webhook_id.clone(), x.tag.clone()))
             .collect();
         for (webhook_id, tag) in targets {
             let mut data = json!({
@@ -247,6 +247,11 @@ impl State {
             if let Some(tag) = tag {
                 data["tag"] = json!(tag);
             }
+            // No webhook: the event goes out on the app's activity stream.
+            let Some(webhook_id) = webhook_id else {
+                self.stream_activity(&json!({ "data": data }).to_string());
+                continue;
+            };
             self.activity.log.push(Sent {
                 webhook_id: webhook_id.clone(),
                 event_type: event_type.to_owned(),

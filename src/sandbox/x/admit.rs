@@ -25,7 +25,7 @@ pub(super) struct Call<'a> {
 pub(super) const APP: &str = "app";
 
 /// Endpoints X serves to the app alone, and to a user alone.
-const APP_ONLY: [&str; 11] = [
+const APP_ONLY: [&str; 12] = [
     "GET /2/webhooks",
     "POST /2/webhooks",
     "PUT /2/webhooks/:id",
@@ -35,6 +35,7 @@ const APP_ONLY: [&str; 11] = [
     "DELETE /2/activity/subscriptions/:id",
     "GET /2/usage/tweets",
     "GET /2/tweets/search/stream",
+    "GET /2/activity/stream",
     "GET /2/tweets/search/stream/rules",
     "POST /2/tweets/search/stream/rules",
 ];

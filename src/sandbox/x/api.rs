@@ -41,6 +41,7 @@ pub fn endpoint_of(method: &Method, path: &str) -> Option<String> {
         ["", "2", "activity", "subscriptions", _] => "/2/activity/subscriptions/:id",
         ["", "2", "usage", "tweets"] => "/2/usage/tweets",
         ["", "2", "tweets", "search", "stream"] => "/2/tweets/search/stream",
+        ["", "2", "activity", "stream"] => "/2/activity/stream",
         ["", "2", "tweets", "search", "stream", "rules"] => "/2/tweets/search/stream/rules",
         _ => return None,
     };
@@ -110,10 +111,15 @@ pub async fn handle(
             ),
             Some(e) if e == "POST /2/oauth2/token" => super::oauth2::token(&mut s, &body, &headers),
             Some(e) if e == "GET /i/oauth2/authorize" => super::oauth2::authorize(&mut s, &query),
-            Some(e) if e == "GET /2/tweets/search/stream" => {
+            Some(e) if e == "GET /2/tweets/search/stream" || e == "GET /2/activity/stream" => {
                 drop(s);
+                let which = if e.contains("activity") {
+                    super::stream::Which::Activity
+                } else {
+                    super::stream::Which::Filtered
+                };
                 // A stream is not kept whole for tests: only its opening.
-                let r = super::stream::connect(&state, &call(e)).await;
+                let r = super::stream::connect(&state, &call(e), which).await;
                 lock(&state).requests.push(super::RequestRecord {
                     method: method.to_string(),
                     endpoint: e.clone(),

@@ -36,14 +36,37 @@ pub struct Rule {
     pub tag: Option<String>,
 }
 
+/// An open streaming connection: its lines, and the query it asked with.
+type Connection = (mpsc::UnboundedSender<Bytes>, BTreeMap<String, String>);
+
 #[derive(Default)]
 pub(super) struct Stream {
     rules: Vec<Rule>,
     next_id: u64,
-    /// The open connection: its lines, and the query it asked with.
-    open: Option<(mpsc::UnboundedSender<Bytes>, BTreeMap<String, String>)>,
+    /// The filtered stream's connection.
+    open: Option<Connection>,
+    /// The X Activity API stream's connection, and what it carried (for
+    /// the backfill a reconnection may ask).
+    activity: Option<Connection>,
+    activity_log: Vec<(chrono::DateTime<Utc>, Bytes)>,
     /// How often an idle connection gets `\r\n` (X: 20 s).
     pub keep_alive: Option<Duration>,
+}
+
+/// Which of the app's streams.
+#[derive(Clone, Copy)]
+pub(super) enum Which {
+    Filtered,
+    Activity,
+}
+
+impl Stream {
+    fn slot(&mut self, which: Which) -> &mut Option<Connection> {
+        match which {
+            Which::Filtered => &mut self.open,
+            Which::Activity => &mut self.activity,
+        }
+    }
 }
 
 fn rule_json(r: &Rule) -> Value {
@@ -145,15 +168,27 @@ pub(super) fn change_rules(s: &mut State, body: &[u8]) -> Response {
     }
 }
 
-/// `GET /2/tweets/search/stream`: the one connection.
-pub(super) async fn connect(state: &Shared, call: &Call<'_>) -> Response {
+/// `GET /2/tweets/search/stream` or `GET /2/activity/stream`: the one
+/// connection of each an app may hold. The activity stream sends first
+/// what it carried in the last `backfill_minutes` (0 to 5).
+pub(super) async fn connect(state: &Shared, call: &Call<'_>, which: Which) -> Response {
     let mut s = lock(state);
     let window = match admit(&mut s, call) {
         Ok((_, window)) => window,
         Err(refused) => return *refused,
     };
+    let backfill = match call.query.get("backfill_minutes").map(|m| m.parse::<i64>()) {
+        None => 0,
+        Some(Ok(m)) if (0..=5).contains(&m) => m,
+        Some(_) => {
+            return invalid(
+                "The `backfill_minutes` query parameter value must be between 0 and 5",
+                "backfill_minutes",
+            )
+        }
+    };
     if s.stream
-        .open
+        .slot(which)
         .as_ref()
         .is_some_and(|(tx, _)| !tx.is_closed())
     {
@@ -170,7 +205,23 @@ pub(super) async fn connect(state: &Shared, call: &Call<'_>) -> Response {
         return r;
     }
     let (tx, rx) = mpsc::unbounded_channel();
-    s.stream.open = Some((tx, call.query.clone()));
+    if let Which::Activity = which {
+        // The backfill: delivered (and billed) again.
+        let since = Utc::now() - chrono::Duration::minutes(backfill);
+        let again: Vec<Bytes> = s
+            .stream
+            .activity_log
+            .iter()
+            .filter(|(at, _)| *at >= since)
+            .map(|(_, line)| line.clone())
+            .collect();
+        for line in again {
+            if tx.send(line.clone()).is_ok() {
+                s.bill.delivered(&String::from_utf8_lossy(&line));
+            }
+        }
+    }
+    *s.stream.slot(which) = Some((tx, call.query.clone()));
     let keep_alive = s.stream.keep_alive.unwrap_or(Duration::from_secs(20));
     drop(s);
     let lines = stream::unfold(rx, move |mut rx| async move {
@@ -192,6 +243,20 @@ pub(super) async fn connect(state: &Shared, call: &Call<'_>) -> Response {
 }
 
 impl State {
+    /// An X Activity API event for a subscription with no webhook goes
+    /// out on the activity stream (and is kept for a backfill).
+    pub(super) fn stream_activity(&mut self, body: &str) {
+        let mut bytes = body.as_bytes().to_vec();
+        bytes.extend_from_slice(b"\r\n");
+        let line = Bytes::from(bytes);
+        self.stream.activity_log.push((Utc::now(), line.clone()));
+        if let Some((tx, _)) = &self.stream.activity {
+            if tx.send(line).is_ok() {
+                self.bill.delivered(body);
+            }
+        }
+    }
+
     /// A new post goes out on the open connection when rules match it.
     pub(super) fn stream_post(&mut self, post: &Post) {
         let Some((tx, query)) = &self.stream.open else {
@@ -241,6 +306,20 @@ impl super::FakeX {
             .open
             .as_ref()
             .is_some_and(|(tx, _)| !tx.is_closed())
+    }
+
+    /// Whether perch holds the X Activity API stream's connection now.
+    pub fn activity_streaming(&self) -> bool {
+        lock(&self.state)
+            .stream
+            .activity
+            .as_ref()
+            .is_some_and(|(tx, _)| !tx.is_closed())
+    }
+
+    /// Ends the X Activity API stream's connection.
+    pub fn cut_activity_stream(&self) {
+        lock(&self.state).stream.activity = None;
     }
 
     /// Sends `line` (a recorded line of X's) on the open connection, as X

@@ -51,6 +51,10 @@ pub const POLL_MENTIONS: (&str, &str) = (
     "[accounts.ingest.mentions]\ninterval = \"1s\"\n\n[accounts.ingest.webhook]",
 );
 
+/// An edit of `sandbox_toml`: brand search polled only (the sandbox has
+/// its hits come on X's filtered stream).
+pub const POLL_SEARCH: (&str, &str) = ("filtered_stream = true", "filtered_stream = false");
+
 /// `bot-config/sandbox.toml` on `ports` with its store in `data`, its
 /// webhook at perch's health address, polling every second, with `edits`
 /// (`from` -> `to`) applied; each must match.
@@ -127,6 +131,13 @@ impl Scene {
         clock: Arc<dyn perch::clock::Clock>,
     ) -> Self {
         let scene = Self::start_after(edits, clock, |_, _| {}).await;
+        // Brand search hits come on the filtered stream once perch holds it.
+        if scene.config.x.filtered_stream {
+            until("perch on the filtered stream", || {
+                scene.sandbox.x.streaming().then_some(())
+            })
+            .await;
+        }
         // Discord delivers what people write only to a connected gateway:
         // a scenario's first message must not go out before perch is on it.
         if let Some(discord) = &scene.sandbox.discord {
