@@ -63,6 +63,9 @@ pub async fn run_on_clock(
     // by `perch verify`).
     let damage = Arc::new(std::sync::OnceLock::new());
     let (stop_tx, stop_rx) = watch::channel(false);
+    // Set once perch answers HTTP: X checks a webhook with a CRC request
+    // when it is registered, so that waits for it.
+    let (serving_tx, serving_rx) = watch::channel(false);
     {
         let (store, damage, stop) = (store.clone(), Arc::clone(&damage), stop_rx.clone());
         tokio::task::spawn_blocking(move || match store.verify_live(&|| !*stop.borrow()) {
@@ -85,8 +88,15 @@ pub async fn run_on_clock(
     )));
     let vitals = crate::vitals::Vitals::new(Arc::clone(&clock));
     let metrics = Metrics::new();
-    let x =
-        crate::twitter::runtime::start(&config, &store, &*secrets, &vitals, &metrics, &stop_rx)?;
+    let x = crate::twitter::runtime::start(
+        &config,
+        &store,
+        &*secrets,
+        &vitals,
+        &metrics,
+        &stop_rx,
+        &serving_rx,
+    )?;
     tasks.extend(x.tasks);
 
     let (events_tx, events_rx) = mpsc::channel(256);
@@ -145,6 +155,7 @@ pub async fn run_on_clock(
         let _ = server_stop.wait_for(|stop| *stop).await;
     });
     let server = tokio::spawn(async move { server.await });
+    serving_tx.send_replace(true);
 
     shutdown.await;
     tracing::info!("shutting down");

@@ -157,26 +157,7 @@ impl ActivityStreamer {
             if now - upto <= chrono::Duration::minutes(i64::from(BACKFILL_MINUTES)) {
                 continue;
             }
-            match r.ingest.catch_up_mentions(upto, now).await {
-                Ok(report) => tracing::info!(
-                    account = key,
-                    new = report.recorded.len(),
-                    "caught up on mentions by one poll"
-                ),
-                Err(e) => {
-                    tracing::error!(account = key, error = %e, "cannot catch up on mentions missed while perch was away")
-                }
-            }
-            match r.ingest.poll_dms(now).await {
-                Ok(report) => tracing::info!(
-                    account = key,
-                    new = report.recorded.len(),
-                    "caught up on DMs by one poll"
-                ),
-                Err(e) => {
-                    tracing::error!(account = key, error = %e, "cannot catch up on DMs missed while perch was away")
-                }
-            }
+            super::replay::catch_up(&r.ingest, upto).await;
         }
     }
 

@@ -22,6 +22,7 @@ pub mod inbound;
 pub mod ingest;
 mod lines;
 pub mod oauth2;
+pub mod polling;
 pub mod publish;
 mod reads;
 pub mod replay;

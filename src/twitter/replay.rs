@@ -16,6 +16,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
+use super::ingest::Ingest;
 use super::subscriptions::{reconcile, webhook_of, Subscribed};
 use super::{XClient, XError};
 use crate::backoff::Backoff;
@@ -113,7 +114,9 @@ pub struct Keeper {
     pub store: Store,
     pub vitals: Vitals,
     /// Reads what X did not replay.
-    pub ingest: Arc<super::ingest::Ingest>,
+    pub ingest: Arc<Ingest>,
+    /// True once perch answers HTTP (X's CRC comes at registration).
+    pub serving: watch::Receiver<bool>,
 }
 
 impl Keeper {
@@ -121,6 +124,11 @@ impl Keeper {
     /// yet, X unreachable) or perch stops; `None` on a stop.
     async fn subscribe(&self, stop: &mut watch::Receiver<bool>) -> Option<Subscribed> {
         let link = link(&self.account);
+        let mut serving = self.serving.clone();
+        tokio::select! {
+            _ = serving.wait_for(|s| *s) => {}
+            _ = stop.wait_for(|s| *s) => return None,
+        }
         let mut attempt = 0;
         loop {
             match reconcile(&self.app, &self.user, &self.account).await {
@@ -166,30 +174,6 @@ impl Keeper {
         false
     }
 
-    /// What X did not replay, read by one poll: the mentions after the
-    /// last one read (or from `upto`), and the DMs down to the first one
-    /// perch knows. Both go through the same deduplicated inbox.
-    async fn catch_up(&self, upto: DateTime<Utc>) {
-        let key = &self.account.key;
-        let now = Utc::now();
-        match self.ingest.catch_up_mentions(upto, now).await {
-            Ok(r) => {
-                tracing::info!(account = %key, new = r.recorded.len(), "caught up on mentions by one poll")
-            }
-            Err(e) => {
-                tracing::error!(account = %key, error = %e, "cannot catch up on mentions missed while perch was away")
-            }
-        }
-        match self.ingest.poll_dms(now).await {
-            Ok(r) => {
-                tracing::info!(account = %key, new = r.recorded.len(), "caught up on DMs by one poll")
-            }
-            Err(e) => {
-                tracing::error!(account = %key, error = %e, "cannot catch up on DMs missed while perch was away")
-            }
-        }
-    }
-
     /// Subscribes, asks for the replay of the gap (when perch was away),
     /// then notes while it runs, and when it stops, that it was receiving.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
@@ -210,7 +194,7 @@ impl Keeper {
         if let Some(upto) = received_until(&self.store, &self.account) {
             let replayed = self.replay && self.replay_since(upto, &mut stop).await;
             if !replayed && !*stop.borrow() {
-                self.catch_up(upto).await;
+                catch_up(&self.ingest, upto).await;
             }
         }
         let mut every = tokio::time::interval(MARK_EVERY);
@@ -222,6 +206,31 @@ impl Keeper {
                     return;
                 }
             }
+        }
+    }
+}
+
+/// What X did not bring back after perch was away from `upto`, read by
+/// one poll: the mentions after the last one read (or from `upto`), and
+/// the DMs down to the first one perch knows. Both go through the same
+/// deduplicated inbox.
+pub(super) async fn catch_up(ingest: &Ingest, upto: DateTime<Utc>) {
+    let key = &ingest.account.key;
+    let now = Utc::now();
+    match ingest.catch_up_mentions(upto, now).await {
+        Ok(r) => {
+            tracing::info!(account = %key, new = r.recorded.len(), "caught up on mentions by one poll")
+        }
+        Err(e) => {
+            tracing::error!(account = %key, error = %e, "cannot catch up on mentions missed while perch was away")
+        }
+    }
+    match ingest.poll_dms(now).await {
+        Ok(r) => {
+            tracing::info!(account = %key, new = r.recorded.len(), "caught up on DMs by one poll")
+        }
+        Err(e) => {
+            tracing::error!(account = %key, error = %e, "cannot catch up on DMs missed while perch was away")
         }
     }
 }

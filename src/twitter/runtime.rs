@@ -8,8 +8,9 @@ use axum::Router;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::ingest::{self, Ingest, Pace, Task};
+use super::ingest::{self, Ingest, Task};
 use super::oauth2::OAuth2Session;
+use super::polling::{self, Pace};
 use super::spend::Meter;
 use super::webhook::http::{self as webhook_http, Hook};
 use super::{Auth, Patience, XClient, XError};
@@ -132,6 +133,7 @@ pub fn start(
     vitals: &crate::vitals::Vitals,
     metrics: &crate::metrics::Metrics,
     stop: &watch::Receiver<bool>,
+    serving: &watch::Receiver<bool>,
 ) -> Result<Started, XError> {
     let mut routes = Router::new();
     let mut tasks = Vec::new();
@@ -200,7 +202,7 @@ pub fn start(
             // written from here on is never taken for the past.
             ingest.watch(&task.label(), chrono::Utc::now())?;
             tracing::info!(account = %account.key, source = %task.label(), every = %humantime::format_duration(*interval), "polling X");
-            tasks.push(tokio::spawn(ingest::run(
+            tasks.push(tokio::spawn(polling::run(
                 Arc::clone(&ingest),
                 task.clone(),
                 pace,
@@ -235,6 +237,7 @@ pub fn start(
                     store: store.clone(),
                     vitals: vitals.clone(),
                     ingest: Arc::clone(&ingest),
+                    serving: serving.clone(),
                 };
                 tasks.push(tokio::spawn(keeper.run(stop.clone())));
             }
