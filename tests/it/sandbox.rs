@@ -25,9 +25,22 @@ fn post_json(addr: std::net::SocketAddr, path: &str, body: &str) -> std::io::Res
         .unwrap_or(0))
 }
 
+/// A `perch sandbox` that is killed if the test fails before it is
+/// interrupted (a failed assertion must not leave it running).
+struct Playing(Option<std::process::Child>);
+
+impl Drop for Playing {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Starts `perch sandbox` and reads what the newcomer sees until the
 /// scene is over.
-fn play_scene(config: &std::path::Path, deadline: Instant) -> (std::process::Child, String) {
+fn play_scene(config: &std::path::Path, deadline: Instant) -> (Playing, String) {
     let mut child = perch()
         .args(["sandbox", "--config"])
         .arg(config)
@@ -58,11 +71,14 @@ fn play_scene(config: &std::path::Path, deadline: Instant) -> (std::process::Chi
             }
         }
     }
-    (child, seen)
+    (Playing(Some(child)), seen)
 }
 
 #[cfg(unix)]
-fn interrupt(mut child: std::process::Child) {
+fn interrupt(mut playing: Playing) {
+    let Some(mut child) = playing.0.take() else {
+        return;
+    };
     let stopped = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
