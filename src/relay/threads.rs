@@ -191,6 +191,9 @@ impl Threads {
                 Err(e) => {
                     let retry = matches!(&e, SyncError::Chat(c) if c.is_retryable());
                     tracing::warn!(ticket = %ticket.id, route = %key, error = %e, will_retry = retry, "cannot update a ticket thread");
+                    if !retry {
+                        self.give_up(key, &ticket, wanted);
+                    }
                 }
             }
         }
@@ -209,6 +212,26 @@ impl Threads {
                     && view.relayed >= relayed(ticket).count()
             }
             Err(_) => false,
+        }
+    }
+
+    /// A thread the platform refuses for good (its card deleted by
+    /// someone, a message refused): this revision is taken as drawn on
+    /// `key`, so the ticket leaves the queue instead of being tried on
+    /// every pass (which would spend the channel's rate limit for
+    /// nothing); its next change tries again.
+    fn give_up(&self, key: &str, ticket: &Ticket, wanted: u64) {
+        let store = &self.core.store;
+        let given_up = store.route_view(ticket.id, key).and_then(|mut view| {
+            view.card_revision = ticket.revision;
+            view.relayed = relayed(ticket).count();
+            store.set_route_view(ticket.id, key, &view)
+        });
+        match given_up {
+            Ok(()) => self.synced_if_shown(ticket, wanted),
+            Err(e) => {
+                tracing::error!(ticket = %ticket.id, error = %e, "cannot record a thread given up")
+            }
         }
     }
 

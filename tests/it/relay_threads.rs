@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::common::relay::{discord_field, never, until, Scene, ACME_ID, SLACK};
+use crate::common::relay::{discord_field, never, until, Scene, ACME_ID, JO_SLACK, SLACK};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mention_becomes_a_thread_in_slack_and_in_discord() {
@@ -137,6 +137,41 @@ async fn dms_and_search_hits_become_tickets_classified_by_the_rules() {
         (scene.discord_cards("gina").len() == 1 && scene.discord_cards("lee").len() == 1)
             .then_some(())
     })
+    .await;
+    scene.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_someone_deleted_is_not_redrawn_over_and_over() {
+    let scene = Scene::start().await;
+    let (_, card, _) = scene.mention("kim", "the zip broke").await;
+    let id = scene.store.tickets().unwrap()[0].id;
+    // A workspace admin deletes the card; then the ticket changes.
+    assert!(scene.slack().admin_deletes(SLACK, &card.ts));
+    scene
+        .slack()
+        .slash_command(SLACK, JO_SLACK, &format!("claim {id}"));
+    until("the Discord card to say it is claimed", || {
+        scene
+            .discord_cards("kim")
+            .into_iter()
+            .next()
+            .filter(|c| discord_field(c, "Status").contains("claimed"))
+    })
+    .await;
+    // Slack said the card is gone: the ticket leaves the queue, and Slack
+    // is not asked again and again.
+    until("nothing left to draw", || {
+        let health = scene.health_now()?;
+        (health["tickets_to_redraw"] == 0).then_some(())
+    })
+    .await;
+    let updates = scene.slack().calls("chat.update").len();
+    never(
+        "the gone card updated again",
+        std::time::Duration::from_secs(3),
+        || scene.slack().calls("chat.update").len() > updates,
+    )
     .await;
     scene.stop().await;
 }

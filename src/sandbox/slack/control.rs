@@ -126,12 +126,25 @@ impl Control {
     /// A person deletes their message `ts`: gone, and delivered as the
     /// `message_deleted` event Slack sends. `false` if it is not theirs.
     pub fn delete_message(&self, channel: &str, ts: &str, user: &str) -> bool {
+        self.delete(channel, ts, Some(user))
+    }
+
+    /// A workspace admin deletes message `ts`, whoever wrote it (a bot's
+    /// card too).
+    pub fn admin_deletes(&self, channel: &str, ts: &str) -> bool {
+        self.delete(channel, ts, None)
+    }
+
+    fn delete(&self, channel: &str, ts: &str, user: Option<&str>) -> bool {
         let mut s = lock(&self.0);
         let event_ts = s.ts();
         let Some(messages) = s.channels.get_mut(channel) else {
             return false;
         };
-        let Some(at) = messages.iter().position(|m| m.ts == ts && m.user == user) else {
+        let Some(at) = messages
+            .iter()
+            .position(|m| m.ts == ts && user.is_none_or(|u| m.user == u))
+        else {
             return false;
         };
         let previous = web::message_json(&messages.remove(at));
