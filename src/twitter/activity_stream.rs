@@ -20,7 +20,7 @@ use super::activity::{self, Delivery};
 use super::ingest::Ingest;
 use super::lines::{Lines, Next};
 use super::spend::Meter;
-use super::stream::backoff;
+use super::stream::after_session;
 use super::subscriptions::in_step;
 use super::webhook::http::Taker;
 use super::{XClient, XError};
@@ -69,14 +69,7 @@ impl ActivityStreamer {
                 }
             };
             first = false;
-            failures = match &outcome {
-                Ok(()) => 0,
-                Err(_) => failures + 1,
-            };
-            let error = outcome.err().unwrap_or(XError::Unavailable {
-                detail: "the stream ended".to_owned(),
-            });
-            let wait = backoff(&error, failures);
+            let (error, wait) = after_session(outcome, &mut failures);
             tracing::warn!(error = %error, retry_s = wait.as_secs_f64(), "the X Activity API stream is down; reconnecting (with 5 minutes of backfill)");
             self.vitals
                 .failed(link, &error, crate::vitals::PLATFORM_PATIENCE);

@@ -206,6 +206,21 @@ fn stream_query() -> BTreeMap<&'static str, String> {
     ])
 }
 
+/// Why a session of one of X's streams ended and how long to wait before
+/// the next: a session that was up and ended starts the count of
+/// failures afresh.
+pub(super) fn after_session(outcome: Result<(), XError>, failures: &mut u32) -> (XError, Duration) {
+    *failures = match &outcome {
+        Ok(()) => 0,
+        Err(_) => *failures + 1,
+    };
+    let error = outcome.err().unwrap_or(XError::Unavailable {
+        detail: "the stream ended".to_owned(),
+    });
+    let wait = backoff(&error, *failures);
+    (error, wait)
+}
+
 /// X's reconnect guidance for its streams, after `failures` failed tries
 /// in a row: a
 /// dropped connection backs off linearly from 250 ms to 16 s, an HTTP
@@ -262,15 +277,7 @@ impl Streamer {
                 _ = stop.wait_for(|s| *s) => return,
             };
             self.live.send_replace(false);
-            failures = match &outcome {
-                // It was up, and ended: back off afresh.
-                Ok(()) => 0,
-                Err(_) => failures + 1,
-            };
-            let error = outcome.err().unwrap_or(XError::Unavailable {
-                detail: "the stream ended".to_owned(),
-            });
-            let wait = backoff(&error, failures);
+            let (error, wait) = after_session(outcome, &mut failures);
             tracing::warn!(error = %error, retry_s = wait.as_secs_f64(), "the filtered stream is down; brand search polls until it is back");
             self.vitals
                 .failed(&link, &error, crate::vitals::PLATFORM_PATIENCE);
