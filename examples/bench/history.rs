@@ -212,6 +212,7 @@ pub fn write(out: &mut dyn Write, n: u64, active: u64, end: DateTime<Utc>) -> an
                 opening_since: None,
                 card_revision: t.revision,
                 relayed: 1,
+                alarms_said: 0,
             };
             line(
                 out,

@@ -71,6 +71,38 @@ pub struct Card {
     /// A reply waits for X's rate limit until then (adapters show the
     /// time in each reader's own time zone).
     pub reply_held_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the answer the customer waits for is due, and how it stands.
+    pub due: Option<Due>,
+}
+
+/// The response target of the current wait, as the card shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Due {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub stands: Stands,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stands {
+    InTime,
+    /// The warning went off.
+    Soon,
+    Late,
+}
+
+impl Due {
+    fn of(ticket: &Ticket) -> Option<Self> {
+        let alarms = &ticket.alarms;
+        let at = alarms.due_at?;
+        let stands = if alarms.late() {
+            Stands::Late
+        } else if alarms.done_until.is_some() {
+            Stands::Soon
+        } else {
+            Stands::InTime
+        };
+        Some(Self { at, stands })
+    }
 }
 
 impl Card {
@@ -111,6 +143,7 @@ impl Card {
             tags: ticket.tags.iter().cloned().collect(),
             actions,
             reply_held_until: ticket.reply_held_until,
+            due: Due::of(ticket),
         }
     }
 

@@ -94,14 +94,27 @@ impl Written {
 
 /// Words to post. `Quoted` is what someone else wrote (a customer on X,
 /// an agent on the other platform) and is made inert; `At` is a moment,
-/// which each platform shows in the reader's own time zone; `Mixed` is
+/// which each platform shows in the reader's own time zone; `Ping` calls
+/// a person or a group (the only way perch ever pings); `Mixed` is
 /// perch's words around those.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Text {
     Ours(String),
     Quoted(String),
     At(chrono::DateTime<chrono::Utc>),
+    Ping(Mention),
     Mixed(Vec<Text>),
+}
+
+/// Someone to call, with their id on each platform (where they have one:
+/// elsewhere their name is written, and nobody is pinged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mention {
+    pub name: String,
+    pub slack: Option<String>,
+    pub discord: Option<String>,
+    /// A Slack user group and Discord role rather than a person.
+    pub group: bool,
 }
 
 /// How a platform writes what `Text` leaves to it.
@@ -110,6 +123,8 @@ pub struct Style {
     pub inert: fn(&str) -> String,
     /// Writes a moment in the platform's own markup.
     pub moment: fn(chrono::DateTime<chrono::Utc>) -> String,
+    /// Writes a mention in the platform's own markup.
+    pub ping: fn(&Mention) -> String,
 }
 
 impl Text {
@@ -119,7 +134,17 @@ impl Text {
             Self::Ours(s) => s.clone(),
             Self::Quoted(s) => (style.inert)(s),
             Self::At(t) => (style.moment)(*t),
+            Self::Ping(m) => (style.ping)(m),
             Self::Mixed(parts) => parts.iter().map(|p| p.render(style)).collect(),
+        }
+    }
+
+    /// Everyone the text calls.
+    pub fn pings(&self) -> Vec<&Mention> {
+        match self {
+            Self::Ping(m) => vec![m],
+            Self::Mixed(parts) => parts.iter().flat_map(Self::pings).collect(),
+            _ => Vec::new(),
         }
     }
 }

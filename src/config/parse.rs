@@ -8,17 +8,22 @@ use chrono_tz::Tz;
 
 /// `"45m"`, `"2h"`, `"1h 30m"`, `"90s"`, `"3d"`.
 pub fn duration(value: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(value.trim()).map_err(|e| {
-        format!(
-            "`{value}` is not a duration ({e}); write it like \"90s\", \"45m\", \"2h\" or \"3d\""
-        )
-    })?;
+    let d = duration_or_zero(value)?;
     if d.is_zero() {
         return Err(format!(
             "`{value}` is zero; use a positive duration like \"45m\""
         ));
     }
     Ok(d)
+}
+
+/// `duration`, where `"0m"` (at once) means something.
+pub fn duration_or_zero(value: &str) -> Result<Duration, String> {
+    humantime::parse_duration(value.trim()).map_err(|e| {
+        format!(
+            "`{value}` is not a duration ({e}); write it like \"90s\", \"45m\", \"2h\" or \"3d\""
+        )
+    })
 }
 
 /// An IANA zone name such as `America/New_York`.

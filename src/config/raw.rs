@@ -23,6 +23,8 @@ pub struct RawConfig {
     pub support_hours: Option<RawSupportHours>,
     #[serde(default)]
     pub response_targets: RawTargets,
+    pub escalation: Option<RawEscalation>,
+    pub oncall: Option<RawOnCall>,
     #[serde(default)]
     pub rules: Vec<RawRule>,
     #[serde(default)]
@@ -208,6 +210,48 @@ pub struct RawTargets {
     pub high: Option<String>,
     pub normal: Option<String>,
     pub low: Option<String>,
+    pub support_hours_only: Option<bool>,
+    pub warn_at: Option<String>,
+    pub next: Option<RawNextTargets>,
+}
+
+/// `[response_targets.next]`: after the customer writes again.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNextTargets {
+    pub urgent: Option<String>,
+    pub high: Option<String>,
+    pub normal: Option<String>,
+    pub low: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEscalation {
+    #[serde(default)]
+    pub ladder: Vec<RawRung>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRung {
+    pub after: String,
+    pub ping: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOnCall {
+    pub time_zone: String,
+    #[serde(default)]
+    pub shifts: Vec<RawShift>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawShift {
+    pub from: String,
+    pub agent: String,
 }
 
 #[derive(Debug, Deserialize)]

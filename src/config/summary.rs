@@ -157,15 +157,45 @@ fn write_team(out: &mut String, config: &Config) -> std::fmt::Result {
     }
     let targets: Vec<String> = Priority::ALL
         .into_iter()
-        .filter_map(|p| {
-            config
-                .response_targets
-                .for_priority(p)
-                .map(|d| format!("{p} {}", every(d)))
-        })
+        .zip(config.response_targets.first)
+        .filter_map(|(p, d)| Some(format!("{p} {}", every(d?.to_std().ok()?))))
         .collect();
     if !targets.is_empty() {
-        writeln!(out, "response targets: {}", targets.join(", "))?;
+        let t = &config.response_targets;
+        let counted = if t.hours.is_some() {
+            " (in support hours)"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "response targets: {}{counted}; warning at {}%",
+            targets.join(", "),
+            t.warn_percent
+        )?;
+        let ladder: Vec<String> = t
+            .ladder
+            .iter()
+            .map(|r| {
+                let who = match &r.ping {
+                    crate::ticket::targets::Ping::OnCall => "on call".to_owned(),
+                    crate::ticket::targets::Ping::Agents => "agents".to_owned(),
+                    crate::ticket::targets::Ping::Leads => "leads".to_owned(),
+                    crate::ticket::targets::Ping::Agent(a) => a.to_string(),
+                };
+                format!("{who} +{}m", r.after.num_minutes())
+            })
+            .collect();
+        writeln!(out, "escalation after a breach: {}", ladder.join(", "))?;
+    }
+    match &config.oncall {
+        Some(rota) => writeln!(
+            out,
+            "on call: a rota of {} shifts ({})",
+            rota.shifts.len(),
+            rota.zone
+        )?,
+        None => writeln!(out, "on call: no rota (`oncall me` stands in)")?,
     }
     writeln!(
         out,

@@ -93,6 +93,12 @@ const BROKEN: &[(&str, &str, &str, &str, usize, &str)] = &[
     ("search query too long with misspellings", "[accounts.routes]", "[[accounts.ingest.search]]\nname = \"brand\"\nquery = \"LONGQUERY\"\n[accounts.routes]", "accounts[0].ingest.search[0].query", 22, "X allows 512"),
     ("unknown placeholder", "[service]", "[auto_replies]\ndm_welcome = \"Hi {name}!\"\n[service]", "auto_replies.dm_welcome", 3, "names `{name}`, which perch does not know; nothing is filled in here"),
     ("off-hours reply too long", "[service]", "[auto_replies]\noff_hours = \"LONGREPLY\"\n[service]", "auto_replies.off_hours", 3, "a public reply allows 280, so cut 17"),
+    ("bad ping", "[service]", "[[escalation.ladder]]\nafter = \"0m\"\nping = \"everyone\"\n[service]", "escalation.ladder[0].ping", 4, "is not `oncall`, `agents`, `leads` or the key of an agent"),
+    ("bad ladder step", "[service]", "[[escalation.ladder]]\nafter = \"later\"\nping = \"oncall\"\n[service]", "escalation.ladder[0].after", 3, "is not a duration"),
+    ("bad shift", "[service]", "[oncall]\ntime_zone = \"UTC\"\nshifts = [{ from = \"monday morning\", agent = \"jo\" }]\n[service]", "oncall.shifts[0].from", 4, "not a day and a time"),
+    ("shift for nobody", "[service]", "[oncall]\ntime_zone = \"UTC\"\nshifts = [{ from = \"mon 09:00\", agent = \"kim\" }]\n[service]", "oncall.shifts[0].agent", 4, "`kim` is not the key of an agent"),
+    ("bad warning share", "[service]", "[response_targets]\nwarn_at = \"three quarters\"\n[service]", "response_targets.warn_at", 3, "is not a share of the target"),
+    ("targets in hours without hours", "[service]", "[response_targets]\nsupport_hours_only = true\n[service]", "response_targets.support_hours_only", 3, "no [support_hours] to count in"),
     ("syntax error", "[service]", "[service", "", 2, "invalid table header"),
 ];
 

@@ -8,10 +8,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 pub use crate::ticket::hours::SupportHours;
+pub use crate::ticket::oncall::Rota;
 pub use crate::ticket::rules::{Classification, Rule, Rules};
+pub use crate::ticket::targets::Targets as ResponseTargets;
 use crate::ticket::{
-    AccountKey, AgentId, DiscordChannelId, DiscordUserId, Priority, SlackChannelId, SlackUserId,
-    XUserId,
+    AccountKey, AgentId, DiscordChannelId, DiscordUserId, SlackChannelId, SlackUserId, XUserId,
 };
 
 #[derive(Debug, Clone)]
@@ -24,7 +25,9 @@ pub struct Config {
     pub agents: Vec<AgentConfig>,
     pub permissions: Permissions,
     pub support_hours: Option<SupportHours>,
+    /// The targets, the hours they count in and the escalation ladder.
     pub response_targets: ResponseTargets,
+    pub oncall: Option<Rota>,
     pub rules: Rules,
     pub saved_replies: Vec<SavedReply>,
     pub auto_replies: AutoReplies,
@@ -243,26 +246,6 @@ pub struct Permissions {
     pub slack_lead_group: Option<String>,
     pub discord_agent_role: Option<String>,
     pub discord_lead_role: Option<String>,
-}
-
-/// How fast each priority should get its first response.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ResponseTargets {
-    pub urgent: Option<Duration>,
-    pub high: Option<Duration>,
-    pub normal: Option<Duration>,
-    pub low: Option<Duration>,
-}
-
-impl ResponseTargets {
-    pub fn for_priority(&self, priority: Priority) -> Option<Duration> {
-        match priority {
-            Priority::Urgent => self.urgent,
-            Priority::High => self.high,
-            Priority::Normal => self.normal,
-            Priority::Low => self.low,
-        }
-    }
 }
 
 #[derive(Debug, Clone)]

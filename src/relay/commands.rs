@@ -121,10 +121,13 @@ impl Commands {
         let person = self.roles.resolve(author).await;
         let parsed = grammar::parse(text);
         let answer = match parsed {
-            ChatCommand::Help { problem } => Some(match problem {
-                Some(p) => format!("{p}\n\n{}", grammar::help_text()),
-                None => grammar::help_text(),
-            }),
+            ChatCommand::Help { problem } => {
+                let oncall = self.on_call_line(self.core.now());
+                Some(match problem {
+                    Some(p) => format!("{p}\n\n{}\n\n{oncall}", grammar::help_text()),
+                    None => format!("{}\n\n{oncall}", grammar::help_text()),
+                })
+            }
             _ if person.actor.role == Role::Outsider => Some(Refusal::NotAnAgent.to_string()),
             ChatCommand::Queue => Some(reports::queue(&self.core.store.queue()?, self.core.now())),
             ChatCommand::Mine => Some(reports::mine(
@@ -141,8 +144,13 @@ impl Commands {
                     Ok(month) => answer.push_str(&format!("\n{}", month.line())),
                     Err(e) => tracing::warn!(error = %e, "cannot read the month's X spend"),
                 }
+                answer.push_str(&format!("\n{}", self.on_call_line(now)));
                 Some(answer)
             }
+            ChatCommand::OnCall { stand_in: None } => Some(self.on_call_line(self.core.now())),
+            ChatCommand::OnCall {
+                stand_in: Some(ask),
+            } => Some(self.stand_in(&person.actor, author, &ask)?),
             ChatCommand::Ticket { ticket, action } => {
                 let target = match ticket {
                     Some(id) => Some(id),

@@ -20,6 +20,7 @@
 //! the X clients and the rate-limit holds) beside the `Core` all share; the
 //! `speaking` functions are how any of them talks in chat.
 
+mod alarms;
 mod auto_reply;
 mod commands;
 mod holding;
@@ -27,6 +28,7 @@ mod idle;
 mod inbound;
 mod not_before;
 mod notices;
+mod oncall;
 mod parked;
 mod people;
 mod posting;
@@ -82,6 +84,7 @@ struct Wake {
     threads: watch::Sender<()>,
     commands: Notify,
     outbox: Notify,
+    alarms: Notify,
 }
 
 impl Default for Wake {
@@ -90,6 +93,7 @@ impl Default for Wake {
             threads: watch::Sender::new(()),
             commands: Notify::new(),
             outbox: Notify::new(),
+            alarms: Notify::new(),
         }
     }
 }
@@ -268,6 +272,31 @@ impl Relay {
                 |r| async move { r.outbox.drain_outbox().await },
             ),
         ];
+        // The response targets' alarms, when there are targets: at start
+        // every active ticket is planned again (the config may differ).
+        if self
+            .core
+            .config
+            .response_targets
+            .first
+            .iter()
+            .any(Option::is_some)
+        {
+            let started = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            loops.push(self.every(
+                "alarms",
+                &stop,
+                Wakeup::By(|r| &r.core.wake.alarms),
+                move |r| {
+                    let everything = !started.swap(true, std::sync::atomic::Ordering::SeqCst);
+                    async move {
+                        if let Err(e) = r.run_alarms(everything) {
+                            tracing::error!(error = %e, "cannot check the response targets' alarms; will retry");
+                        }
+                    }
+                },
+            ));
+        }
         // One thread loop per route, so that each platform and channel
         // goes at its own pace; without routes, one that clears the queue.
         let routes = self.threads.all_routes();
@@ -334,6 +363,8 @@ impl Core {
     /// Wakes every route's thread loop: a ticket asked to be drawn.
     fn wake_threads(&self) {
         self.wake.threads.send_replace(());
+        // A ticket changed: its alarms may need planning.
+        self.wake.alarms.notify_one();
     }
 
     /// Where people can see something the account sent: a post's address,

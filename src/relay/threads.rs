@@ -210,6 +210,7 @@ impl Threads {
                 view.opening_since.is_none()
                     && view.card_revision >= ticket.revision
                     && view.relayed >= relayed(ticket).count()
+                    && view.alarms_said >= ticket.alarms.fired.len()
             }
             Err(_) => false,
         }
@@ -225,6 +226,7 @@ impl Threads {
         let given_up = store.route_view(ticket.id, key).and_then(|mut view| {
             view.card_revision = ticket.revision;
             view.relayed = relayed(ticket).count();
+            view.alarms_said = ticket.alarms.fired.len();
             store.set_route_view(ticket.id, key, &view)
         });
         match given_up {
@@ -279,6 +281,8 @@ impl Threads {
                 self.core.store.link_thread(ticket.id, thread.clone())?;
                 view.opening_since = None;
                 view.relayed = 1;
+                // A thread opened late says only the alarms to come.
+                view.alarms_said = ticket.alarms.fired.len();
                 self.core.store.set_route_view(ticket.id, &key, &view)?;
                 tracing::info!(ticket = %ticket.id, route = %key, "ticket thread opened");
                 thread
@@ -305,6 +309,12 @@ impl Threads {
             };
             route.platform.post(&thread, &text).await?;
             view.relayed += 1;
+            self.core.store.set_route_view(ticket.id, &key, &view)?;
+        }
+        while let Some(fired) = ticket.alarms.fired.get(view.alarms_said) {
+            let line = self.core.alarm_line(ticket, fired);
+            route.platform.post(&thread, &line).await?;
+            view.alarms_said += 1;
             self.core.store.set_route_view(ticket.id, &key, &view)?;
         }
         Ok(())

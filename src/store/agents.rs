@@ -19,7 +19,22 @@ pub struct AgentRecord {
     pub updated_at: DateTime<Utc>,
 }
 
+const STAND_IN: &str = "oncall_stand_in";
+
 impl Store {
+    /// Who stands in for the on-call rota (`oncall me for 4h`), if anyone
+    /// ever did; `on_call` reads whether their time is up.
+    pub fn stand_in(&self) -> Result<Option<crate::ticket::oncall::StandIn>, StoreError> {
+        self.get(&self.meta, "meta", STAND_IN)
+    }
+
+    pub fn set_stand_in(
+        &self,
+        stand_in: &crate::ticket::oncall::StandIn,
+    ) -> Result<(), StoreError> {
+        self.put(&self.meta, STAND_IN, stand_in)
+    }
+
     /// Writes the configured agents (those that changed).
     pub fn sync_agents(
         &self,

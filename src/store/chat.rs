@@ -5,8 +5,8 @@
 //!   acknowledged survives a crash until the relay has acted on it;
 //! - `chat_views`: per ticket and route, how far its thread is drawn (the
 //!   card's revision, how many customer messages and automatic replies are
-//!   relayed, and whether
-//!   a card is being opened right now);
+//!   relayed and alarms said, and whether a card is being opened right
+//!   now);
 //! - `chat_sync`: the tickets whose threads need work, each with the
 //!   revision that asked, written in the same transaction as the change.
 
@@ -38,6 +38,9 @@ pub struct RouteView {
     /// How many of the customer's messages the thread shows (the card
     /// shows the first).
     pub relayed: usize,
+    /// How many of the ticket's response-target alarms the thread said.
+    #[serde(default)]
+    pub alarms_said: usize,
 }
 
 impl Journal for Store {

@@ -7,7 +7,8 @@
 //! - `active/{number}`: the open and claimed tickets (the queue, who holds
 //!   what, idle claims, the threads to watch);
 //! - `opened/{created_at µs}/{number}`: every ticket by when it was opened
-//!   (`stats` over a period reads that period only).
+//!   (`stats` over a period reads that period only);
+//! - `alarm/…` and `replan/…`: the response targets' timers (`alarms`).
 //!
 //! `outbox_index` (each value the entry's number):
 //!
@@ -31,7 +32,7 @@ use crate::ticket::{AccountKey, AgentId, ChatThread, Origin, Priority, State, Ti
 
 /// Bumped when what the indexes hold changes: a store indexed by another
 /// version is indexed again when it opens.
-const INDEX_VERSION: u64 = 1;
+const INDEX_VERSION: u64 = 2;
 pub(super) const VERSION_KEY: &str = "index_version";
 
 /// What lists and figures need of a ticket, without its messages.
@@ -77,6 +78,7 @@ fn ticket_rows(t: &Ticket) -> Vec<(String, Summary)> {
     let summary = Summary::of(t);
     let mut rows = vec![(opened_key(t.created_at, t.id), summary.clone())];
     if !matches!(t.state, State::Resolved(_)) {
+        rows.extend(super::alarms::rows(t, &summary));
         rows.push((format!("active/{}", number_key(t.id.get())), summary));
     }
     rows

@@ -30,6 +30,7 @@
 //! returns, so what a caller acknowledges outward survives a crash.
 
 mod agents;
+mod alarms;
 mod audit;
 mod chat;
 pub mod codec;

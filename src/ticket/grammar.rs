@@ -21,6 +21,10 @@ pub enum ChatCommand {
     SavedReplies,
     /// Response rate and time to first response over a period.
     Stats { period: Duration },
+    /// Who is on call now and next (`oncall`), or someone standing in:
+    /// the caller (`oncall me [for 4h]`) or, for leads, an agent
+    /// (`oncall @sam [for 4h]`); without `for`, until the shift ends.
+    OnCall { stand_in: Option<StandInAsk> },
     /// The help text; `problem` says what was wrong with the input, if
     /// anything.
     Help { problem: Option<String> },
@@ -49,6 +53,14 @@ pub enum TicketAction {
     SavedReply {
         name: String,
     },
+}
+
+/// `oncall me` / `oncall @sam`, with how long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StandInAsk {
+    /// `None`: the caller.
+    pub who: Option<AgentMention>,
+    pub for_: Option<Duration>,
 }
 
 /// How a command names an agent: a platform mention, or a configured
@@ -163,6 +175,12 @@ pub const VERBS: &[Verb] = &[
         summary: "Response rate and time to first response: today, 7d, 30d",
     },
     Verb {
+        name: "oncall",
+        usage: "[me|@agent] [for 4h]",
+        help: "who is on call now and next; `oncall me for 4h` stands in (leads: `oncall @sam`)",
+        summary: "Who is on call; stand in: me [for 4h], or @agent (leads)",
+    },
+    Verb {
         name: "help",
         usage: "",
         help: "this text",
@@ -246,6 +264,7 @@ pub fn parse(text: &str) -> ChatCommand {
             )
         }
         "stats" => parse_stats(rest),
+        "oncall" | "on-call" => parse_oncall(rest),
         "claim" => {
             let (ticket, rest) = take_ticket(rest);
             match rest.to_ascii_lowercase().as_str() {
@@ -350,6 +369,45 @@ fn parse_mention(word: &str) -> Option<AgentMention> {
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
     ok.then(|| AgentMention::Name(name.to_owned()))
+}
+
+fn parse_oncall(rest: &str) -> ChatCommand {
+    let (who, after) = split_word(rest);
+    if who.is_empty() {
+        return ChatCommand::OnCall { stand_in: None };
+    }
+    let who = if who.eq_ignore_ascii_case("me") {
+        None
+    } else {
+        match parse_mention(who) {
+            Some(m) => Some(m),
+            None => {
+                return help(format!(
+                    "`oncall` takes `me` or an agent, then optionally how long: `oncall me for 4h`, not `{}`",
+                    truncate(rest, 40)
+                ))
+            }
+        }
+    };
+    let span = after
+        .strip_prefix("for ")
+        .map_or(after, str::trim)
+        .to_ascii_lowercase();
+    let for_ = match span.as_str() {
+        "" => None,
+        other => match humantime::parse_duration(other) {
+            Ok(d) if d.as_secs() >= 60 && d.as_secs() <= 14 * 24 * 3600 => Some(d),
+            _ => {
+                return help(format!(
+                    "`{}` is not how long to stand in: try `for 4h` (a minute to two weeks)",
+                    truncate(after, 40)
+                ))
+            }
+        },
+    };
+    ChatCommand::OnCall {
+        stand_in: Some(StandInAsk { who, for_ }),
+    }
 }
 
 fn parse_stats(rest: &str) -> ChatCommand {

@@ -141,6 +141,25 @@ fn the_grammar_parses_what_agents_type() {
         ),
         ("help", ChatCommand::Help { problem: None }),
         ("", ChatCommand::Help { problem: None }),
+        ("oncall", ChatCommand::OnCall { stand_in: None }),
+        (
+            "oncall me for 4h",
+            ChatCommand::OnCall {
+                stand_in: Some(StandInAsk {
+                    who: None,
+                    for_: Some(Duration::from_secs(4 * 3600)),
+                }),
+            },
+        ),
+        (
+            "oncall <@U0SAMLEE1>",
+            ChatCommand::OnCall {
+                stand_in: Some(StandInAsk {
+                    who: Some(AgentMention::Slack("U0SAMLEE1".into())),
+                    for_: None,
+                }),
+            },
+        ),
     ];
     // Every verb in the list is one the grammar knows.
     for v in VERBS {
@@ -170,6 +189,9 @@ fn anything_else_gets_the_help_text_with_the_reason() {
         ("reply", "takes a saved reply's name"),
         ("reply sorry about that", "takes a saved reply's name"),
         ("reopen it", "takes nothing but a ticket number"),
+        ("oncall <@>", "takes `me` or an agent"),
+        ("oncall me forever", "not how long to stand in"),
+        ("oncall me for 30s", "not how long to stand in"),
     ] {
         match parse(input) {
             ChatCommand::Help { problem: Some(p) } => {
@@ -195,12 +217,12 @@ fn the_help_and_discord_offer_every_verb_the_grammar_knows() {
     let offered: Vec<&str> = subcommands().map(|v| v.name).collect();
     for verb in [
         "claim", "unclaim", "assign", "resolve", "reopen", "note", "dm", "public", "reply",
-        "replies", "queue", "mine", "stats", "help",
+        "replies", "queue", "mine", "stats", "oncall", "help",
     ] {
         assert!(help.contains(&format!("\n  {verb}")), "help lacks {verb}");
         assert!(offered.contains(&verb), "Discord lacks {verb}");
     }
-    assert_eq!(offered.len(), 14, "each subcommand once: {offered:?}");
+    assert_eq!(offered.len(), 15, "each subcommand once: {offered:?}");
     assert!(subcommands().all(|v| v.summary.len() <= 100));
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
 /// Published support hours.
@@ -61,6 +61,56 @@ impl SupportHours {
                 })
             })
             .find(|opens| *opens > at)
+    }
+
+    /// The moment `span` of open time has passed since `start` (the
+    /// clock stops while the team is away: nights, weekends, holidays);
+    /// `None` when the hours do not hold that much in a year.
+    pub fn after_open_time(&self, start: DateTime<Utc>, span: Duration) -> Option<DateTime<Utc>> {
+        if span <= Duration::zero() {
+            return Some(start);
+        }
+        let mut left = span;
+        let first = start.with_timezone(&self.zone).date_naive();
+        for day in (0..366u64).filter_map(|n| first.checked_add_days(Days::new(n))) {
+            if self.holidays.contains(&day) {
+                continue;
+            }
+            let index = day.weekday().num_days_from_monday() as usize;
+            let mut ranges = self.weekly.get(index).cloned().unwrap_or_default();
+            ranges.sort_unstable();
+            for (from, to) in ranges {
+                let (Some(from), Some(to)) = (self.moment(day, from), self.moment(day, to)) else {
+                    continue;
+                };
+                let from = from.max(start);
+                if to <= from {
+                    continue;
+                }
+                if to - from >= left {
+                    return Some(from + left);
+                }
+                left -= to - from;
+            }
+        }
+        None
+    }
+
+    /// `minute` after local midnight of `day`, as a moment: 24:00 is the
+    /// next midnight, and a time the clocks skip (spring forward) is the
+    /// first one after the gap.
+    fn moment(&self, day: NaiveDate, minute: u16) -> Option<DateTime<Utc>> {
+        let midnight = day.and_time(NaiveTime::MIN);
+        let local = midnight + Duration::minutes(i64::from(minute));
+        self.zone
+            .from_local_datetime(&local)
+            .earliest()
+            .or_else(|| {
+                self.zone
+                    .from_local_datetime(&(local + Duration::hours(1)))
+                    .earliest()
+            })
+            .map(|at| at.with_timezone(&Utc))
     }
 
     /// How customers read an opening time: `Monday 09:00 EST`.

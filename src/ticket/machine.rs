@@ -396,6 +396,7 @@ fn reply(d: &mut Draft<'_>, text: &str, policy: &Policy) -> Result<(), Refusal> 
     claim.last_reply_at = Some(d.now);
     d.next.state = State::Claimed(claim);
     d.next.first_response_at.get_or_insert(d.now);
+    d.next.last_response_at = Some(d.now);
     d.effects.push(Effect::SendReply {
         text: text.to_owned(),
         channel: d.before.reply_channel,

@@ -6,8 +6,10 @@ pub mod hours;
 pub mod ids;
 pub mod machine;
 pub mod model;
+pub mod oncall;
 pub mod reply;
 pub mod rules;
+pub mod targets;
 
 pub use ids::*;
 pub use machine::{

@@ -268,6 +268,18 @@ pub struct Ticket {
     /// (shown on the card; cleared when the reply goes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_held_until: Option<DateTime<Utc>>,
+    /// When the team last answered through perch (the reply may still
+    /// travel to X); the response targets count from the customer's
+    /// words after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_response_at: Option<DateTime<Utc>>,
+    /// The response target's alarms for the current wait.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub alarms: super::targets::Alarms,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 /// What is known when a ticket is first opened.
@@ -315,6 +327,8 @@ impl Ticket {
             updated_at: at,
             revision: 0,
             reply_held_until: None,
+            last_response_at: None,
+            alarms: super::targets::Alarms::default(),
         }
     }
 

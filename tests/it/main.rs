@@ -24,6 +24,7 @@ mod relay_limits;
 mod relay_pacing;
 mod relay_replies;
 mod relay_threads;
+mod response_targets;
 mod running;
 mod sandbox;
 mod scale;

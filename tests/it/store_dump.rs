@@ -74,6 +74,7 @@ fn populated(dir: &std::path::Path) -> Store {
                 opening_since: None,
                 card_revision: 1,
                 relayed: 1,
+                alarms_said: 0,
             },
         )
         .expect("view");

@@ -5,6 +5,7 @@ use serenity::all::{
 };
 
 use super::text::escape;
+use crate::chat::card::Stands;
 use crate::chat::{Card, CardAction};
 use crate::ticket::Priority;
 
@@ -48,6 +49,21 @@ pub fn embed(card: &Card) -> CreateEmbed {
                 "⏳ a reply goes at <t:{}:t> (X's rate limit)",
                 at.timestamp()
             ),
+            true,
+        );
+    }
+    if let Some(due) = card.due {
+        // `<t:…:R>` counts in the reader's client: "in 12 minutes",
+        // "5 minutes ago".
+        let (mark, word) = match due.stands {
+            Stands::InTime => ("", "by"),
+            Stands::Soon => ("⏳ ", "soon: by"),
+            Stands::Late => ("🚨 ", "late: was due"),
+        };
+        let t = due.at.timestamp();
+        embed = embed.field(
+            "Answer due",
+            format!("{mark}{word} <t:{t}:t> (<t:{t}:R>)"),
             true,
         );
     }

@@ -133,6 +133,21 @@ fn no_pings() -> CreateAllowedMentions {
     CreateAllowedMentions::new()
 }
 
+/// Exactly the people and roles `words` calls, and nobody else.
+fn only_pings(words: &Text) -> CreateAllowedMentions {
+    let ids = |group: bool| -> Vec<u64> {
+        words
+            .pings()
+            .into_iter()
+            .filter(|m| m.group == group)
+            .filter_map(|m| m.discord.as_deref()?.parse().ok())
+            .collect()
+    };
+    no_pings()
+        .users(ids(false).into_iter().map(serenity::all::UserId::new))
+        .roles(ids(true).into_iter().map(serenity::all::RoleId::new))
+}
+
 fn id(s: &str) -> Result<u64, ChatError> {
     s.parse::<u64>()
         .ok()
@@ -322,14 +337,14 @@ impl DiscordRest {
     }
 
     /// Posts in a ticket thread; text from X has its markdown escaped, and
-    /// nothing is ever pinged.
+    /// nobody is pinged but whom the text calls by `Text::Ping`.
     pub async fn post(&self, thread: &ChatThread, words: &Text) -> Result<MessageRef, ChatError> {
         let ChatThread::Discord { thread: t, .. } = thread else {
             return Err(ChatError::Refused("not a Discord thread".to_owned()));
         };
         let message = CreateMessage::new()
             .content(words.render(&text::STYLE))
-            .allowed_mentions(no_pings());
+            .allowed_mentions(only_pings(words));
         self.send_in(thread, t.as_str(), message).await
     }
 

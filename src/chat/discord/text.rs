@@ -15,6 +15,11 @@ use crate::chat::markup::{
 pub const STYLE: crate::chat::Style = crate::chat::Style {
     inert: escape,
     moment: |t| format!("<t:{0}:T> (<t:{0}:R>)", t.timestamp()),
+    ping: |m| match (&m.discord, m.group) {
+        (Some(id), false) => format!("<@{id}>"),
+        (Some(id), true) => format!("<@&{id}>"),
+        (None, _) => format!("@{}", escape(&m.name)),
+    },
 };
 
 /// Escapes Discord markdown so customer text shows as written.

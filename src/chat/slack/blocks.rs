@@ -3,6 +3,7 @@
 use slack_morphism::prelude::*;
 
 use super::text::{escape, link};
+use crate::chat::card::Stands;
 use crate::chat::{Card, Prompt};
 use crate::ticket::Priority;
 
@@ -67,6 +68,19 @@ pub fn card(card: &Card) -> Vec<SlackBlock> {
             "*Waiting on X*\n:hourglass: a reply goes at <!date^{}^{{time}}|{} UTC> (X's rate limit)",
             at.timestamp(),
             at.format("%H:%M")
+        )));
+    }
+    if let Some(due) = card.due {
+        // `{ago}` reads "in 12 minutes" or "5 minutes ago" for the reader.
+        let (mark, word) = match due.stands {
+            Stands::InTime => ("", "by"),
+            Stands::Soon => (":hourglass_flowing_sand: ", "soon: by"),
+            Stands::Late => (":rotating_light: ", "late: was due"),
+        };
+        let t = due.at.timestamp();
+        facts.push(md(format!(
+            "*Answer due*\n{mark}{word} <!date^{t}^{{time}} ({{ago}})|{} UTC>",
+            due.at.format("%H:%M")
         )));
     }
     let mut blocks: Vec<SlackBlock> = vec![

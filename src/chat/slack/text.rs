@@ -18,6 +18,11 @@ pub const STYLE: crate::chat::Style = crate::chat::Style {
             t.format("%H:%M:%S")
         )
     },
+    ping: |m| match (&m.slack, m.group) {
+        (Some(id), false) => format!("<@{id}>"),
+        (Some(id), true) => format!("<!subteam^{id}>"),
+        (None, _) => format!("@{}", escape(&m.name)),
+    },
 };
 
 /// Makes text inert for Slack: `&` `<` `>` escaped, as Slack documents.

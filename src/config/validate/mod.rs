@@ -9,6 +9,7 @@ use std::time::Duration;
 use regex::{Regex, RegexBuilder};
 
 mod accounts;
+mod escalation;
 mod platforms;
 mod replies;
 mod team;
@@ -23,7 +24,7 @@ use crate::xrules::{limits, text};
 use accounts::accounts;
 use platforms::{discord, service, slack, x_settings};
 use replies::{auto_replies, rules, saved_replies};
-use team::{agents, permissions, support_hours, targets};
+use team::{agents, permissions, support_hours};
 
 /// X's limit on a recent-search query.
 pub const MAX_QUERY_CHARS: usize = 512;
@@ -117,7 +118,11 @@ pub fn validate(raw: RawConfig) -> Result<Validated, Vec<Problem>> {
         .support_hours
         .as_ref()
         .and_then(|h| support_hours(&mut c, h));
-    let response_targets = targets(&mut c, &raw.response_targets);
+    let response_targets = escalation::targets(&mut c, &raw, &agents, support_hours.as_ref());
+    let oncall = raw
+        .oncall
+        .as_ref()
+        .and_then(|o| escalation::oncall(&mut c, o, &agents));
     let rules = rules(&mut c, &raw.rules);
     let saved_replies = saved_replies(&mut c, &raw.saved_replies);
     let auto_replies = auto_replies(&mut c, &raw.auto_replies);
@@ -180,6 +185,7 @@ pub fn validate(raw: RawConfig) -> Result<Validated, Vec<Problem>> {
             permissions,
             support_hours,
             response_targets,
+            oncall,
             rules: Rules(rules),
             saved_replies,
             auto_replies,

@@ -1,5 +1,4 @@
-//! `[[agents]]`, `[permissions]`, `[support_hours]` and
-//! `[response_targets]`.
+//! `[[agents]]`, `[permissions]` and `[support_hours]`.
 
 use super::*;
 
@@ -123,32 +122,4 @@ pub(super) fn support_hours(c: &mut Checker, raw: &RawSupportHours) -> Option<Su
         weekly,
         holidays,
     })
-}
-
-pub(super) fn targets(c: &mut Checker, raw: &RawTargets) -> ResponseTargets {
-    let mut one = |name: &str, v: &Option<String>| {
-        v.as_ref()
-            .and_then(|v| c.check(&format!("response_targets.{name}"), parse::duration(v)))
-    };
-    let t = ResponseTargets {
-        urgent: one("urgent", &raw.urgent),
-        high: one("high", &raw.high),
-        normal: one("normal", &raw.normal),
-        low: one("low", &raw.low),
-    };
-    let set: Vec<_> = Priority::ALL
-        .into_iter()
-        .filter_map(|p| t.for_priority(p).map(|d| (p, d)))
-        .collect();
-    for pair in set.windows(2) {
-        if let [(p, a), (q, b)] = pair {
-            if a > b {
-                c.warn(
-                    format!("response_targets.{p}"),
-                    format!("is longer than the target for {q}: more urgent tickets usually get shorter targets"),
-                );
-            }
-        }
-    }
-    t
 }

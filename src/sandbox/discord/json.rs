@@ -136,11 +136,41 @@ pub(super) fn pings(content: &str, allowed: Option<&Value>) -> Vec<String> {
             None => ("users", rest.strip_prefix('!').unwrap_or(rest)),
         };
         let id: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        if !id.is_empty() && rest[id.len()..].starts_with('>') && parse.iter().any(|p| p == kind) {
+        // Named in `users` / `roles`, or all of a kind by `parse`.
+        let listed = allowed
+            .and_then(|a| a.get(kind))
+            .and_then(Value::as_array)
+            .is_some_and(|ids| ids.iter().any(|v| v.as_str() == Some(id.as_str())));
+        if !id.is_empty()
+            && rest[id.len()..].starts_with('>')
+            && (listed || parse.iter().any(|p| p == kind))
+        {
             out.push(format!("{kind}:{id}"));
         }
     }
     out
+}
+
+/// Discord's refusal of an `allowed_mentions` that both parses a kind
+/// and lists ids of it (they are mutually exclusive), as it answers it.
+pub(super) fn allowed_mentions_refusal(allowed: Option<&Value>) -> Option<Response> {
+    let allowed = allowed?;
+    let parse = allowed.get("parse").and_then(Value::as_array);
+    let clash = ["users", "roles"].into_iter().find(|kind| {
+        parse.is_some_and(|p| p.iter().any(|v| v.as_str() == Some(kind)))
+            && allowed
+                .get(*kind)
+                .and_then(Value::as_array)
+                .is_some_and(|ids| !ids.is_empty())
+    })?;
+    let body = json!({
+        "message": "Invalid Form Body", "code": 50035,
+        "errors": { "allowed_mentions": { "_errors": [{
+            "code": "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
+            "message": format!("parse:[\"{clash}\"] and {clash}: [ids] are mutually exclusive."),
+        }] } },
+    });
+    Some((StatusCode::BAD_REQUEST, axum::Json(body)).into_response())
 }
 
 /// Components as Discord answers them: each with a numeric `id` in the
@@ -200,5 +230,13 @@ mod tests {
             ["users:42", "users:7"]
         );
         assert!(pings("<@notanid>", None).is_empty());
+        let only = json!({ "parse": [], "users": ["7"], "roles": ["9"] });
+        assert_eq!(
+            pings("<@7> <@8> <@&9> <@&10> @everyone", Some(&only)),
+            ["users:7", "roles:9"]
+        );
+        assert!(allowed_mentions_refusal(Some(&only)).is_none());
+        let both = json!({ "parse": ["users"], "users": ["7"] });
+        assert!(allowed_mentions_refusal(Some(&both)).is_some());
     }
 }

@@ -431,6 +431,9 @@ fn create_message(s: &mut State, channel: u64, body: &Value) -> Response {
             "Cannot send an empty message",
         );
     }
+    if let Some(refused) = super::json::allowed_mentions_refusal(body.get("allowed_mentions")) {
+        return refused;
+    }
     let (per, window) = (s.per_window, s.window);
     let now = Instant::now();
     let (remaining, start) = s.windows.entry(channel).or_insert((per, now));

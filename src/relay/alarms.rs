@@ -1,0 +1,189 @@
+//! The response targets' alarms (`ticket::targets`), fired from the
+//! store's timer rows: a ticket that moved on is planned again, a due
+//! alarm is recorded on the ticket with whom it calls (the on-call agent
+//! resolved at that moment), and every thread then says it once, pinging
+//! exactly those people (`threads`). A crash between the two repeats
+//! nothing: the alarm is in the store before anyone is pinged.
+
+use chrono::{DateTime, Utc};
+
+use super::{Core, Relay};
+use crate::chat::{Mention, Text};
+use crate::store::StoreError;
+use crate::ticket::oncall::{self, OnCall};
+use crate::ticket::targets::{self, Called, Fired, Ping, Step, Targets};
+use crate::ticket::{Effect, Ticket, Transition};
+
+impl Core {
+    /// Who is on call at `now`: a stand-in, else the rota's.
+    pub(super) fn on_call(&self, now: DateTime<Utc>) -> Option<OnCall> {
+        let stand_in = self.store.stand_in().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read who stands in on call; the rota's person is called");
+            None
+        });
+        oncall::on_call(self.config.oncall.as_ref(), stand_in.as_ref(), now)
+    }
+
+    /// How a chat platform calls `called`.
+    pub(super) fn mention(&self, called: &Called) -> Mention {
+        let permissions = &self.config.permissions;
+        match called {
+            Called::Agent(id) => {
+                let agent = self.config.agents.iter().find(|a| a.key == *id);
+                Mention {
+                    name: agent.map_or_else(|| id.to_string(), |a| a.name.clone()),
+                    slack: agent
+                        .and_then(|a| a.slack_user.as_ref())
+                        .map(|u| u.to_string()),
+                    discord: agent
+                        .and_then(|a| a.discord_user.as_ref())
+                        .map(|u| u.to_string()),
+                    group: false,
+                }
+            }
+            Called::Agents => Mention {
+                name: "agents".to_owned(),
+                slack: permissions.slack_agent_group.clone(),
+                discord: permissions.discord_agent_role.clone(),
+                group: true,
+            },
+            Called::Leads => Mention {
+                name: "leads".to_owned(),
+                slack: permissions.slack_lead_group.clone(),
+                discord: permissions.discord_lead_role.clone(),
+                group: true,
+            },
+        }
+    }
+
+    /// What a thread says when `fired` went off on `ticket`.
+    pub(super) fn alarm_line(&self, ticket: &Ticket, fired: &Fired) -> Text {
+        let (mark, words) = match fired.step {
+            Step::Urgent => ("🔔", "Urgent, and nobody holds it; the answer is due at "),
+            Step::Warning => ("⏳", "The answer is due at "),
+            Step::Breach | Step::Rung(0) => ("🚨", "Late: the answer was due at "),
+            Step::Rung(_) => ("🚨", "Still unanswered, due at "),
+        };
+        let mut parts = vec![
+            Text::Ours(format!("{mark} {} · {words}", ticket.id)),
+            Text::At(fired.due_at),
+            Text::Ours(". ".to_owned()),
+        ];
+        for (i, called) in fired.called.iter().enumerate() {
+            if i > 0 {
+                parts.push(Text::Ours(", ".to_owned()));
+            }
+            parts.push(Text::Ping(self.mention(called)));
+        }
+        let ask = match (&fired.step, ticket.holder()) {
+            (_, Some(_)) => " please answer the customer.",
+            (Step::Urgent | Step::Warning | Step::Breach, None) => {
+                " please claim it or find someone who can."
+            }
+            (Step::Rung(_), None) => " nobody has claimed it yet.",
+        };
+        parts.push(Text::Ours(ask.to_owned()));
+        Text::Mixed(parts)
+    }
+}
+
+/// `ticket` with its alarms planned for its current wait.
+fn planned(targets: &Targets, ticket: &Ticket) -> Transition {
+    let mut next = ticket.clone();
+    next.alarms = targets.plan(ticket);
+    let effects = if next.alarms.due_at == ticket.alarms.due_at {
+        Vec::new()
+    } else {
+        vec![Effect::RefreshCards]
+    };
+    Transition {
+        ticket: next,
+        effects,
+    }
+}
+
+/// `ticket` with its due alarm fired at `now` (or planned again, when
+/// nothing is due after all).
+fn fire(
+    targets: &Targets,
+    ticket: &Ticket,
+    on_call: Option<&OnCall>,
+    now: DateTime<Utc>,
+) -> Transition {
+    let Some(due) = targets.due_step(ticket, now) else {
+        return planned(targets, ticket);
+    };
+    let called: Vec<Called> = targets
+        .calls(ticket, due.0)
+        .into_iter()
+        .map(|ping| match ping {
+            Ping::OnCall => on_call.map_or(Called::Agents, |o| Called::Agent(o.agent.clone())),
+            Ping::Agents => Called::Agents,
+            Ping::Leads => Called::Leads,
+            Ping::Agent(id) => Called::Agent(id),
+        })
+        .collect();
+    let who: Vec<String> = called
+        .iter()
+        .map(|c| match c {
+            Called::Agent(id) => id.to_string(),
+            Called::Agents => "agents".to_owned(),
+            Called::Leads => "leads".to_owned(),
+        })
+        .collect();
+    let mut next = ticket.clone();
+    next.alarms = targets::fired(targets, ticket, due, called, now);
+    let step = match due.0 {
+        Step::Urgent => "urgent".to_owned(),
+        Step::Warning => "warning".to_owned(),
+        Step::Breach => "breach".to_owned(),
+        Step::Rung(i) => format!("escalation {}", i + 1),
+    };
+    Transition {
+        ticket: next,
+        effects: vec![
+            Effect::RefreshCards,
+            Effect::Audit {
+                action: format!("alarm ({step})"),
+                detail: Some(format!("called {}", who.join(", "))),
+            },
+        ],
+    }
+}
+
+impl Relay {
+    /// Plans what moved and fires what is due; `everything` plans every
+    /// active ticket again (at start: the config may have changed).
+    pub(super) fn run_alarms(&self, everything: bool) -> Result<(), StoreError> {
+        let core = &self.core;
+        let targets = &core.config.response_targets;
+        let now = core.now();
+        let to_plan = if everything {
+            core.store.active()?.into_iter().map(|t| t.id).collect()
+        } else {
+            core.store.alarms_to_plan()?
+        };
+        for id in to_plan {
+            let _ = core
+                .store
+                .update_ticket(id, None, now, |t| Ok(planned(targets, t)))?;
+        }
+        let due = core.store.alarms_due(now)?;
+        if due.is_empty() {
+            return Ok(());
+        }
+        let on_call = core.on_call(now);
+        for id in due {
+            let outcome = core.store.update_ticket(id, None, now, |t| {
+                Ok(fire(targets, t, on_call.as_ref(), now))
+            })?;
+            if let Ok(updated) = outcome {
+                if let Some(f) = updated.ticket.alarms.fired.last().filter(|f| f.at == now) {
+                    tracing::info!(ticket = %id, step = ?f.step, called = ?f.called, "response target alarm");
+                }
+            }
+        }
+        core.wake_threads();
+        Ok(())
+    }
+}

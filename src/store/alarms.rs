@@ -1,0 +1,78 @@
+//! The response targets' timers as index rows, written with the ticket in
+//! the same transaction (`ticket_index`):
+//!
+//! - `alarm/{at µs}/{number}`: the ticket's next alarm goes off at `at`;
+//! - `replan/{number}`: the ticket moved on (the customer wrote, someone
+//!   answered or claimed, the priority changed) since its alarms were
+//!   planned, so they must be planned again.
+//!
+//! The alarm loop reads only these: what is due, and what moved.
+
+use chrono::{DateTime, Utc};
+
+use super::codec::{self, number_key};
+use super::index::Summary;
+use super::{Store, StoreError};
+use crate::ticket::targets::Basis;
+use crate::ticket::{Ticket, TicketId};
+
+/// The alarm rows of an active ticket.
+pub(super) fn rows(t: &Ticket, summary: &Summary) -> Vec<(String, Summary)> {
+    if t.alarms.basis != Some(Basis::of(t)) {
+        return vec![(
+            format!("replan/{}", number_key(t.id.get())),
+            summary.clone(),
+        )];
+    }
+    t.alarms
+        .next_at
+        .map(|at| (alarm_key(at, t.id), summary.clone()))
+        .into_iter()
+        .collect()
+}
+
+fn alarm_key(at: DateTime<Utc>, id: TicketId) -> String {
+    format!(
+        "alarm/{:020}/{}",
+        at.timestamp_micros().max(0),
+        number_key(id.get())
+    )
+}
+
+impl Store {
+    /// The tickets whose next alarm is due at `now`, the earliest first.
+    pub fn alarms_due(&self, now: DateTime<Utc>) -> Result<Vec<TicketId>, StoreError> {
+        let end = format!("alarm/{:020}0", now.timestamp_micros().max(0));
+        self.index_ids(
+            self.ticket_index
+                .range(b"alarm/".as_slice()..end.as_bytes()),
+        )
+    }
+
+    /// When the next alarm of any ticket goes off.
+    pub fn next_alarm(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let Some(item) = self.ticket_index.scan_prefix("alarm/").next() else {
+            return Ok(None);
+        };
+        let (key, _) = item?;
+        let micros = codec::show_key(&key)
+            .get(6..26)
+            .and_then(|m| m.parse::<i64>().ok());
+        Ok(micros.and_then(DateTime::from_timestamp_micros))
+    }
+
+    /// The active tickets whose alarms must be planned again.
+    pub fn alarms_to_plan(&self) -> Result<Vec<TicketId>, StoreError> {
+        self.index_ids(self.ticket_index.scan_prefix("replan/"))
+    }
+
+    fn index_ids(&self, rows: sled::Iter) -> Result<Vec<TicketId>, StoreError> {
+        let mut out = Vec::new();
+        for item in rows {
+            let (key, value) = item?;
+            let row: Summary = codec::decode("ticket_index", &key, &value)?;
+            out.push(row.id);
+        }
+        Ok(out)
+    }
+}

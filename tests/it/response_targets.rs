@@ -1,0 +1,261 @@
+//! Response targets on an injected clock: the card shows when the answer
+//! is due; at 75% of the target the thread warns and calls whoever is on
+//! call; at the breach the card turns late and the escalation ladder
+//! calls the on-call agent, then the agents' group and role, pinging
+//! exactly those people on both platforms; a claim stops the ladder.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use perch::clock::ManualClock;
+use perch::sandbox::discord::Message as DiscordMessage;
+use perch::sandbox::slack::Message as SlackMessage;
+
+use crate::common::relay::{discord_field, never, until, Scene, JO_SLACK, SAM_SLACK, SLACK};
+
+const AGENTS_ROLE: u64 = 1_500_000_000_000_000_077;
+const LEADS_ROLE: u64 = 1_500_000_000_000_000_078;
+
+/// Sam on call all week; the agents' and leads' groups and roles named.
+const TEAM: (&str, &str) = (
+    "[response_targets]",
+    r#"[permissions]
+slack_agent_group = "S0AGENTS1"
+slack_lead_group = "S0LEADS01"
+discord_agent_role = "1500000000000000077"
+discord_lead_role = "1500000000000000078"
+
+[oncall]
+time_zone = "UTC"
+shifts = [{ from = "mon 00:00", agent = "sam" }]
+
+[response_targets]"#,
+);
+
+async fn scene() -> (Scene, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let scene = Scene::start_on_clock(&[TEAM], clock.clone()).await;
+    scene.slack().set_group("S0AGENTS1", &[JO_SLACK, SAM_SLACK]);
+    scene.slack().set_group("S0LEADS01", &[JO_SLACK]);
+    scene.discord().set_role(AGENTS_ROLE, "Agents");
+    scene.discord().set_role(LEADS_ROLE, "Leads");
+    (scene, clock)
+}
+
+/// When the customer's words came, as perch recorded them.
+fn since(scene: &Scene, handle: &str) -> DateTime<Utc> {
+    let tickets = scene.store.tickets().expect("tickets");
+    let ticket = tickets
+        .iter()
+        .find(|t| t.customer.handle == handle)
+        .expect("the ticket");
+    ticket.created_at
+}
+
+/// perch's lines in the Slack thread that ping someone.
+fn slack_alarms(scene: &Scene, card: &SlackMessage) -> Vec<SlackMessage> {
+    scene
+        .slack_thread(card)
+        .into_iter()
+        .filter(|m| m.bot_id.is_some() && (m.text.contains("<@") || m.text.contains("<!subteam")))
+        .collect()
+}
+
+/// perch's lines in the Discord thread that ping someone.
+fn discord_alarms(scene: &Scene, card: &DiscordMessage) -> Vec<DiscordMessage> {
+    scene
+        .discord_thread(card)
+        .into_iter()
+        .filter(|m| !m.pinged.is_empty())
+        .collect()
+}
+
+/// Waits for the `n`th alarm on both platforms and returns them.
+async fn alarm(
+    scene: &Scene,
+    slack: &SlackMessage,
+    discord: &DiscordMessage,
+    n: usize,
+) -> (SlackMessage, DiscordMessage) {
+    let s = until(&format!("alarm {n} in Slack"), || {
+        slack_alarms(scene, slack).into_iter().nth(n - 1)
+    })
+    .await;
+    let d = until(&format!("alarm {n} on Discord"), || {
+        discord_alarms(scene, discord).into_iter().nth(n - 1)
+    })
+    .await;
+    (s, d)
+}
+
+/// A Slack card's blocks as text.
+fn blocks(card: &SlackMessage) -> String {
+    card.blocks
+        .as_ref()
+        .map(|b| b.to_string())
+        .unwrap_or_default()
+}
+
+fn minutes(n: i64) -> chrono::Duration {
+    chrono::Duration::minutes(n)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warning_then_the_breach_then_each_rung_calls_exactly_its_people_until_a_claim() {
+    let (scene, clock) = scene().await;
+    let (_, slack, discord) = scene.mention("dana", "where is my parcel?").await;
+    let since = since(&scene, "dana");
+    let due = (since + minutes(60)).timestamp();
+    until("the due time on both cards", || {
+        let d = discord_field(&scene.discord_card_now(&discord), "Answer due");
+        let s = blocks(&scene.slack_card_now(&slack));
+        (d == format!("by <t:{due}:t> (<t:{due}:R>)") && s.contains(&format!("by <!date^{due}^")))
+            .then_some(())
+    })
+    .await;
+
+    // 45 minutes in (75% of the normal target's hour): the warning.
+    clock.set(since + minutes(46));
+    let (s, d) = alarm(&scene, &slack, &discord, 1).await;
+    assert!(
+        s.text.contains("The answer is due at") && s.text.contains("<@U0SAMLEE1>"),
+        "{}",
+        s.text
+    );
+    assert!(
+        !s.text.contains("<@U0JODOE01>") && !s.text.contains("subteam"),
+        "{}",
+        s.text
+    );
+    assert_eq!(
+        d.pinged,
+        ["users:1400000000000000002"],
+        "only Sam: {}",
+        d.content
+    );
+    until("the cards say it is due soon", || {
+        discord_field(&scene.discord_card_now(&discord), "Answer due")
+            .starts_with("⏳ soon")
+            .then_some(())
+    })
+    .await;
+
+    // The hour is up: the card turns late and the on-call agent is called.
+    clock.set(since + minutes(61));
+    let (s, d) = alarm(&scene, &slack, &discord, 2).await;
+    assert!(
+        s.text.contains("Late: the answer was due at") && s.text.contains("<@U0SAMLEE1>"),
+        "{}",
+        s.text
+    );
+    assert_eq!(d.pinged, ["users:1400000000000000002"], "{}", d.content);
+    until("both cards late", || {
+        let late = discord_field(&scene.discord_card_now(&discord), "Answer due")
+            .starts_with("🚨 late")
+            && blocks(&scene.slack_card_now(&slack)).contains("late: was due");
+        late.then_some(())
+    })
+    .await;
+
+    // 15 minutes later: the agents' group and role, nobody else.
+    clock.set(since + minutes(76));
+    let (s, d) = alarm(&scene, &slack, &discord, 3).await;
+    assert!(
+        s.text.contains("<!subteam^S0AGENTS1>") && !s.text.contains("<@"),
+        "{}",
+        s.text
+    );
+    assert_eq!(d.pinged, [format!("roles:{AGENTS_ROLE}")], "{}", d.content);
+
+    // Sam claims: the leads are never called.
+    scene
+        .slack()
+        .thread_reply(SLACK, &slack.ts, SAM_SLACK, "claim");
+    until("Sam holding it", || {
+        (discord_field(&scene.discord_card_now(&discord), "Holder") == "Sam Lee").then_some(())
+    })
+    .await;
+    clock.set(since + minutes(120));
+    never("a fourth alarm", Duration::from_secs(2), || {
+        slack_alarms(&scene, &slack).len() > 3 || discord_alarms(&scene, &discord).len() > 3
+    })
+    .await;
+    scene.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claimed_ticket_calls_its_holder_and_a_reply_stops_the_clock() {
+    let (scene, clock) = scene().await;
+    let (post, slack, discord) = scene.mention("erin", "charged twice").await;
+    // "charged" makes it a billing ticket: high, half an hour.
+    let since = since(&scene, "erin");
+    scene
+        .slack()
+        .thread_reply(SLACK, &slack.ts, JO_SLACK, "claim");
+    until("Jo holding it", || {
+        (discord_field(&scene.discord_card_now(&discord), "Holder") == "Jo Doe").then_some(())
+    })
+    .await;
+    clock.set(since + minutes(23));
+    let (s, d) = alarm(&scene, &slack, &discord, 1).await;
+    assert!(
+        s.text.contains("<@U0JODOE01>") && !s.text.contains("<@U0SAMLEE1>"),
+        "{}",
+        s.text
+    );
+    assert_eq!(d.pinged, ["users:1400000000000000001"], "{}", d.content);
+
+    scene
+        .slack()
+        .thread_reply(SLACK, &slack.ts, JO_SLACK, "Refunded, sorry!");
+    until("the reply on X", || {
+        scene.replies_to(&post.id).into_iter().next()
+    })
+    .await;
+    until("no due time on the card", || {
+        (discord_field(&scene.discord_card_now(&discord), "Answer due").is_empty()).then_some(())
+    })
+    .await;
+    clock.set(since + minutes(200));
+    never("another alarm", Duration::from_secs(2), || {
+        slack_alarms(&scene, &slack).len() > 1 || discord_alarms(&scene, &discord).len() > 1
+    })
+    .await;
+    scene.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn someone_standing_in_on_call_is_called_first_for_an_urgent_ticket() {
+    let (scene, clock) = scene().await;
+    scene.slack().slash_command(SLACK, JO_SLACK, "oncall");
+    scene
+        .told(JO_SLACK, "On call: Sam Lee (the only one on the rota).")
+        .await;
+    scene.slack().slash_command(SLACK, SAM_SLACK, "oncall @jo");
+    scene
+        .told(SAM_SLACK, "Only a lead can put someone else on call")
+        .await;
+    scene
+        .slack()
+        .slash_command(SLACK, JO_SLACK, "oncall me for 4h");
+    scene.told(JO_SLACK, "You are on call until").await;
+    scene.slack().slash_command(SLACK, SAM_SLACK, "help");
+    scene
+        .told(SAM_SLACK, "On call: Jo Doe (standing in until")
+        .await;
+
+    // An outage is urgent: Jo, on call, is called as soon as it opens.
+    let (_, slack, discord) = scene.mention("gus", "the app is down").await;
+    // (The relay's clock stands at the scene's start, before the post.)
+    clock.set(since(&scene, "gus") + chrono::Duration::seconds(1));
+    let (s, d) = alarm(&scene, &slack, &discord, 1).await;
+    assert!(
+        s.text.contains("Urgent, and nobody holds it") && s.text.contains("<@U0JODOE01>"),
+        "{}",
+        s.text
+    );
+    assert!(!s.text.contains("<@U0SAMLEE1>"), "{}", s.text);
+    assert_eq!(d.pinged, ["users:1400000000000000001"], "{}", d.content);
+    scene.stop().await;
+}
