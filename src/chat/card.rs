@@ -73,6 +73,10 @@ pub struct Card {
     pub reply_held_until: Option<chrono::DateTime<chrono::Utc>>,
     /// When the answer the customer waits for is due, and how it stands.
     pub due: Option<Due>,
+    /// A resolved ticket's follow-up: when, and whether it went off.
+    pub follow_up: Option<(chrono::DateTime<chrono::Utc>, bool)>,
+    /// Out of the queue until then.
+    pub snoozed_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The response target of the current wait, as the card shows it.
@@ -144,6 +148,8 @@ impl Card {
             actions,
             reply_held_until: ticket.reply_held_until,
             due: Due::of(ticket),
+            follow_up: ticket.follow_up.as_ref().map(|f| (f.at, f.done)),
+            snoozed_until: ticket.snoozed_until,
         }
     }
 

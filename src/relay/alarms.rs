@@ -58,7 +58,11 @@ impl Core {
 
     /// What a thread says when `fired` went off on `ticket`.
     pub(super) fn alarm_line(&self, ticket: &Ticket, fired: &Fired) -> Text {
+        if fired.step == Step::FollowUp {
+            return self.follow_up_line(ticket, fired);
+        }
         let (mark, words) = match fired.step {
+            Step::FollowUp => ("🔁", ""),
             Step::Urgent => ("🔔", "Urgent, and nobody holds it; the answer is due at "),
             Step::Warning => ("⏳", "The answer is due at "),
             Step::Breach | Step::Rung(0) => ("🚨", "Late: the answer was due at "),
@@ -80,9 +84,33 @@ impl Core {
             (Step::Urgent | Step::Warning | Step::Breach, None) => {
                 " please claim it or find someone who can."
             }
-            (Step::Rung(_), None) => " nobody has claimed it yet.",
+            (Step::Rung(_) | Step::FollowUp, None) => " nobody has claimed it yet.",
         };
         parts.push(Text::Ours(ask.to_owned()));
+        Text::Mixed(parts)
+    }
+}
+
+impl Core {
+    /// What a thread says when a follow-up is due: who set it, and why.
+    fn follow_up_line(&self, ticket: &Ticket, fired: &Fired) -> Text {
+        let mut parts = vec![
+            Text::Ours(format!("🔁 {} · Follow-up due (", ticket.id)),
+            Text::At(fired.due_at),
+            Text::Ours("): ".to_owned()),
+        ];
+        for called in &fired.called {
+            parts.push(Text::Ping(self.mention(called)));
+        }
+        let note = ticket
+            .follow_up
+            .as_ref()
+            .and_then(|f| f.note.clone())
+            .map_or_else(
+                || " check in with the customer.".to_owned(),
+                |n| format!(" {n}"),
+            );
+        parts.push(Text::Quoted(note));
         Text::Mixed(parts)
     }
 }
@@ -102,19 +130,62 @@ fn planned(targets: &Targets, ticket: &Ticket) -> Transition {
     }
 }
 
-/// `ticket` with its due alarm fired at `now` (or planned again, when
-/// nothing is due after all).
+/// Who `called` names, for the audit log.
+fn names(called: &[Called]) -> String {
+    called
+        .iter()
+        .map(|c| match c {
+            Called::Agent(id) => id.to_string(),
+            Called::Agents => "agents".to_owned(),
+            Called::Leads => "leads".to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn alarm_audit(step: Step, called: &[Called]) -> Effect {
+    let step = match step {
+        Step::Urgent => "urgent".to_owned(),
+        Step::Warning => "warning".to_owned(),
+        Step::Breach => "breach".to_owned(),
+        Step::Rung(i) => format!("escalation {}", i + 1),
+        Step::FollowUp => "follow-up".to_owned(),
+    };
+    Effect::Audit {
+        action: format!("alarm ({step})"),
+        detail: Some(format!("called {}", names(called))),
+    }
+}
+
+/// `ticket` with what is due at `now` fired: its follow-up, and its
+/// response target's alarm (or planned again, when nothing is due after
+/// all).
 fn fire(
     targets: &Targets,
     ticket: &Ticket,
     on_call: Option<&OnCall>,
     now: DateTime<Utc>,
 ) -> Transition {
-    let Some(due) = targets.due_step(ticket, now) else {
-        return planned(targets, ticket);
+    let mut effects = Vec::new();
+    let mut next = ticket.clone();
+    if let Some(reminded) = targets::follow_up_fired(&next, now) {
+        next = reminded;
+        if let Some(f) = next.alarms.fired.last() {
+            effects.push(alarm_audit(f.step, &f.called));
+        }
+    }
+    let Some(due) = targets.due_step(&next, now) else {
+        if effects.is_empty() {
+            return planned(targets, &next);
+        }
+        effects.push(Effect::RefreshCards);
+        return Transition {
+            ticket: next,
+            effects,
+        };
     };
     let called: Vec<Called> = targets
-        .calls(ticket, due.0)
+        .calls(&next, due.0)
         .into_iter()
         .map(|ping| match ping {
             Ping::OnCall => on_call.map_or(Called::Agents, |o| Called::Agent(o.agent.clone())),
@@ -123,31 +194,12 @@ fn fire(
             Ping::Agent(id) => Called::Agent(id),
         })
         .collect();
-    let who: Vec<String> = called
-        .iter()
-        .map(|c| match c {
-            Called::Agent(id) => id.to_string(),
-            Called::Agents => "agents".to_owned(),
-            Called::Leads => "leads".to_owned(),
-        })
-        .collect();
-    let mut next = ticket.clone();
-    next.alarms = targets::fired(targets, ticket, due, called, now);
-    let step = match due.0 {
-        Step::Urgent => "urgent".to_owned(),
-        Step::Warning => "warning".to_owned(),
-        Step::Breach => "breach".to_owned(),
-        Step::Rung(i) => format!("escalation {}", i + 1),
-    };
+    effects.push(alarm_audit(due.0, &called));
+    effects.push(Effect::RefreshCards);
+    next.alarms = targets::fired(targets, &next, due, called, now);
     Transition {
         ticket: next,
-        effects: vec![
-            Effect::RefreshCards,
-            Effect::Audit {
-                action: format!("alarm ({step})"),
-                detail: Some(format!("called {}", who.join(", "))),
-            },
-        ],
+        effects,
     }
 }
 

@@ -203,6 +203,18 @@ impl Commands {
             TicketAction::Note { text } => Command::Note { text },
             TicketAction::Dm => Command::SetReplyChannel(ticket::ReplyChannel::Dm),
             TicketAction::Public => Command::SetReplyChannel(ticket::ReplyChannel::Public),
+            TicketAction::FollowUp { after, note } => Command::FollowUp {
+                at: after.map(|a| self.core.now() + span(a)),
+                note,
+            },
+            TicketAction::Snooze { span: s } => Command::Snooze {
+                until: s.map(|s| self.core.now() + span(s)),
+            },
+            TicketAction::Forward { to, note } => {
+                return self
+                    .forward(key, (person, author, responder), &current, (&to, note))
+                    .await;
+            }
             TicketAction::SavedReply { name } => {
                 return self
                     .saved_reply(key, (person, author, responder), &current, &name)
@@ -230,4 +242,9 @@ impl Commands {
             Err(refusal) => format!("{id}: {refusal}"),
         }))
     }
+}
+
+/// A span the grammar checked (at most 90 days) as the clock counts it.
+fn span(d: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::days(90))
 }

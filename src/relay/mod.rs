@@ -23,6 +23,7 @@
 mod alarms;
 mod auto_reply;
 mod commands;
+mod forward;
 mod holding;
 mod idle;
 mod inbound;
@@ -272,15 +273,8 @@ impl Relay {
                 |r| async move { r.outbox.drain_outbox().await },
             ),
         ];
-        // The response targets' alarms, when there are targets: at start
-        // every active ticket is planned again (the config may differ).
-        if self
-            .core
-            .config
-            .response_targets
-            .first
-            .iter()
-            .any(Option::is_some)
+        // The response targets' alarms and the follow-ups: at start every
+        // active ticket is planned again (the config may differ).
         {
             let started = Arc::new(std::sync::atomic::AtomicBool::new(false));
             loops.push(self.every(

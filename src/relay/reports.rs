@@ -10,10 +10,20 @@ use crate::ticket::{Author, State, Ticket};
 
 /// The unclaimed tickets (most urgent and oldest first), 20 at most.
 pub(super) fn queue(queue: &[Ticket], now: DateTime<Utc>) -> String {
+    let (snoozed, queue): (Vec<&Ticket>, Vec<&Ticket>) = queue
+        .iter()
+        .partition(|t| t.snoozed_until.is_some_and(|u| u > now));
+    let aside = match snoozed.len() {
+        0 => String::new(),
+        n => format!(" ({n} snoozed, not shown)"),
+    };
     if queue.is_empty() {
-        return "The queue is empty: every open ticket is claimed.".to_owned();
+        return format!("The queue is empty: every open ticket is claimed{aside}.");
     }
-    let mut out = format!("{} unclaimed, most urgent and oldest first:", queue.len());
+    let mut out = format!(
+        "{} unclaimed, most urgent and oldest first{aside}:",
+        queue.len()
+    );
     for t in queue.iter().take(20) {
         out.push_str(&format!("\n{}", line(t, now)));
     }
@@ -71,6 +81,24 @@ pub(super) fn stats(tickets: &[Summary], period: Duration, now: DateTime<Utc>) -
 
 /// A ticket command's answer: what was done and where the ticket stands.
 pub(super) fn done(verb: &str, t: &Ticket) -> String {
+    let when = |at: DateTime<Utc>| at.format("%a %d %b %H:%M UTC").to_string();
+    match (verb, &t.follow_up, t.snoozed_until) {
+        ("followup", Some(f), _) => {
+            return format!(
+                "{}: follow-up set for {}; its thread will remind you then.",
+                t.id,
+                when(f.at)
+            )
+        }
+        ("snooze", _, Some(until)) => {
+            return format!(
+                "{}: snoozed until {}: out of `queue` until then, or until the customer writes.",
+                t.id,
+                when(until)
+            )
+        }
+        _ => {}
+    }
     let status = match &t.state {
         State::Claimed(c) => format!("claimed by {}", c.holder.name),
         other => other.label().to_owned(),

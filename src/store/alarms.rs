@@ -1,7 +1,8 @@
 //! The response targets' timers as index rows, written with the ticket in
 //! the same transaction (`ticket_index`):
 //!
-//! - `alarm/{at µs}/{number}`: the ticket's next alarm goes off at `at`;
+//! - `alarm/{at µs}/{number}`: the ticket's next alarm (or its
+//!   follow-up, resolved or not) goes off at `at`;
 //! - `replan/{number}`: the ticket moved on (the customer wrote, someone
 //!   answered or claimed, the priority changed) since its alarms were
 //!   planned, so they must be planned again.
@@ -13,22 +14,26 @@ use chrono::{DateTime, Utc};
 use super::codec::{self, number_key};
 use super::index::Summary;
 use super::{Store, StoreError};
-use crate::ticket::targets::Basis;
+use crate::ticket::targets::{follow_up_due, Basis};
 use crate::ticket::{Ticket, TicketId};
 
-/// The alarm rows of an active ticket.
-pub(super) fn rows(t: &Ticket, summary: &Summary) -> Vec<(String, Summary)> {
-    if t.alarms.basis != Some(Basis::of(t)) {
-        return vec![(
-            format!("replan/{}", number_key(t.id.get())),
-            summary.clone(),
-        )];
+/// The timer rows of a ticket: its follow-up, and for an active one
+/// its response target's next alarm (or that it must be planned again).
+pub(super) fn rows(t: &Ticket, summary: &Summary, active: bool) -> Vec<(String, Summary)> {
+    let mut rows = Vec::new();
+    let mut next = follow_up_due(t);
+    if active {
+        if t.alarms.basis == Some(Basis::of(t)) {
+            next = next.into_iter().chain(t.alarms.next_at).min();
+        } else {
+            rows.push((
+                format!("replan/{}", number_key(t.id.get())),
+                summary.clone(),
+            ));
+        }
     }
-    t.alarms
-        .next_at
-        .map(|at| (alarm_key(at, t.id), summary.clone()))
-        .into_iter()
-        .collect()
+    rows.extend(next.map(|at| (alarm_key(at, t.id), summary.clone())));
+    rows
 }
 
 fn alarm_key(at: DateTime<Utc>, id: TicketId) -> String {

@@ -77,8 +77,9 @@ fn opened_key(at: DateTime<Utc>, id: TicketId) -> String {
 fn ticket_rows(t: &Ticket) -> Vec<(String, Summary)> {
     let summary = Summary::of(t);
     let mut rows = vec![(opened_key(t.created_at, t.id), summary.clone())];
-    if !matches!(t.state, State::Resolved(_)) {
-        rows.extend(super::alarms::rows(t, &summary));
+    let active = !matches!(t.state, State::Resolved(_));
+    rows.extend(super::alarms::rows(t, &summary, active));
+    if active {
         rows.push((format!("active/{}", number_key(t.id.get())), summary));
     }
     rows

@@ -53,6 +53,23 @@ pub enum TicketAction {
     SavedReply {
         name: String,
     },
+    /// Remind whoever set it, `after` from now, of a resolved ticket
+    /// (`None`: take the follow-up back).
+    FollowUp {
+        after: Option<Duration>,
+        note: Option<String>,
+    },
+    /// Hide an open ticket from the queue for `span` (`None`: bring it
+    /// back now).
+    Snooze {
+        span: Option<Duration>,
+    },
+    /// Move the ticket to another brand account's queue (`@handle` or
+    /// key, as written).
+    Forward {
+        to: String,
+        note: Option<String>,
+    },
 }
 
 /// `oncall me` / `oncall @sam`, with how long.
@@ -151,6 +168,25 @@ pub const VERBS: &[Verb] = &[
         summary: "Send a saved reply as your reply: <name> [#42]",
     },
     Verb {
+        name: "followup",
+        usage: "<3d> [note]",
+        help:
+            "on a resolved ticket: remind you then, with the note (`followup cancel` takes it back)",
+        summary: "Remind you of a resolved ticket: 3d [note], or cancel",
+    },
+    Verb {
+        name: "snooze",
+        usage: "<2h>",
+        help: "hide an open ticket from the queue until then (`snooze off` brings it back)",
+        summary: "Hide an open ticket from the queue: 2h, or off",
+    },
+    Verb {
+        name: "forward",
+        usage: "@account [note]",
+        help: "move it to another brand account's queue and channels, with a note",
+        summary: "Move the ticket to another brand account: @account [note]",
+    },
+    Verb {
         name: "replies",
         usage: "",
         help: "the saved replies",
@@ -228,6 +264,8 @@ pub fn addressed_to_perch(text: &str) -> Option<&str> {
         ChatCommand::Ticket {
             action:
                 TicketAction::Resolve { note: Some(_) }
+                | TicketAction::FollowUp { note: Some(_), .. }
+                | TicketAction::Forward { note: Some(_), .. }
                 | TicketAction::Note { .. }
                 | TicketAction::SavedReply { .. },
             ..
@@ -283,6 +321,39 @@ pub fn parse(text: &str) -> ChatCommand {
         "dm" => simple(rest, "dm", TicketAction::Dm),
         "public" => simple(rest, "public", TicketAction::Public),
         "assign" => parse_assign(rest),
+        "followup" | "follow-up" => parse_follow_up(rest),
+        "forward" => {
+            let (ticket, rest) = take_ticket(rest);
+            let (to, note) = split_word(rest);
+            match to.strip_prefix('@').filter(|h| {
+                !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            }) {
+                Some(handle) => ticket_cmd(
+                    ticket,
+                    TicketAction::Forward {
+                        to: handle.to_owned(),
+                        note: (!note.is_empty()).then(|| note.to_owned()),
+                    },
+                ),
+                None => help(format!(
+                    "`forward` takes the account as @handle, then an optional note: `forward @AcmeBilling refund over $500`, not `{}`",
+                    truncate(rest, 40)
+                )),
+            }
+        }
+        "snooze" => {
+            let (ticket, rest) = take_ticket(rest);
+            match rest.to_ascii_lowercase().as_str() {
+                "off" | "cancel" => ticket_cmd(ticket, TicketAction::Snooze { span: None }),
+                other => match span(other, 60, 30 * 24 * 3600) {
+                    Some(d) => ticket_cmd(ticket, TicketAction::Snooze { span: Some(d) }),
+                    None => help(format!(
+                        "`snooze` takes how long, a minute to 30 days (`snooze 2h`), or `off`, not `{}`",
+                        truncate(rest, 40)
+                    )),
+                },
+            }
+        }
         "resolve" => {
             let (ticket, note) = take_ticket(rest);
             let note = (!note.is_empty()).then(|| note.to_owned());
@@ -407,6 +478,40 @@ fn parse_oncall(rest: &str) -> ChatCommand {
     };
     ChatCommand::OnCall {
         stand_in: Some(StandInAsk { who, for_ }),
+    }
+}
+
+/// A span of `min_secs` to `max_secs`, as `humantime` reads it.
+fn span(text: &str, min_secs: u64, max_secs: u64) -> Option<Duration> {
+    humantime::parse_duration(text)
+        .ok()
+        .filter(|d| (min_secs..=max_secs).contains(&d.as_secs()))
+}
+
+fn parse_follow_up(rest: &str) -> ChatCommand {
+    let (ticket, rest) = take_ticket(rest);
+    let (when, note) = split_word(rest);
+    if when.eq_ignore_ascii_case("cancel") || when.eq_ignore_ascii_case("off") {
+        return ticket_cmd(
+            ticket,
+            TicketAction::FollowUp {
+                after: None,
+                note: None,
+            },
+        );
+    }
+    match span(&when.to_ascii_lowercase(), 60, 90 * 24 * 3600) {
+        Some(after) => ticket_cmd(
+            ticket,
+            TicketAction::FollowUp {
+                after: Some(after),
+                note: (!note.is_empty()).then(|| note.to_owned()),
+            },
+        ),
+        None => help(format!(
+            "`followup` takes when, a minute to 90 days, then an optional note: `followup 3d check the refund arrived`, not `{}`",
+            truncate(rest, 40)
+        )),
     }
 }
 

@@ -143,6 +143,39 @@ fn the_grammar_parses_what_agents_type() {
         ("", ChatCommand::Help { problem: None }),
         ("oncall", ChatCommand::OnCall { stand_in: None }),
         (
+            "followup 3d check the refund arrived #7",
+            on(
+                t(7),
+                TicketAction::FollowUp {
+                    after: Some(Duration::from_secs(3 * 24 * 3600)),
+                    note: Some("check the refund arrived".to_owned()),
+                },
+            ),
+        ),
+        (
+            "followup cancel",
+            on(
+                None,
+                TicketAction::FollowUp {
+                    after: None,
+                    note: None,
+                },
+            ),
+        ),
+        (
+            "snooze 2h",
+            on(
+                None,
+                TicketAction::Snooze {
+                    span: Some(Duration::from_secs(7200)),
+                },
+            ),
+        ),
+        (
+            "snooze off #3",
+            on(t(3), TicketAction::Snooze { span: None }),
+        ),
+        (
             "oncall me for 4h",
             ChatCommand::OnCall {
                 stand_in: Some(StandInAsk {
@@ -190,6 +223,11 @@ fn anything_else_gets_the_help_text_with_the_reason() {
         ("reply sorry about that", "takes a saved reply's name"),
         ("reopen it", "takes nothing but a ticket number"),
         ("oncall <@>", "takes `me` or an agent"),
+        ("followup someday", "`followup` takes when"),
+        ("followup 200d", "`followup` takes when"),
+        ("snooze", "`snooze` takes how long"),
+        ("snooze forever", "`snooze` takes how long"),
+        ("forward billing", "takes the account as @handle"),
         ("oncall me forever", "not how long to stand in"),
         ("oncall me for 30s", "not how long to stand in"),
     ] {
@@ -217,12 +255,12 @@ fn the_help_and_discord_offer_every_verb_the_grammar_knows() {
     let offered: Vec<&str> = subcommands().map(|v| v.name).collect();
     for verb in [
         "claim", "unclaim", "assign", "resolve", "reopen", "note", "dm", "public", "reply",
-        "replies", "queue", "mine", "stats", "oncall", "help",
+        "replies", "queue", "mine", "stats", "oncall", "followup", "snooze", "forward", "help",
     ] {
         assert!(help.contains(&format!("\n  {verb}")), "help lacks {verb}");
         assert!(offered.contains(&verb), "Discord lacks {verb}");
     }
-    assert_eq!(offered.len(), 15, "each subcommand once: {offered:?}");
+    assert_eq!(offered.len(), 18, "each subcommand once: {offered:?}");
     assert!(subcommands().all(|v| v.summary.len() <= 100));
 }
 
@@ -247,6 +285,18 @@ fn words_for_perch_are_never_words_for_the_customer() {
         ("@perch reply refund", Some("reply refund")),
         ("Thanks for waiting", None),
         ("perchance it shipped", None),
+        ("followup 3d", Some("followup 3d")),
+        ("followup 3d check it arrived", None),
+        (
+            "@perch followup 3d check it arrived",
+            Some("followup 3d check it arrived"),
+        ),
+        ("Follow-up: we will call you", None),
+        ("snooze 2h", Some("snooze 2h")),
+        ("Snooze your alarm and retry", None),
+        ("forward @AcmeBilling", Some("forward @AcmeBilling")),
+        ("Forward it to your bank", None),
+        ("forward @AcmeBilling they handle refunds", None),
     ] {
         assert_eq!(addressed_to_perch(input), command, "{input:?}");
     }

@@ -37,6 +37,23 @@ pub enum Command {
     Reply {
         text: String,
     },
+    /// Remind the caller of a resolved ticket at `at` (`None`: take the
+    /// follow-up back).
+    FollowUp {
+        at: Option<DateTime<Utc>>,
+        note: Option<String>,
+    },
+    /// Hide an open ticket from the queue until `until` (`None`: now).
+    Snooze {
+        until: Option<DateTime<Utc>>,
+    },
+    /// Move the ticket to account `to`'s queue, unclaimed. X lets an
+    /// account answer in public only posts that mention it, so replies
+    /// go by DM from then on.
+    Forward {
+        to: super::ids::AccountKey,
+        note: Option<String>,
+    },
 }
 
 impl Command {
@@ -53,6 +70,11 @@ impl Command {
             Self::SetReplyChannel(ReplyChannel::Dm) => "dm",
             Self::SetReplyChannel(ReplyChannel::Public) => "public",
             Self::Reply { .. } => "reply",
+            Self::FollowUp { at: Some(_), .. } => "followup",
+            Self::FollowUp { at: None, .. } => "followup cancel",
+            Self::Snooze { until: Some(_) } => "snooze",
+            Self::Snooze { until: None } => "snooze off",
+            Self::Forward { .. } => "forward",
         }
     }
 }
@@ -126,6 +148,14 @@ pub enum Refusal {
     /// the reply channel may have changed).
     #[error(transparent)]
     Compose(#[from] super::reply::ComposeError),
+    #[error("a follow-up is for a resolved ticket: `resolve` it first, or `snooze 2h` to set an open one aside")]
+    FollowUpNeedsResolved,
+    #[error("it is on that account already")]
+    SameAccount,
+    #[error("there is no follow-up to take back")]
+    NoFollowUp,
+    #[error("it is not snoozed")]
+    NotSnoozed,
     /// The customer's message is on the ticket already (recorded before a
     /// restart).
     #[error("the message is on the ticket already")]
@@ -151,6 +181,19 @@ impl Draft<'_> {
     fn notify(&mut self, who: &Agent, what: String) {
         let effect = notify(who, self.before, what);
         self.effects.push(effect);
+    }
+
+    /// Not resolved, and not held by someone else (unless a lead asks).
+    fn open_and_mine(&self) -> Result<(), Refusal> {
+        match &self.before.state {
+            State::Resolved(_) => Err(Refusal::Resolved),
+            State::Claimed(claim) if claim.holder.id != self.me.id && !self.lead => {
+                Err(Refusal::NotHolder {
+                    holder: claim.holder.clone(),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     fn claimed_by_me(&mut self) {
@@ -188,6 +231,9 @@ pub fn apply(
         Command::Reopen => reopen(&mut d)?,
         Command::SetReplyChannel(channel) => set_reply_channel(&mut d, channel)?,
         Command::Reply { text } => reply(&mut d, &text, policy)?,
+        Command::FollowUp { at, note } => follow_up(&mut d, at, note)?,
+        Command::Snooze { until } => snooze(&mut d, until)?,
+        Command::Forward { to, note } => forward(&mut d, to, note)?,
     }
     let Draft {
         mut next,
@@ -314,6 +360,66 @@ fn reopen(d: &mut Draft<'_>) -> Result<(), Refusal> {
     }
     d.next.state = State::Open;
     d.next.resolved_at = None;
+    d.next.follow_up = None;
+    Ok(())
+}
+
+fn follow_up(
+    d: &mut Draft<'_>,
+    at: Option<DateTime<Utc>>,
+    note: Option<String>,
+) -> Result<(), Refusal> {
+    let Some(at) = at else {
+        if d.before.follow_up.as_ref().is_none_or(|f| f.done) {
+            return Err(Refusal::NoFollowUp);
+        }
+        d.next.follow_up = None;
+        return Ok(());
+    };
+    if !matches!(d.before.state, State::Resolved(_)) {
+        return Err(Refusal::FollowUpNeedsResolved);
+    }
+    d.next.follow_up = Some(super::model::FollowUp {
+        at,
+        note: note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
+        by: d.me.clone(),
+        done: false,
+    });
+    Ok(())
+}
+
+fn forward(
+    d: &mut Draft<'_>,
+    to: super::ids::AccountKey,
+    note: Option<String>,
+) -> Result<(), Refusal> {
+    d.open_and_mine()?;
+    if d.before.account == to {
+        return Err(Refusal::SameAccount);
+    }
+    let from = d.before.account.clone();
+    d.next.account = to;
+    d.next.state = State::Open;
+    d.next.can_reply_publicly = false;
+    d.next.reply_channel = ReplyChannel::Dm;
+    let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    d.next.notes.push(super::model::Note {
+        by: d.me.clone(),
+        at: d.now,
+        text: match note {
+            Some(n) => format!("forwarded from {from}: {n}"),
+            None => format!("forwarded from {from}"),
+        },
+    });
+    Ok(())
+}
+
+fn snooze(d: &mut Draft<'_>, until: Option<DateTime<Utc>>) -> Result<(), Refusal> {
+    d.open_and_mine()?;
+    if until.is_none() && d.before.snoozed_until.is_none_or(|u| u <= d.now) {
+        return Err(Refusal::NotSnoozed);
+    }
+    d.next.snoozed_until = until;
     Ok(())
 }
 
@@ -437,9 +543,11 @@ pub fn customer_wrote(ticket: &Ticket, message: super::model::Message) -> Transi
     let at = message.at;
     next.messages.push(message);
     let mut effects = vec![Effect::RefreshCards];
+    next.snoozed_until = None;
     if matches!(ticket.state, State::Resolved(_)) {
         next.state = State::Open;
         next.resolved_at = None;
+        next.follow_up = None;
         effects.push(audit("reopen (customer wrote)", Some(fmt_time(at))));
     }
     Transition {
@@ -471,7 +579,26 @@ fn detail_of(next: &Ticket, before: &Ticket) -> Option<String> {
         State::Resolved(Resolution {
             note: Some(note), ..
         }) => Some(note.clone()),
+        _ if next.account != before.account => Some(format!(
+            "to {}{}",
+            next.account,
+            next.notes
+                .last()
+                .and_then(|n| n.text.split_once(": "))
+                .map(|(_, note)| format!(": {note}"))
+                .unwrap_or_default()
+        )),
         _ if next.reply_channel != before.reply_channel => Some(next.reply_channel.to_string()),
+        _ if next.follow_up != before.follow_up => next.follow_up.as_ref().map(|f| {
+            let due = format!("due {}", fmt_time(f.at));
+            match &f.note {
+                Some(note) => format!("{due}: {note}"),
+                None => due,
+            }
+        }),
+        _ if next.snoozed_until != before.snoozed_until => {
+            next.snoozed_until.map(|u| format!("until {}", fmt_time(u)))
+        }
         _ => None,
     }
 }

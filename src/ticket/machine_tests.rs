@@ -461,3 +461,122 @@ fn a_customer_writing_again_reopens_a_resolved_ticket() {
     let open = customer_wrote(&in_state(Start::Mine), message(t0()));
     assert!(matches!(open.ticket.state, State::Claimed(_)));
 }
+
+#[test]
+fn a_follow_up_is_for_a_resolved_ticket_and_a_reopen_takes_it_back() {
+    let open = ticket(Origin::Mention, true);
+    let at = Some(t0() + Duration::days(3));
+    let ask = Command::FollowUp {
+        at,
+        note: Some(" check it fits ".to_owned()),
+    };
+    let refused = apply(
+        &open,
+        ask.clone(),
+        &actor(Role::Agent),
+        t0(),
+        &Policy::default(),
+    );
+    assert_eq!(refused, Err(Refusal::FollowUpNeedsResolved));
+    let resolve = Command::Resolve { note: None };
+    let Ok(resolved) = apply(
+        &open,
+        resolve,
+        &actor(Role::Agent),
+        t0(),
+        &Policy::default(),
+    ) else {
+        panic!("resolved")
+    };
+    let Ok(set) = apply(
+        &resolved.ticket,
+        ask,
+        &actor(Role::Agent),
+        t0(),
+        &Policy::default(),
+    ) else {
+        panic!("a follow-up on a resolved ticket")
+    };
+    let follow_up = set.ticket.follow_up.clone();
+    assert_eq!(follow_up.as_ref().map(|f| f.at), at);
+    assert_eq!(
+        follow_up.and_then(|f| f.note).as_deref(),
+        Some("check it fits")
+    );
+    let back = customer_wrote(&set.ticket, message(t0() + Duration::hours(1)));
+    assert_eq!(back.ticket.follow_up, None, "the customer came back first");
+    let cancel = Command::FollowUp {
+        at: None,
+        note: None,
+    };
+    let none = apply(
+        &back.ticket,
+        cancel,
+        &actor(Role::Agent),
+        t0(),
+        &Policy::default(),
+    );
+    assert_eq!(none, Err(Refusal::NoFollowUp));
+}
+
+#[test]
+fn a_snooze_ends_when_the_customer_writes() {
+    let open = ticket(Origin::Mention, true);
+    let until = Some(t0() + Duration::hours(2));
+    let Ok(snoozed) = apply(
+        &open,
+        Command::Snooze { until },
+        &actor(Role::Agent),
+        t0(),
+        &Policy::default(),
+    ) else {
+        panic!("snoozed")
+    };
+    assert_eq!(snoozed.ticket.snoozed_until, until);
+    let woken = customer_wrote(&snoozed.ticket, message(t0() + Duration::minutes(5)));
+    assert_eq!(woken.ticket.snoozed_until, None);
+    let off = apply(
+        &woken.ticket,
+        Command::Snooze { until: None },
+        &actor(Role::Agent),
+        t0(),
+        &Policy::default(),
+    );
+    assert_eq!(off, Err(Refusal::NotSnoozed));
+}
+
+#[test]
+fn a_forwarded_ticket_is_the_other_accounts_unclaimed_and_answered_by_dm() {
+    let mut t = ticket(Origin::Mention, true);
+    t.state = State::Claimed(Claim::new(agent("kim", "Kim"), t0()));
+    let to: AccountKey = "billing".into();
+    let forward = Command::Forward {
+        to: to.clone(),
+        note: Some("refund over $500".to_owned()),
+    };
+    let refused = apply(
+        &t,
+        forward.clone(),
+        &actor(Role::Agent),
+        t0(),
+        &Policy::default(),
+    );
+    assert!(
+        matches!(refused, Err(Refusal::NotHolder { .. })),
+        "{refused:?}"
+    );
+    let Ok(moved) = apply(&t, forward, &actor(Role::Lead), t0(), &Policy::default()) else {
+        panic!("a lead forwards it")
+    };
+    let next = &moved.ticket;
+    assert_eq!((&next.account, &next.state), (&to, &State::Open));
+    assert_eq!(next.reply_channel, ReplyChannel::Dm);
+    assert!(!next.can_reply_publicly);
+    assert!(moved.effects.contains(&Effect::Audit {
+        action: "forward".to_owned(),
+        detail: Some("to billing: refund over $500".to_owned()),
+    }));
+    let again = Command::Forward { to, note: None };
+    let same = apply(next, again, &actor(Role::Lead), t0(), &Policy::default());
+    assert_eq!(same, Err(Refusal::SameAccount));
+}

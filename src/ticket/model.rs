@@ -276,6 +276,22 @@ pub struct Ticket {
     /// The response target's alarms for the current wait.
     #[serde(default, skip_serializing_if = "is_default")]
     pub alarms: super::targets::Alarms,
+    /// `followup 3d`: a reminder about a resolved ticket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<FollowUp>,
+    /// `snooze 2h`: hidden from the queue until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snoozed_until: Option<DateTime<Utc>>,
+}
+
+/// A reminder about a resolved ticket, for whoever set it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUp {
+    pub at: DateTime<Utc>,
+    pub note: Option<String>,
+    pub by: Agent,
+    /// The reminder went off (the threads say it; the card shows it).
+    pub done: bool,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
@@ -329,6 +345,8 @@ impl Ticket {
             reply_held_until: None,
             last_response_at: None,
             alarms: super::targets::Alarms::default(),
+            follow_up: None,
+            snoozed_until: None,
         }
     }
 

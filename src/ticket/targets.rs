@@ -82,6 +82,8 @@ pub enum Step {
     Breach,
     /// The ladder's rung, counted from 0.
     Rung(usize),
+    /// A resolved ticket's follow-up (`followup 3d`) is due.
+    FollowUp,
 }
 
 /// A step and when it goes off.
@@ -269,8 +271,35 @@ impl Targets {
                 .get(i)
                 .map(|r| vec![r.ping.clone()])
                 .unwrap_or_default(),
+            Step::FollowUp => ticket
+                .follow_up
+                .as_ref()
+                .map(|f| vec![Ping::Agent(f.by.id.clone())])
+                .unwrap_or_default(),
         }
     }
+}
+
+/// When the ticket's follow-up is due, unless it went off already.
+pub fn follow_up_due(ticket: &Ticket) -> Option<DateTime<Utc>> {
+    ticket.follow_up.as_ref().filter(|f| !f.done).map(|f| f.at)
+}
+
+/// The ticket with its due follow-up gone off at `now`: done, and
+/// recorded as an alarm calling whoever set it. `None` when none is due.
+pub fn follow_up_fired(ticket: &Ticket, now: DateTime<Utc>) -> Option<Ticket> {
+    let at = follow_up_due(ticket).filter(|at| *at <= now)?;
+    let mut next = ticket.clone();
+    let f = next.follow_up.as_mut()?;
+    f.done = true;
+    let called = vec![Called::Agent(f.by.id.clone())];
+    next.alarms.fired.push(Fired {
+        step: Step::FollowUp,
+        at: now,
+        due_at: at,
+        called,
+    });
+    Some(next)
 }
 
 /// The ticket's alarms after `step`, due at `at`, went off at `now`,

@@ -15,6 +15,8 @@ mod discord_adapter;
 mod discord_contract;
 mod discord_gateway;
 mod discord_rest;
+mod follow_ups;
+mod forward;
 mod layers;
 mod metrics;
 mod relay_auto;

@@ -67,6 +67,15 @@ pub fn embed(card: &Card) -> CreateEmbed {
             true,
         );
     }
+    if let Some((at, done)) = card.follow_up {
+        let t = at.timestamp();
+        let word = if done { "🔁 due since" } else { "on" };
+        embed = embed.field("Follow-up", format!("{word} <t:{t}:f> (<t:{t}:R>)"), true);
+    }
+    if let Some(until) = card.snoozed_until {
+        let t = until.timestamp();
+        embed = embed.field("Snoozed", format!("until <t:{t}:f> (<t:{t}:R>)"), true);
+    }
     if let Some(url) = &card.link {
         embed = embed.url(url);
     }

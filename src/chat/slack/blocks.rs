@@ -83,6 +83,21 @@ pub fn card(card: &Card) -> Vec<SlackBlock> {
             due.at.format("%H:%M")
         )));
     }
+    if let Some((at, done)) = card.follow_up {
+        let word = if done { ":repeat: due since" } else { "on" };
+        facts.push(md(format!(
+            "*Follow-up*\n{word} <!date^{}^{{date_short_pretty}} {{time}} ({{ago}})|{} UTC>",
+            at.timestamp(),
+            at.format("%Y-%m-%d %H:%M")
+        )));
+    }
+    if let Some(until) = card.snoozed_until {
+        facts.push(md(format!(
+            "*Snoozed*\nuntil <!date^{}^{{date_short_pretty}} {{time}} ({{ago}})|{} UTC>",
+            until.timestamp(),
+            until.format("%Y-%m-%d %H:%M")
+        )));
+    }
     let mut blocks: Vec<SlackBlock> = vec![
         SlackSectionBlock::new().with_text(md(who)).into(),
         SlackSectionBlock::new()

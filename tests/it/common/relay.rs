@@ -175,6 +175,30 @@ impl Scene {
         }
     }
 
+    /// Stops perch and starts it again on the same store and fakes, its
+    /// relay on `clock`: nothing but the store carries over.
+    pub async fn restart(&mut self, clock: Arc<dyn perch::clock::Clock>) {
+        if let Some(s) = self.service.take() {
+            s.stop().await;
+        }
+        let before = self.sandbox.discord.as_ref().map_or(0, |d| d.identified());
+        self.service = Some(
+            Running::start_on_clock(
+                self.config.clone(),
+                self.store.clone(),
+                Sandbox::lookup(),
+                clock,
+            )
+            .await,
+        );
+        if let Some(discord) = &self.sandbox.discord {
+            until("perch on Discord's gateway again", || {
+                (discord.identified() > before).then_some(())
+            })
+            .await;
+        }
+    }
+
     pub async fn stop(mut self) {
         if let Some(s) = self.service.take() {
             s.stop().await;
