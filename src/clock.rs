@@ -42,6 +42,24 @@ impl Clock for ManualClock {
     }
 }
 
+/// The system's time, moved ahead by hand: the sandbox's scene lets
+/// half an hour pass for perch in a moment, while the fakes keep the
+/// real time.
+#[derive(Default)]
+pub struct AheadClock(Mutex<chrono::Duration>);
+
+impl AheadClock {
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) += by;
+    }
+}
+
+impl Clock for AheadClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +73,13 @@ mod tests {
         assert_eq!(clock.now(), t0 + chrono::Duration::minutes(5));
         clock.set(t0);
         assert_eq!(clock.now(), t0);
+    }
+
+    #[test]
+    fn an_ahead_clock_runs_ahead_of_the_system_by_what_it_was_moved() {
+        let ahead = AheadClock::default();
+        ahead.advance(chrono::Duration::hours(1));
+        let gap = ahead.now() - Utc::now();
+        assert!(gap > chrono::Duration::minutes(59) && gap <= chrono::Duration::hours(1));
     }
 }

@@ -80,11 +80,11 @@ impl Core {
             parts.push(Text::Ping(self.mention(called)));
         }
         let ask = match (&fired.step, ticket.holder()) {
-            (_, Some(_)) => " please answer the customer.",
-            (Step::Urgent | Step::Warning | Step::Breach, None) => {
-                " please claim it or find someone who can."
+            (_, Some(_)) => ", please answer the customer.",
+            (Step::Rung(i), None) if *i > 0 => {
+                ", nobody has claimed it yet: please take it or find someone who can."
             }
-            (Step::Rung(_) | Step::FollowUp, None) => " nobody has claimed it yet.",
+            (_, None) => ", please claim it or find someone who can.",
         };
         parts.push(Text::Ours(ask.to_owned()));
         Text::Mixed(parts)

@@ -204,11 +204,15 @@ pub async fn run(
     let listener = tokio::net::TcpListener::bind(health)
         .await
         .with_context(|| format!("cannot listen on {health} (service.health_addr)"))?;
-    let service = tokio::spawn(crate::service::run(
+    // The scene moves perch's clock ahead to show a response target
+    // passing; the fakes keep the real time.
+    let clock = Arc::new(crate::clock::AheadClock::default());
+    let service = tokio::spawn(crate::service::run_on_clock(
         config.clone(),
         store,
         listener,
         Sandbox::lookup(),
+        clock.clone(),
         shutdown,
     ));
     // perch watches X from the moment it answers health: a scene played
@@ -219,7 +223,7 @@ pub async fn run(
         println!("perch did not answer {up} ({e}); the scene plays anyway");
     }
     if scene {
-        if let Err(e) = super::scene::play(&config, &sandbox).await {
+        if let Err(e) = super::scene::play(&config, &sandbox, &clock).await {
             println!("\nThe scene stopped early: {e:#}\n");
         }
     }

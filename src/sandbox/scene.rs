@@ -1,5 +1,7 @@
 //! The scene `perch sandbox` plays: customers write on X, an agent claims,
-//! replies inline and resolves in Slack; then what each side sees.
+//! replies inline and resolves in Slack; an urgent ticket nobody claims
+//! calls whoever is on call, passes its response target and escalates
+//! (perch's clock is moved ahead for it); then what each side sees.
 //!
 //! It acts only through the fakes' control APIs (as the people would), and
 //! waits for perch to do its part, so it shows the real relay at work.
@@ -76,7 +78,11 @@ impl<'a> Cast<'a> {
     }
 }
 
-pub async fn play(config: &Config, sandbox: &Sandbox) -> anyhow::Result<()> {
+pub async fn play(
+    config: &Config,
+    sandbox: &Sandbox,
+    clock: &crate::clock::AheadClock,
+) -> anyhow::Result<()> {
     let cast = Cast::of(config, sandbox)?;
     let hooked = config.accounts.iter().any(|a| {
         a.user_id.as_str() == cast.account_id
@@ -104,6 +110,7 @@ pub async fn play(config: &Config, sandbox: &Sandbox) -> anyhow::Result<()> {
     println!("\n=== perch sandbox: the scene ===");
     let (post, card) = customers_write(&cast).await?;
     agent_answers(&cast, &post, &card).await?;
+    nobody_answers(&cast, config, clock).await?;
     show(&cast);
     println!("\n=== the scene is over; perch keeps running ===\n");
     Ok(())
@@ -230,6 +237,62 @@ async fn agent_answers(
                 .then_some(())
         })
         .await?;
+    }
+    Ok(())
+}
+
+/// lee's urgent ticket stays unclaimed: on call is called at once, then
+/// at the breach, then the ladder's next step.
+async fn nobody_answers(
+    cast: &Cast<'_>,
+    config: &Config,
+    clock: &crate::clock::AheadClock,
+) -> anyhow::Result<()> {
+    let (slack, channel) = (cast.slack, cast.channel);
+    let card = until("lee's card in Slack", || {
+        slack
+            .messages(channel)
+            .into_iter()
+            .find(|m| m.bot_id.is_some() && m.thread_ts.is_none() && m.text.contains("@lee"))
+    })
+    .await?;
+    let alarm = |words: &'static str| {
+        let ts = card.ts.clone();
+        move || {
+            slack
+                .messages(channel)
+                .into_iter()
+                .find(|m| m.thread_ts.as_deref() == Some(ts.as_str()) && m.text.contains(words))
+        }
+    };
+    let called = until(
+        "the on-call agent called for lee's urgent ticket",
+        alarm("Urgent"),
+    )
+    .await?;
+    println!(
+        "  lee's ticket is urgent (\"down\", \"not working\"): {}",
+        called.text
+    );
+    let Some(target) = config.response_targets.first.first().copied().flatten() else {
+        return Ok(());
+    };
+    let past = target + chrono::Duration::minutes(1);
+    say(&format!(
+        "nobody claims it: {} minutes pass (the sandbox moves perch's clock ahead)",
+        past.num_minutes()
+    ));
+    clock.advance(past);
+    let late = until("the breach in lee's thread", alarm("Late")).await?;
+    println!("  {}", late.text);
+    if let Some(next) = config.response_targets.ladder.get(1) {
+        say(&format!(
+            "still nobody: {} more minutes pass",
+            next.after.num_minutes()
+        ));
+        clock.advance(next.after);
+        let escalated = until("the next step of the ladder", alarm("Still unanswered")).await?;
+        println!("  {}", escalated.text);
     }
     Ok(())
 }

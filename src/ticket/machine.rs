@@ -231,9 +231,9 @@ pub fn apply(
         Command::Reopen => reopen(&mut d)?,
         Command::SetReplyChannel(channel) => set_reply_channel(&mut d, channel)?,
         Command::Reply { text } => reply(&mut d, &text, policy)?,
-        Command::FollowUp { at, note } => follow_up(&mut d, at, note)?,
-        Command::Snooze { until } => snooze(&mut d, until)?,
-        Command::Forward { to, note } => forward(&mut d, to, note)?,
+        Command::FollowUp { at, note } => later::follow_up(&mut d, at, note)?,
+        Command::Snooze { until } => later::snooze(&mut d, until)?,
+        Command::Forward { to, note } => later::forward(&mut d, to, note)?,
     }
     let Draft {
         mut next,
@@ -364,65 +364,6 @@ fn reopen(d: &mut Draft<'_>) -> Result<(), Refusal> {
     Ok(())
 }
 
-fn follow_up(
-    d: &mut Draft<'_>,
-    at: Option<DateTime<Utc>>,
-    note: Option<String>,
-) -> Result<(), Refusal> {
-    let Some(at) = at else {
-        if d.before.follow_up.as_ref().is_none_or(|f| f.done) {
-            return Err(Refusal::NoFollowUp);
-        }
-        d.next.follow_up = None;
-        return Ok(());
-    };
-    if !matches!(d.before.state, State::Resolved(_)) {
-        return Err(Refusal::FollowUpNeedsResolved);
-    }
-    d.next.follow_up = Some(super::model::FollowUp {
-        at,
-        note: note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
-        by: d.me.clone(),
-        done: false,
-    });
-    Ok(())
-}
-
-fn forward(
-    d: &mut Draft<'_>,
-    to: super::ids::AccountKey,
-    note: Option<String>,
-) -> Result<(), Refusal> {
-    d.open_and_mine()?;
-    if d.before.account == to {
-        return Err(Refusal::SameAccount);
-    }
-    let from = d.before.account.clone();
-    d.next.account = to;
-    d.next.state = State::Open;
-    d.next.can_reply_publicly = false;
-    d.next.reply_channel = ReplyChannel::Dm;
-    let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-    d.next.notes.push(super::model::Note {
-        by: d.me.clone(),
-        at: d.now,
-        text: match note {
-            Some(n) => format!("forwarded from {from}: {n}"),
-            None => format!("forwarded from {from}"),
-        },
-    });
-    Ok(())
-}
-
-fn snooze(d: &mut Draft<'_>, until: Option<DateTime<Utc>>) -> Result<(), Refusal> {
-    d.open_and_mine()?;
-    if until.is_none() && d.before.snoozed_until.is_none_or(|u| u <= d.now) {
-        return Err(Refusal::NotSnoozed);
-    }
-    d.next.snoozed_until = until;
-    Ok(())
-}
-
 /// A note joins the ticket and the audit log; nothing is redrawn.
 fn note(d: Draft<'_>, verb: &str, text: &str) -> Result<Transition, Refusal> {
     let text = text.trim();
@@ -510,52 +451,6 @@ fn reply(d: &mut Draft<'_>, text: &str, policy: &Policy) -> Result<(), Refusal> 
     Ok(())
 }
 
-/// Releases a claim whose holder has not replied for `idle`. `None` when
-/// there is nothing to release (not claimed, or still active).
-pub fn release_if_idle(ticket: &Ticket, idle: Duration, now: DateTime<Utc>) -> Option<Transition> {
-    let claim = ticket.state.claim()?;
-    if now < claim.last_activity() + idle {
-        return None;
-    }
-    let mut next = ticket.clone();
-    next.state = State::Open;
-    next.updated_at = now;
-    let effects = vec![
-        notify(
-            &claim.holder,
-            ticket,
-            format!("released after {} with no reply", fmt_duration(idle)),
-        ),
-        Effect::RefreshCards,
-        audit("release (idle)", Some(claim.holder.name.clone())),
-    ];
-    Some(Transition {
-        ticket: next,
-        effects,
-    })
-}
-
-/// The customer wrote again: the message joins the ticket, and a resolved
-/// ticket opens again.
-pub fn customer_wrote(ticket: &Ticket, message: super::model::Message) -> Transition {
-    let mut next = ticket.clone();
-    next.updated_at = message.at;
-    let at = message.at;
-    next.messages.push(message);
-    let mut effects = vec![Effect::RefreshCards];
-    next.snoozed_until = None;
-    if matches!(ticket.state, State::Resolved(_)) {
-        next.state = State::Open;
-        next.resolved_at = None;
-        next.follow_up = None;
-        effects.push(audit("reopen (customer wrote)", Some(fmt_time(at))));
-    }
-    Transition {
-        ticket: next,
-        effects,
-    }
-}
-
 fn notify(agent: &Agent, ticket: &Ticket, what: String) -> Effect {
     Effect::NotifyAgent {
         agent: agent.clone(),
@@ -608,6 +503,12 @@ fn fmt_duration(d: Duration) -> String {
         .map(|d| humantime::format_duration(d).to_string())
         .unwrap_or_else(|_| format!("{}s", d.num_seconds()))
 }
+
+#[path = "machine_events.rs"]
+mod events;
+#[path = "machine_later.rs"]
+mod later;
+pub use events::{customer_wrote, release_if_idle};
 
 #[cfg(test)]
 #[path = "machine_tests.rs"]

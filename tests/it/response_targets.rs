@@ -17,7 +17,9 @@ use crate::common::relay::{discord_field, never, until, Scene, JO_SLACK, SAM_SLA
 const AGENTS_ROLE: u64 = 1_500_000_000_000_000_077;
 const LEADS_ROLE: u64 = 1_500_000_000_000_000_078;
 
-/// Sam on call all week; the agents' and leads' groups and roles named.
+/// The agents' and leads' groups and roles named, and the sandbox's
+/// ladder (on call at the breach, then Jo) made on call, agents, leads.
+/// Sam is on call all week (the sandbox's rota).
 const TEAM: (&str, &str) = (
     "[response_targets]",
     r#"[permissions]
@@ -26,16 +28,16 @@ slack_lead_group = "S0LEADS01"
 discord_agent_role = "1500000000000000077"
 discord_lead_role = "1500000000000000078"
 
-[oncall]
-time_zone = "UTC"
-shifts = [{ from = "mon 00:00", agent = "sam" }]
-
 [response_targets]"#,
+);
+const LADDER: (&str, &str) = (
+    "ping = \"jo\"",
+    "ping = \"agents\"\n\n[[escalation.ladder]]\nafter = \"30m\"\nping = \"leads\"",
 );
 
 async fn scene() -> (Scene, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let scene = Scene::start_on_clock(&[TEAM], clock.clone()).await;
+    let scene = Scene::start_on_clock(&[TEAM, LADDER], clock.clone()).await;
     scene.slack().set_group("S0AGENTS1", &[JO_SLACK, SAM_SLACK]);
     scene.slack().set_group("S0LEADS01", &[JO_SLACK]);
     scene.discord().set_role(AGENTS_ROLE, "Agents");
@@ -257,5 +259,37 @@ async fn someone_standing_in_on_call_is_called_first_for_an_urgent_ticket() {
     );
     assert!(!s.text.contains("<@U0SAMLEE1>"), "{}", s.text);
     assert_eq!(d.pinged, ["users:1400000000000000001"], "{}", d.content);
+    scene.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counted_in_support_hours_the_clock_waits_for_the_team_to_open() {
+    // Closed from yesterday to tomorrow (holidays): the hour starts when
+    // the team is back.
+    let ((from, to), _) = crate::common::relay::closed_until_day_after_tomorrow();
+    let closed = (from, to.as_str());
+    let counted = ("low = \"4h\"", "low = \"4h\"\nsupport_hours_only = true");
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let scene = Scene::start_on_clock(&[closed, counted], clock.clone()).await;
+    let (_, _, discord) = scene.mention("olga", "where is my parcel?").await;
+    let opens = (Utc::now().date_naive() + chrono::Duration::days(2))
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc();
+    let due = (opens + minutes(60)).timestamp();
+    until("the due time an hour after the team is back", || {
+        (discord_field(&scene.discord_card_now(&discord), "Answer due")
+            == format!("by <t:{due}:t> (<t:{due}:R>)"))
+        .then_some(())
+    })
+    .await;
+    // A day later the team is still away: nothing is due yet.
+    clock.advance(chrono::Duration::hours(24));
+    never(
+        "an alarm while the team is away",
+        Duration::from_secs(2),
+        || !discord_alarms(&scene, &discord).is_empty(),
+    )
+    .await;
     scene.stop().await;
 }
