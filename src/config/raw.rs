@@ -31,6 +31,16 @@ pub struct RawConfig {
     pub saved_replies: Vec<RawSavedReply>,
     #[serde(default)]
     pub auto_replies: RawAutoReplies,
+    #[serde(default)]
+    pub followups: RawFollowUps,
+}
+
+/// `[followups]`: what a follow-up does besides reminding its author.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFollowUps {
+    /// A saved reply's name, sent to the customer by DM when it is due.
+    pub check_in: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -99,6 +99,7 @@ const BROKEN: &[(&str, &str, &str, &str, usize, &str)] = &[
     ("shift for nobody", "[service]", "[oncall]\ntime_zone = \"UTC\"\nshifts = [{ from = \"mon 09:00\", agent = \"kim\" }]\n[service]", "oncall.shifts[0].agent", 4, "`kim` is not the key of an agent"),
     ("bad warning share", "[service]", "[response_targets]\nwarn_at = \"three quarters\"\n[service]", "response_targets.warn_at", 3, "is not a share of the target"),
     ("targets in hours without hours", "[service]", "[response_targets]\nsupport_hours_only = true\n[service]", "response_targets.support_hours_only", 3, "no [support_hours] to count in"),
+    ("check-in without its saved reply", "[service]", "[followups]\ncheck_in = \"checkin\"\n[service]", "followups.check_in", 3, "`checkin` is not a saved reply"),
     ("syntax error", "[service]", "[service", "", 2, "invalid table header"),
 ];
 

@@ -31,6 +31,9 @@ pub struct Config {
     pub rules: Rules,
     pub saved_replies: Vec<SavedReply>,
     pub auto_replies: AutoReplies,
+    /// `[followups] check_in`: the saved reply a due follow-up sends the
+    /// customer by DM.
+    pub check_in: Option<SavedReply>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Core, Relay};
 use crate::chat::{Mention, Text};
-use crate::store::StoreError;
+use crate::store::{Also, Delivery, Outgoing, StoreError};
 use crate::ticket::oncall::{self, OnCall};
 use crate::ticket::targets::{self, Called, Fired, Ping, Step, Targets};
 use crate::ticket::{Effect, Ticket, Transition};
@@ -163,7 +163,7 @@ fn alarm_audit(step: Step, called: &[Called]) -> Effect {
 fn fire(
     targets: &Targets,
     ticket: &Ticket,
-    on_call: Option<&OnCall>,
+    (on_call, check_in): (Option<&OnCall>, Option<&CheckIn<'_>>),
     now: DateTime<Utc>,
 ) -> Transition {
     let mut effects = Vec::new();
@@ -172,6 +172,9 @@ fn fire(
         next = reminded;
         if let Some(f) = next.alarms.fired.last() {
             effects.push(alarm_audit(f.step, &f.called));
+        }
+        if let Some(check_in) = check_in {
+            effects.extend(check_in.effect(&next));
         }
     }
     let Some(due) = targets.due_step(&next, now) else {
@@ -226,16 +229,89 @@ impl Relay {
         }
         let on_call = core.on_call(now);
         for id in due {
-            let outcome = core.store.update_ticket(id, None, now, |t| {
-                Ok(fire(targets, t, on_call.as_ref(), now))
-            })?;
+            let Some(ticket) = core.store.ticket(id)? else {
+                continue;
+            };
+            // A due follow-up also sends the check-in DM, if configured,
+            // as whoever set it: written with the change, or not at all.
+            let check_in = match (&core.config.check_in, &ticket.follow_up) {
+                (Some(saved), Some(f)) if !f.done && f.at <= now => Some(CheckIn {
+                    words: &saved.text,
+                    agent: f.by.clone(),
+                    initials: core
+                        .config
+                        .agents
+                        .iter()
+                        .find(|a| a.key == f.by.id)
+                        .map_or_else(String::new, |a| a.initials.clone()),
+                }),
+                _ => None,
+            };
+            let number = match check_in {
+                Some(_) => Some(core.store.next_outbox_id()?),
+                None => None,
+            };
+            let delivery = Delivery::Pending;
+            let outgoing = check_in.as_ref().zip(number).map(|(c, n)| {
+                let reply = Outgoing::Reply {
+                    agent: &c.agent,
+                    origin: None,
+                    at: now,
+                    delivery: &delivery,
+                    signature: &c.initials,
+                };
+                (n, reply)
+            });
+            let outcome = core.store.update_ticket_also(
+                id,
+                None,
+                now,
+                |t| Ok(fire(targets, t, (on_call.as_ref(), check_in.as_ref()), now)),
+                &Also {
+                    outbox: outgoing,
+                    ..Also::default()
+                },
+            )?;
             if let Ok(updated) = outcome {
                 if let Some(f) = updated.ticket.alarms.fired.last().filter(|f| f.at == now) {
                     tracing::info!(ticket = %id, step = ?f.step, called = ?f.called, "response target alarm");
+                }
+                if updated
+                    .effects
+                    .iter()
+                    .any(|e| matches!(e, Effect::SendReply { .. }))
+                {
+                    core.wake.outbox.notify_one();
                 }
             }
         }
         core.wake_threads();
         Ok(())
+    }
+}
+
+/// `[followups] check_in`: the saved reply a due follow-up sends.
+struct CheckIn<'a> {
+    words: &'a str,
+    agent: crate::ticket::Agent,
+    initials: String,
+}
+
+impl CheckIn<'_> {
+    /// The DM to send, signed by the follow-up's author; none when it
+    /// cannot go as written (logged).
+    fn effect(&self, ticket: &Ticket) -> Option<Effect> {
+        let mut dm = ticket.clone();
+        dm.reply_channel = crate::ticket::ReplyChannel::Dm;
+        match crate::ticket::compose(&dm, &self.initials, self.words) {
+            Ok(text) => Some(Effect::SendReply {
+                text,
+                channel: crate::ticket::ReplyChannel::Dm,
+            }),
+            Err(e) => {
+                tracing::warn!(ticket = %ticket.id, error = %e, "the follow-up's check-in DM cannot go as written");
+                None
+            }
+        }
     }
 }

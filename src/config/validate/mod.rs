@@ -126,6 +126,26 @@ pub fn validate(raw: RawConfig) -> Result<Validated, Vec<Problem>> {
     let rules = rules(&mut c, &raw.rules);
     let saved_replies = saved_replies(&mut c, &raw.saved_replies);
     let auto_replies = auto_replies(&mut c, &raw.auto_replies);
+    let check_in = raw.followups.check_in.as_ref().and_then(|name| {
+        let found = saved_replies
+            .iter()
+            .find(|r| r.name.eq_ignore_ascii_case(name));
+        if found.is_none() {
+            let names: Vec<&str> = saved_replies.iter().map(|r| r.name.as_str()).collect();
+            c.fail(
+                "followups.check_in",
+                format!(
+                    "`{name}` is not a saved reply; name one of [[saved_replies]] ({})",
+                    if names.is_empty() {
+                        "there are none".to_owned()
+                    } else {
+                        names.join(", ")
+                    }
+                ),
+            );
+        }
+        found.cloned()
+    });
 
     if accounts.is_empty() && c.problems.is_empty() {
         c.fail(
@@ -189,6 +209,7 @@ pub fn validate(raw: RawConfig) -> Result<Validated, Vec<Problem>> {
             rules: Rules(rules),
             saved_replies,
             auto_replies,
+            check_in,
         },
         warnings: c.warnings,
     })
