@@ -13,8 +13,14 @@ impl DiscordAdapter {
     pub(super) async fn plain_text(&self, raw: &str) -> String {
         let mut names = Names::new();
         for r in text::refs(raw) {
-            if let Some(name) = self.name_of(&r).await {
-                names.insert(r, name);
+            match self.name_of(&r).await {
+                Some(name) => {
+                    names.insert(r, name);
+                }
+                // The customer reads the neutral word instead ("someone").
+                None => {
+                    tracing::warn!(mention = ?r, "cannot learn a name from Discord; the reply uses the neutral word")
+                }
             }
         }
         text::to_x(raw, &names)
