@@ -96,6 +96,8 @@ pub enum Stands {
 
 impl Due {
     fn of(ticket: &Ticket) -> Option<Self> {
+        // Answered or resolved: nothing is due (the plan may lag a moment).
+        crate::ticket::targets::waiting(ticket)?;
         let alarms = &ticket.alarms;
         let at = alarms.due_at?;
         let stands = if alarms.late() {
@@ -194,5 +196,26 @@ mod tests {
         for a in CardAction::ALL {
             assert_eq!(CardAction::from_id(a.id()), Some(a));
         }
+    }
+
+    #[test]
+    fn the_due_time_shows_while_the_customer_waits_and_late_once_passed() {
+        let mut t = Ticket::open(TicketId::new(7), mention(100));
+        let due = crate::testing::t0() + chrono::Duration::hours(1);
+        t.alarms.due_at = Some(due);
+        let card = Card::of(&t);
+        assert_eq!(
+            card.due.map(|d| (d.at, d.stands)),
+            Some((due, Stands::InTime))
+        );
+        t.alarms.done_until = Some(due);
+        assert_eq!(Card::of(&t).due.map(|d| d.stands), Some(Stands::Late));
+        // Resolved before the plan caught up: nothing is due any more.
+        t.state = State::Resolved(crate::ticket::Resolution {
+            by: agent("jo"),
+            at: due,
+            note: None,
+        });
+        assert_eq!(Card::of(&t).due, None);
     }
 }

@@ -11,7 +11,7 @@ use super::{Core, Relay};
 use crate::chat::{Mention, Text};
 use crate::store::{Also, Delivery, Outgoing, StoreError};
 use crate::ticket::oncall::{self, OnCall};
-use crate::ticket::targets::{self, Called, Fired, Ping, Step, Targets};
+use crate::ticket::targets::{self, Alarms, Called, Fired, Ping, Step, Targets};
 use crate::ticket::{Effect, Ticket, Transition};
 
 impl Core {
@@ -115,10 +115,10 @@ impl Core {
     }
 }
 
-/// `ticket` with its alarms planned for its current wait.
-fn planned(targets: &Targets, ticket: &Ticket) -> Transition {
+/// `ticket` with its alarms planned as `alarms`.
+fn planned(ticket: &Ticket, alarms: Alarms) -> Transition {
     let mut next = ticket.clone();
-    next.alarms = targets.plan(ticket);
+    next.alarms = alarms;
     let effects = if next.alarms.due_at == ticket.alarms.due_at {
         Vec::new()
     } else {
@@ -179,7 +179,7 @@ fn fire(
     }
     let Some(due) = targets.due_step(&next, now) else {
         if effects.is_empty() {
-            return planned(targets, &next);
+            return planned(&next, targets.plan(&next));
         }
         effects.push(Effect::RefreshCards);
         return Transition {
@@ -219,9 +219,22 @@ impl Relay {
             core.store.alarms_to_plan()?
         };
         for id in to_plan {
-            let _ = core
-                .store
-                .update_ticket(id, None, now, |t| Ok(planned(targets, t)))?;
+            let Some(ticket) = core.store.ticket(id)? else {
+                continue;
+            };
+            // A ticket from before perch planned alarms is not called out
+            // for its history.
+            let quiet = ticket.alarms.basis.is_none() && core.store.opened_before_alarms(id)?;
+            let plan = |t: &Ticket| match quiet {
+                true => targets.plan_quietly(t, now),
+                false => targets.plan(t),
+            };
+            // At start most plans stand as they are: nothing to write.
+            if plan(&ticket) != ticket.alarms {
+                let _ = core
+                    .store
+                    .update_ticket(id, None, now, |t| Ok(planned(t, plan(t))))?;
+            }
         }
         let due = core.store.alarms_due(now)?;
         if due.is_empty() {

@@ -78,6 +78,18 @@ fn relayed(ticket: &Ticket) -> impl Iterator<Item = &Message> {
         .filter(|m| !matches!(m.author, Author::Agent { .. }))
 }
 
+/// Of the ticket's alarms, how many a thread opened now leaves unsaid:
+/// all but the latest, and that one too unless it is about the wait the
+/// customer is in now (an urgent call that fired before the card was up
+/// is still said).
+fn alarms_to_skip(ticket: &Ticket) -> usize {
+    let fired = &ticket.alarms.fired;
+    let current = fired.last().is_some_and(|f| {
+        crate::ticket::targets::waiting(ticket).is_some() && Some(f.due_at) == ticket.alarms.due_at
+    });
+    fired.len() - usize::from(current)
+}
+
 impl Threads {
     fn routes(&self, ticket: &Ticket) -> Vec<Route<'_>> {
         let Some(account) = self.core.config.account(&ticket.account) else {
@@ -281,8 +293,7 @@ impl Threads {
                 self.core.store.link_thread(ticket.id, thread.clone())?;
                 view.opening_since = None;
                 view.relayed = 1;
-                // A thread opened late says only the alarms to come.
-                view.alarms_said = ticket.alarms.fired.len();
+                view.alarms_said = alarms_to_skip(ticket);
                 self.core.store.set_route_view(ticket.id, &key, &view)?;
                 tracing::info!(ticket = %ticket.id, route = %key, "ticket thread opened");
                 thread
@@ -327,5 +338,42 @@ impl Threads {
         };
         let link = self.core.link(&ticket.account, &m.x_ref);
         format!("perch sent the {reply} ({how}): {}\n{link}", m.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{mention, t0};
+    use crate::ticket::targets::{Fired, Step};
+    use crate::ticket::TicketId;
+
+    fn fired(step: Step, due_at: chrono::DateTime<chrono::Utc>) -> Fired {
+        Fired {
+            step,
+            at: t0(),
+            due_at,
+            called: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_thread_opened_after_an_alarm_still_says_the_current_one() {
+        let mut t = Ticket::open(TicketId::new(1), mention(1));
+        let due = t0() + chrono::Duration::minutes(15);
+        t.alarms.due_at = Some(due);
+        t.alarms.fired.push(fired(Step::Urgent, due));
+        assert_eq!(
+            alarms_to_skip(&t),
+            0,
+            "the urgent call fired before the card"
+        );
+        // An alarm of an earlier wait is history.
+        t.alarms.due_at = Some(due + chrono::Duration::hours(2));
+        assert_eq!(alarms_to_skip(&t), 1);
+        // Answered: nothing is current.
+        t.alarms.due_at = Some(due);
+        t.last_response_at = Some(t0() + chrono::Duration::minutes(1));
+        assert_eq!(alarms_to_skip(&t), 1);
     }
 }

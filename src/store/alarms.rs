@@ -44,7 +44,32 @@ fn alarm_key(at: DateTime<Utc>, id: TicketId) -> String {
     )
 }
 
+/// Tickets numbered below this were opened before perch planned alarms.
+const ALARMS_FROM: &str = "alarms_from_ticket";
+
 impl Store {
+    /// Records that the tickets the store holds now were opened before
+    /// perch had response targets (a store an older perch indexed): what
+    /// is already past for them is not called out. Kept once set; an
+    /// import reproduces its dump and marks nothing.
+    pub(super) fn mark_tickets_before_alarms(&self) -> Result<(), StoreError> {
+        if self.get::<u64>(&self.meta, "meta", ALARMS_FROM)?.is_some() {
+            return Ok(());
+        }
+        // A store without tickets has nothing from before (and stays
+        // empty for an import).
+        match self.get::<u64>(&self.meta, "meta", "next_ticket")? {
+            Some(next) if next > 1 => self.put(&self.meta, ALARMS_FROM, &next),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether ticket `id` was opened before perch planned alarms.
+    pub fn opened_before_alarms(&self, id: TicketId) -> Result<bool, StoreError> {
+        let from: Option<u64> = self.get(&self.meta, "meta", ALARMS_FROM)?;
+        Ok(from.is_some_and(|from| id.get() < from))
+    }
+
     /// The tickets whose next alarm is due at `now`, the earliest first.
     pub fn alarms_due(&self, now: DateTime<Utc>) -> Result<Vec<TicketId>, StoreError> {
         let end = format!("alarm/{:020}0", now.timestamp_micros().max(0));
@@ -79,5 +104,39 @@ impl Store {
             out.push(row.id);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::index::VERSION_KEY;
+    use super::*;
+    use crate::testing::mention;
+
+    #[test]
+    fn tickets_an_older_perch_opened_are_marked_as_from_before_alarms() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("open");
+        let old = store
+            .open_ticket(mention(1))
+            .expect("open")
+            .ticket()
+            .clone();
+        assert!(
+            !store.opened_before_alarms(old.id).expect("read"),
+            "a new store"
+        );
+        // As an older perch left it: indexed by version 1, no mark.
+        store.put(&store.meta, VERSION_KEY, &1u64).expect("version");
+        store.meta.remove(ALARMS_FROM).expect("unmark");
+        drop(store);
+        let store = Store::open(dir.path()).expect("open again");
+        let new = store
+            .open_ticket(mention(2))
+            .expect("open")
+            .ticket()
+            .clone();
+        assert!(store.opened_before_alarms(old.id).expect("read"));
+        assert!(!store.opened_before_alarms(new.id).expect("read"));
     }
 }

@@ -172,6 +172,10 @@ impl Store {
         if current == Some(INDEX_VERSION) {
             return Ok(false);
         }
+        // Tickets from before this version never had alarms planned.
+        if current.is_none_or(|v| v < 2) {
+            self.mark_tickets_before_alarms()?;
+        }
         self.index_all()?;
         Ok(true)
     }

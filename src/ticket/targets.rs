@@ -242,6 +242,21 @@ impl Targets {
         alarms
     }
 
+    /// `plan`, with every step already past at `now` taken as done: for
+    /// a ticket from before perch planned alarms, whose history nobody
+    /// should be called about (the card still shows it late).
+    pub fn plan_quietly(&self, ticket: &Ticket, now: DateTime<Utc>) -> Alarms {
+        let mut quiet = ticket.clone();
+        quiet.alarms = self.plan(ticket);
+        if let Some((_, steps)) = quiet.alarms.basis.and_then(|b| self.schedule(&b)) {
+            if let Some((_, at)) = steps.iter().rfind(|(_, at)| *at <= now) {
+                quiet.alarms.done_until = Some(*at);
+                return self.plan(&quiet);
+            }
+        }
+        quiet.alarms
+    }
+
     /// The alarm to fire at `now`: of the steps due and not yet done, the
     /// latest (after downtime, one breach line instead of a warning, a
     /// breach and every rung at once). `None` when nothing is due or the

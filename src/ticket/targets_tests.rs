@@ -211,3 +211,22 @@ fn an_urgent_ticket_nobody_holds_calls_on_call_at_once() {
     let steps = targets().schedule(&Basis::of(&t)).map(|s| s.1);
     assert!(steps.is_some_and(|s| s.iter().all(|(step, _)| *step != Step::Urgent)));
 }
+
+#[test]
+fn a_ticket_from_before_alarms_is_planned_without_calling_out_its_past() {
+    let t = ticket();
+    let quiet = targets().plan_quietly(&t, t0() + minutes(80));
+    assert_eq!(
+        quiet.done_until,
+        Some(t0() + minutes(75)),
+        "up to the rung then due"
+    );
+    assert_eq!(
+        quiet.next_at,
+        Some(t0() + minutes(90)),
+        "the leads still come"
+    );
+    assert!(quiet.late());
+    let early = targets().plan_quietly(&t, t0() + minutes(10));
+    assert_eq!(early, targets().plan(&t), "nothing past: the usual plan");
+}

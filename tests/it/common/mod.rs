@@ -89,8 +89,33 @@ slack_user = "U0JODOE01"
 
 pub const SMALL_SECRETS: [&str; 4] = ["ACME_CLIENT_ID", "ACME_REFRESH", "SLACK_BOT", "SLACK_APP"];
 
-/// A port that was free a moment ago on 127.0.0.1.
+/// A port that was free a moment ago on 127.0.0.1, handed out once per
+/// test process. It is taken below the kernel's ephemeral range, which
+/// outgoing connections draw from: a port `bind(0)` returned could be
+/// taken by some test's client connection before the fake meant for it
+/// binds it ("Address already in use", seen once in a full run).
 pub fn free_addr() -> SocketAddr {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let ephemeral_from = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32768);
+    let (low, high) = (10_000u32, ephemeral_from.max(10_001));
+    // Each test process starts somewhere else in the range.
+    let offset = std::process::id().wrapping_mul(7919);
+    for _ in 0..(high - low) {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let port = low + offset.wrapping_add(n) % (high - low);
+        let Ok(port) = u16::try_from(port) else {
+            continue;
+        };
+        if let Ok(l) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            if let Ok(addr) = l.local_addr() {
+                return addr;
+            }
+        }
+    }
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free loopback port")
