@@ -293,3 +293,85 @@ async fn counted_in_support_hours_the_clock_waits_for_the_team_to_open() {
     .await;
     scene.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn across_a_weekend_and_the_clocks_going_back_only_open_hours_count() {
+    use chrono::TimeZone;
+    // Friday 30 October 2026, 16:30 in New York (EDT); the clocks go back
+    // on Sunday, so Monday 09:00 is 14:00 UTC, not 13:00.
+    let friday = Utc
+        .with_ymd_and_hms(2026, 10, 30, 20, 30, 0)
+        .single()
+        .expect("a date");
+    let monday_nine = Utc
+        .with_ymd_and_hms(2026, 11, 2, 14, 0, 0)
+        .single()
+        .expect("a date");
+    let mut edits: Vec<(String, String)> = vec![
+        (
+            "time_zone = \"UTC\"\nholidays = []".into(),
+            "time_zone = \"America/New_York\"\nholidays = []".into(),
+        ),
+        (
+            "low = \"4h\"".into(),
+            "low = \"4h\"\nsupport_hours_only = true".into(),
+        ),
+    ];
+    for (day, hours) in [
+        ("mon", "09:00-17:00"),
+        ("tue", "09:00-17:00"),
+        ("wed", "09:00-17:00"),
+        ("thu", "09:00-17:00"),
+        ("fri", "09:00-17:00"),
+        ("sat", "closed"),
+        ("sun", "closed"),
+    ] {
+        edits.push((
+            format!("{day} = \"00:00-24:00\""),
+            format!("{day} = \"{hours}\""),
+        ));
+    }
+    let edits: Vec<(&str, &str)> = edits
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let clock = Arc::new(ManualClock::new(friday + minutes(1)));
+    let scene = Scene::start_after(&edits, clock.clone(), |_, store| {
+        // A mention that came on Friday afternoon (normal: an hour).
+        let mut new = perch::testing::mention(7);
+        new.first_message.at = friday;
+        new.customer.handle = "pia".to_owned();
+        store.open_ticket(new).expect("Friday's ticket");
+    })
+    .await;
+    let discord = until("pia's card on Discord", || {
+        scene.discord_cards("pia").into_iter().next()
+    })
+    .await;
+    let slack = until("pia's card in Slack", || {
+        scene.slack_cards("pia").into_iter().next()
+    })
+    .await;
+    // Half an hour on Friday, half an hour on Monday morning.
+    let due = (monday_nine + minutes(30)).timestamp();
+    until("Monday 09:30 EST on the card", || {
+        (discord_field(&scene.discord_card_now(&discord), "Answer due")
+            == format!("by <t:{due}:t> (<t:{due}:R>)"))
+        .then_some(())
+    })
+    .await;
+    // The weekend passes with nobody at work: nothing goes off.
+    clock.set(monday_nine - minutes(1));
+    never("an alarm over the weekend", Duration::from_secs(2), || {
+        !discord_alarms(&scene, &discord).is_empty()
+    })
+    .await;
+    // 45 minutes of open time (75%) end at Monday 09:15 EST.
+    clock.set(monday_nine + minutes(16));
+    let (s, _) = alarm(&scene, &slack, &discord, 1).await;
+    assert!(s.text.contains("The answer is due at"), "{}", s.text);
+    clock.set(monday_nine + minutes(31));
+    let (s, _) = alarm(&scene, &slack, &discord, 2).await;
+    assert!(s.text.contains("Late: the answer was due at"), "{}", s.text);
+    scene.stop().await;
+}
