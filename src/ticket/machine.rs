@@ -6,7 +6,6 @@
 //! effects. Every rule about who may do what lives in this file.
 
 use chrono::{DateTime, Duration, Utc};
-use thiserror::Error;
 
 use super::model::{Actor, Agent, Claim, Origin, ReplyChannel, Resolution, Role, State, Ticket};
 
@@ -112,58 +111,6 @@ pub enum Effect {
 pub struct Transition {
     pub ticket: Ticket,
     pub effects: Vec<Effect>,
-}
-
-/// Why a command was refused. `Display` is the message shown to the person
-/// who asked, so it says what to do instead.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum Refusal {
-    #[error("only support agents can act on tickets; ask a lead to add you to the agents group")]
-    NotAnAgent,
-    #[error("held by {} since {}; a lead can take it over with `claim force`", holder.name, fmt_time(*since))]
-    HeldBy { holder: Agent, since: DateTime<Utc> },
-    #[error("you already hold it (since {})", fmt_time(*since))]
-    AlreadyYours { since: DateTime<Utc> },
-    #[error("only {} (who holds it) or a lead can do that", holder.name)]
-    NotHolder { holder: Agent },
-    #[error("only a lead can {action}")]
-    NeedsLead { action: &'static str },
-    #[error("it is not claimed")]
-    NotClaimed,
-    #[error("it is resolved; `reopen` it first")]
-    Resolved,
-    #[error("it is not resolved")]
-    NotResolved,
-    #[error("{} already holds it", holder.name)]
-    AlreadyHeld { holder: Agent },
-    #[error("replies already go out as a {0}")]
-    AlreadyChannel(ReplyChannel),
-    #[error("{reason}")]
-    ChannelUnavailable { reason: &'static str },
-    #[error("claim it first (`claim`): this team requires an explicit claim before replying")]
-    MustClaimFirst,
-    #[error("there is nothing to {0}: add some text")]
-    EmptyText(&'static str),
-    /// The reply cannot go out as written (recomposed in the transaction:
-    /// the reply channel may have changed).
-    #[error(transparent)]
-    Compose(#[from] super::reply::ComposeError),
-    #[error("a follow-up is for a resolved ticket: `resolve` it first, or `snooze 2h` to set an open one aside")]
-    FollowUpNeedsResolved,
-    #[error("it is on that account already")]
-    SameAccount,
-    #[error("there is no follow-up to take back")]
-    NoFollowUp,
-    #[error("it is not snoozed")]
-    NotSnoozed,
-    /// The customer's message is on the ticket already (recorded before a
-    /// restart).
-    #[error("the message is on the ticket already")]
-    AlreadyRecorded,
-}
-
-fn fmt_time(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// A command's change in the making: the ticket before, the ticket
@@ -508,7 +455,11 @@ fn fmt_duration(d: Duration) -> String {
 mod events;
 #[path = "machine_later.rs"]
 mod later;
+#[path = "machine_refusals.rs"]
+mod refusals;
 pub use events::{customer_wrote, release_if_idle};
+use refusals::fmt_time;
+pub use refusals::Refusal;
 
 #[cfg(test)]
 #[path = "machine_tests.rs"]
