@@ -331,4 +331,9 @@ impl Config {
     pub fn account(&self, key: &AccountKey) -> Option<&Account> {
         self.accounts.iter().find(|a| &a.key == key)
     }
+
+    /// The configured agent with key `key`.
+    pub fn agent(&self, key: &AgentId) -> Option<&AgentConfig> {
+        self.agents.iter().find(|a| &a.key == key)
+    }
 }

@@ -29,7 +29,7 @@ impl Core {
         let permissions = &self.config.permissions;
         match called {
             Called::Agent(id) => {
-                let agent = self.config.agents.iter().find(|a| a.key == *id);
+                let agent = self.config.agent(id);
                 Mention {
                     name: agent.map_or_else(|| id.to_string(), |a| a.name.clone()),
                     slack: agent
@@ -253,9 +253,7 @@ impl Relay {
                     agent: f.by.clone(),
                     initials: core
                         .config
-                        .agents
-                        .iter()
-                        .find(|a| a.key == f.by.id)
+                        .agent(&f.by.id)
                         .map_or_else(String::new, |a| a.initials.clone()),
                 }),
                 _ => None,

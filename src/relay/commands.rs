@@ -5,9 +5,9 @@
 use super::people::Person;
 use super::{reports, Commands};
 use crate::chat::{CardAction, ChatEvent, ChatUser, Responder};
-use crate::store::{Also, StoreError};
+use crate::store::{Also, OutboxId, Outgoing, StoreError};
 use crate::ticket::grammar::{self, ChatCommand, TicketAction};
-use crate::ticket::{self, ChatThread, Command, Refusal, Role, TicketId};
+use crate::ticket::{self, ChatThread, Command, Refusal, Role, TicketId, Transition};
 
 /// What became of a chat event. Whatever a handler did, the event is
 /// taken from the journal here, in one place (a handler that changed a
@@ -221,8 +221,26 @@ impl Commands {
                     .await;
             }
         };
-        let verb = command.verb();
         let now = self.core.now();
+        let outcome = self.apply(key, person, id, &command, now, None).await?;
+        Ok(Some(match outcome {
+            Ok(transition) => reports::done(command.verb(), &transition.ticket),
+            Err(refusal) => format!("{id}: {refusal}"),
+        }))
+    }
+
+    /// Applies `command` by `person` to ticket `id` at `now`, consuming
+    /// the chat event `key` (and writing `outbox`, if any) in the same
+    /// transaction; a change wakes the threads and is carried out.
+    pub(super) async fn apply(
+        &self,
+        key: &str,
+        person: &Person,
+        id: TicketId,
+        command: &Command,
+        now: chrono::DateTime<chrono::Utc>,
+        outbox: Option<(OutboxId, Outgoing<'_>)>,
+    ) -> Result<Result<Transition, Refusal>, StoreError> {
         let outcome = self.core.store.update_ticket_also(
             id,
             Some(&person.actor.agent),
@@ -230,17 +248,15 @@ impl Commands {
             |t| ticket::apply(t, command.clone(), &person.actor, now, &self.policy),
             &Also {
                 chat_event: Some(key),
+                outbox,
                 ..Also::default()
             },
         )?;
-        Ok(Some(match outcome {
-            Ok(transition) => {
-                self.core.wake_threads();
-                self.core.carry_out(&transition).await;
-                reports::done(verb, &transition.ticket)
-            }
-            Err(refusal) => format!("{id}: {refusal}"),
-        }))
+        if let Ok(transition) = &outcome {
+            self.core.wake_threads();
+            self.core.carry_out(transition).await;
+        }
+        Ok(outcome)
     }
 }
 

@@ -10,8 +10,8 @@ use super::people::Person;
 use super::Commands;
 use crate::chat::{Asking, ChatUser, Responder, Text};
 use crate::config::SendMode;
-use crate::store::{Also, Delivery, OutboxEntry, Outgoing, StoreError};
-use crate::ticket::{self, compose, last_customer_post, Command, Origin, ReplyChannel, Ticket};
+use crate::store::{Delivery, OutboxEntry, Outgoing, StoreError};
+use crate::ticket::{compose, last_customer_post, Command, Origin, ReplyChannel, Ticket};
 
 impl Commands {
     /// Forwards `ticket` to the account named `to`; returns what to
@@ -72,23 +72,11 @@ impl Commands {
             to: target.key.clone(),
             note: note.clone(),
         };
-        let outcome = self.core.store.update_ticket_also(
-            id,
-            Some(&person.actor.agent),
-            now,
-            |t| ticket::apply(t, command.clone(), &person.actor, now, &self.policy),
-            &Also {
-                chat_event: Some(key),
-                outbox: note_entry.as_ref().map(|e| (number, Outgoing::Entry(e))),
-                ..Also::default()
-            },
-        )?;
-        let transition = match outcome {
-            Ok(t) => t,
-            Err(refusal) => return Ok(Some(format!("{id}: {refusal}"))),
-        };
-        self.core.wake_threads();
-        self.core.carry_out(&transition).await;
+        let note_out = note_entry.as_ref().map(|e| (number, Outgoing::Entry(e)));
+        let outcome = self.apply(key, person, id, &command, now, note_out).await?;
+        if let Err(refusal) = outcome {
+            return Ok(Some(format!("{id}: {refusal}")));
+        }
         let line = format!(
             "↪ {id} forwarded to @{} by {}{}. It continues in @{}'s channels; replies go by DM from @{}.",
             target.handle,

@@ -29,9 +29,7 @@ impl Commands {
     fn agent_name(&self, id: &AgentId) -> String {
         self.core
             .config
-            .agents
-            .iter()
-            .find(|a| a.key == *id)
+            .agent(id)
             .map_or_else(|| id.to_string(), |a| a.name.clone())
     }
 
