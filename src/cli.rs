@@ -158,6 +158,59 @@ pub async fn health(config: &Config, out: &mut dyn Write) -> anyhow::Result<bool
     Ok(healthy)
 }
 
+/// `perch report`: the figures since `since` in `format`, read from the
+/// store; when perch is running (the store is in use), asked of it on its
+/// HTTP port with the token `service.report_token_env` names.
+pub async fn report(config: &Config, since: &str, format: &str) -> anyhow::Result<String> {
+    use crate::report::Format;
+    use crate::ticket::figures::Span;
+    let span = Span::parse(since).map_err(|e| anyhow::anyhow!("--since: {e}"))?;
+    let Some(kind) = Format::parse(format) else {
+        anyhow::bail!("--format: `{format}` is not one of md, csv, html");
+    };
+    match Store::open(&config.service.data_dir) {
+        Ok(store) => {
+            let now = chrono::Utc::now();
+            let zone = config.zone();
+            Ok(crate::relay::reports::render(
+                &store,
+                config,
+                span.since(now, zone),
+                now,
+                Some(kind),
+            )?)
+        }
+        Err(crate::store::StoreError::InUse { .. }) => {
+            let Some(env) = &config.service.report_token else {
+                anyhow::bail!("perch is running and holds the store; to ask it for the report, set service.report_token_env (and the variable it names) and restart it");
+            };
+            let token = secrets::read(env, &secrets::from_process_env)
+                .map_err(|p| anyhow::anyhow!("{p}"))?;
+            let mut addr = config.service.health_addr;
+            if addr.ip().is_unspecified() {
+                addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            let url = format!("http://{addr}/report");
+            let answer = reqwest::Client::new()
+                .get(&url)
+                .query(&[("since", since), ("format", format)])
+                .bearer_auth(token.expose())
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("perch holds the store, but nothing answers on {url} (service.health_addr): {e}"))?;
+            let status = answer.status();
+            let text = answer.text().await?;
+            anyhow::ensure!(
+                status.is_success(),
+                "the running perch answered {status}: {}",
+                text.trim()
+            );
+            Ok(text)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// `perch auth x --account KEY`: signs the account in with OAuth 2.0 and
 /// PKCE, its callback on `redirect` (a loopback address).
 pub async fn auth_x(

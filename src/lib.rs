@@ -17,7 +17,8 @@
 //!    builders for unit tests, on this line.)
 //! 4. [`chat`]: the chat-platform interface (and the `Journal` the store
 //!    keeps for it), the Slack and Discord adapters; [`logging`]: tracing
-//!    setup (text or JSON).
+//!    setup (text or JSON); [`report`]: the figures as `stats`, Markdown,
+//!    CSV and an HTML page with SVG charts.
 //! 5. [`store`]: the sled store: trees, versioned and checksummed values,
 //!    transactions for claims, export and import.
 //! 6. [`twitter`]: the X API v2 client, ingest, read budget, publishing,
@@ -40,6 +41,7 @@ pub mod logging;
 pub mod metrics;
 pub mod online;
 pub mod relay;
+pub mod report;
 pub mod sandbox;
 pub mod service;
 pub mod store;

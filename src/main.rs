@@ -78,6 +78,22 @@ enum Command {
         #[command(subcommand)]
         action: XAction,
     },
+    /// The figures a lead asks for (answered, within 30/60 min, first
+    /// response, targets, agents, accounts, backlog), from the store, or
+    /// from the running perch through its HTTP port.
+    Report {
+        #[arg(long, env = "PERCH_CONFIG")]
+        config: PathBuf,
+        /// `24h`, `7d`, `30d`, or a date: `2026-11-01`.
+        #[arg(long, default_value = "7d")]
+        since: String,
+        /// md, csv or html (a page with charts, readable offline).
+        #[arg(long, default_value = "md")]
+        format: String,
+        /// Where to write it (standard output when not given).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Read a dump from stdin into an empty store.
     Import {
         #[arg(long, env = "PERCH_CONFIG")]
@@ -246,6 +262,25 @@ fn main() -> ExitCode {
             bar.finish_and_clear();
             eprintln!("exported {n} values");
             Ok(())
+        }),
+        Command::Report {
+            config,
+            since,
+            format: kind,
+            out,
+        } => cli::load(&config).and_then(|config| {
+            logging::init(format(Some(config.service.log_format)));
+            let runtime = tokio::runtime::Runtime::new()?;
+            let text = runtime.block_on(cli::report(&config, &since, &kind))?;
+            match out {
+                Some(path) => std::fs::write(&path, text).map_err(|e| {
+                    anyhow::anyhow!("cannot write the report to {}: {e}", path.display())
+                }),
+                None => Ok(std::io::Write::write_all(
+                    &mut std::io::stdout(),
+                    text.as_bytes(),
+                )?),
+            }
         }),
         Command::Import { config } => cli::load(&config).and_then(|config| {
             logging::init(format(Some(config.service.log_format)));

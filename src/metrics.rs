@@ -20,7 +20,7 @@ use prometheus_client::registry::Registry;
 
 /// Every metric perch serves (a family shows in `/metrics` once it has a
 /// sample; a dashboard may read any of these).
-pub const NAMES: [&str; 15] = [
+pub const NAMES: [&str; 17] = [
     "perch_x_items_ingested",
     "perch_x_ingest_lag_seconds",
     "perch_x_requests",
@@ -36,10 +36,22 @@ pub const NAMES: [&str; 15] = [
     "perch_relay_passes",
     "perch_x_spend_dollars",
     "perch_x_spend_projected_dollars",
+    "perch_last_day_tickets",
+    "perch_last_day_first_response_seconds",
 ];
 
 /// The content type of `GET /metrics`.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Figure {
+    figure: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Quantile {
+    quantile: String,
+}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Source {
@@ -114,6 +126,8 @@ struct Families {
     relay_passes: Family<Step, Counter>,
     spend: Family<Source, Gauge<f64, AtomicU64>>,
     spend_projected: Gauge<f64, AtomicU64>,
+    last_day: Family<Figure, Gauge>,
+    last_day_first_response: Family<Quantile, Gauge<f64, AtomicU64>>,
 }
 
 /// perch's counters and gauges; clones count into the same registry.
@@ -145,6 +159,8 @@ impl Metrics {
             relay_passes: Family::default(),
             spend: Family::default(),
             spend_projected: Gauge::default(),
+            last_day: Family::default(),
+            last_day_first_response: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -217,6 +233,16 @@ impl Metrics {
             "x_spend_projected_dollars",
             "This month's X bill at the month's pace so far, in US dollars",
             f.spend_projected.clone(),
+        );
+        registry.register(
+            "last_day_tickets",
+            "Tickets opened in the last 24 hours, and of them: answered, answered within 30 and 60 minutes, breached (as `stats 24h` counts)",
+            f.last_day.clone(),
+        );
+        registry.register(
+            "last_day_first_response_seconds",
+            "Time to first response of the last 24 hours' answered tickets: median (0.5) and p90 (0.9), nearest rank",
+            f.last_day_first_response.clone(),
         );
         Self(Arc::new(Families { registry, ..f }))
     }
@@ -318,6 +344,22 @@ impl Metrics {
                 .set(gauge(*n));
         }
         self.0.outbox_oldest.set(state.oldest_wait_seconds);
+        for (figure, n) in &state.last_day {
+            self.0
+                .last_day
+                .get_or_create(&Figure {
+                    figure: (*figure).to_owned(),
+                })
+                .set(gauge(*n));
+        }
+        for (quantile, seconds) in &state.last_day_first_response {
+            self.0
+                .last_day_first_response
+                .get_or_create(&Quantile {
+                    quantile: (*quantile).to_owned(),
+                })
+                .set(*seconds);
+        }
         self.0
             .chat_events_waiting
             .set(gauge(state.chat_events_waiting));
@@ -349,6 +391,10 @@ pub struct StoreState {
     /// This month's X bill in dollars per (account, source).
     pub spend: Vec<(String, String, f64)>,
     pub spend_projected: f64,
+    /// The last 24 hours' figures: (`opened`, `answered`, …, count).
+    pub last_day: Vec<(&'static str, usize)>,
+    /// (`0.5` or `0.9`, seconds).
+    pub last_day_first_response: Vec<(&'static str, f64)>,
 }
 
 fn reply(account: &str, dm: bool) -> Reply {
@@ -390,9 +436,13 @@ mod tests {
             chat_events_waiting: 0,
             spend: vec![("acme".to_owned(), "search".to_owned(), 1.25)],
             spend_projected: 2.5,
+            last_day: vec![("opened", 4)],
+            last_day_first_response: vec![("0.5", 90.0)],
         });
         let text = m.encode();
         for line in [
+            r#"perch_last_day_tickets{figure="opened"} 4"#,
+            r#"perch_last_day_first_response_seconds{quantile="0.5"} 90.0"#,
             r#"perch_x_items_ingested_total{account="acme",source="mentions"} 2"#,
             r#"perch_x_requests_total{account="acme",endpoint="GET /2/users/:id/mentions",status="200"} 1"#,
             r#"perch_x_requests_total{account="acme",endpoint="POST /2/tweets",status="unreachable"} 1"#,

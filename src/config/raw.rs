@@ -25,6 +25,7 @@ pub struct RawConfig {
     pub response_targets: RawTargets,
     pub escalation: Option<RawEscalation>,
     pub oncall: Option<RawOnCall>,
+    pub digest: Option<RawDigest>,
     #[serde(default)]
     pub rules: Vec<RawRule>,
     #[serde(default)]
@@ -52,6 +53,7 @@ pub struct RawService {
     pub require_explicit_claim: Option<bool>,
     pub claim_idle_release: Option<String>,
     pub keep_sent_replies: Option<String>,
+    pub report_token_env: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -247,6 +249,18 @@ pub struct RawEscalation {
 pub struct RawRung {
     pub after: String,
     pub ping: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDigest {
+    pub weekly: String,
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    pub slack_channels: Vec<String>,
+    #[serde(default)]
+    pub discord_channels: Vec<String>,
+    pub report_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -96,6 +96,8 @@ const BROKEN: &[(&str, &str, &str, &str, usize, &str)] = &[
     ("bad ping", "[service]", "[[escalation.ladder]]\nafter = \"0m\"\nping = \"everyone\"\n[service]", "escalation.ladder[0].ping", 4, "is not `oncall`, `agents`, `leads` or the key of an agent"),
     ("bad ladder step", "[service]", "[[escalation.ladder]]\nafter = \"later\"\nping = \"oncall\"\n[service]", "escalation.ladder[0].after", 3, "is not a duration"),
     ("bad shift", "[service]", "[oncall]\ntime_zone = \"UTC\"\nshifts = [{ from = \"monday morning\", agent = \"jo\" }]\n[service]", "oncall.shifts[0].from", 4, "not a day and a time"),
+    ("bad digest time", "[service]", "[digest]\nweekly = \"mondays\"\n[service]", "digest.weekly", 3, "not a day and a time"),
+    ("bad digest link", "[service]", "[digest]\nweekly = \"mon 09:00\"\nreport_url = \"the wiki\"\n[service]", "digest.report_url", 4, "is not a URL"),
     ("shift for nobody", "[service]", "[oncall]\ntime_zone = \"UTC\"\nshifts = [{ from = \"mon 09:00\", agent = \"kim\" }]\n[service]", "oncall.shifts[0].agent", 4, "`kim` is not the key of an agent"),
     ("bad warning share", "[service]", "[response_targets]\nwarn_at = \"three quarters\"\n[service]", "response_targets.warn_at", 3, "is not a share of the target"),
     ("targets in hours without hours", "[service]", "[response_targets]\nsupport_hours_only = true\n[service]", "response_targets.support_hours_only", 3, "no [support_hours] to count in"),

@@ -34,6 +34,20 @@ pub struct Config {
     /// `[followups] check_in`: the saved reply a due follow-up sends the
     /// customer by DM.
     pub check_in: Option<SavedReply>,
+    pub digest: Option<Digest>,
+}
+
+/// `[digest]`: the week's headline figures, posted once a week.
+#[derive(Debug, Clone)]
+pub struct Digest {
+    pub zone: chrono_tz::Tz,
+    /// Minutes after Monday 00:00, local time.
+    pub at: u32,
+    /// Where it goes; both empty: every channel tickets go to.
+    pub slack_channels: Vec<String>,
+    pub discord_channels: Vec<String>,
+    /// Where the team opens the full report (named in the digest).
+    pub report_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +67,9 @@ pub struct Service {
     /// outbox; the ticket keeps it as a message, and the audit log keeps
     /// its history.
     pub keep_sent_replies: Duration,
+    /// The token that opens `/report` and `/dashboard` on the health
+    /// port (`Authorization: Bearer …` or `?token=`); `None`: both are off.
+    pub report_token: Option<EnvVar>,
 }
 
 #[derive(Debug, Clone)]
@@ -291,6 +308,7 @@ impl Config {
     pub fn secrets(&self) -> Vec<&EnvVar> {
         let mut out = Vec::new();
         out.extend(&self.x.bearer_token);
+        out.extend(&self.service.report_token);
         for account in &self.accounts {
             match &account.auth {
                 XAuth::OAuth1 {
@@ -333,6 +351,14 @@ impl Config {
     }
 
     /// The configured agent with key `key`.
+    /// The team's time zone: the support hours', UTC without them (days
+    /// and weeks in figures, "today" in answers).
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.support_hours
+            .as_ref()
+            .map_or(chrono_tz::UTC, |h| h.zone)
+    }
+
     pub fn agent(&self, key: &AgentId) -> Option<&AgentConfig> {
         self.agents.iter().find(|a| &a.key == key)
     }

@@ -137,13 +137,9 @@ impl Commands {
             ChatCommand::SavedReplies => Some(self.saved_replies_text()),
             ChatCommand::Stats { period } => {
                 let now = self.core.now();
-                let opened = self.core.store.opened_since(reports::since(period, now))?;
-                let mut answer = reports::stats(&opened, period, now);
-                let spend = self.core.config.x.spend;
-                match crate::twitter::spend::Month::read(&self.core.store, spend, now) {
-                    Ok(month) => answer.push_str(&format!("\n{}", month.line())),
-                    Err(e) => tracing::warn!(error = %e, "cannot read the month's X spend"),
-                }
+                let since = period.since(now, self.core.config.zone());
+                let mut answer =
+                    reports::render(&self.core.store, &self.core.config, since, now, None)?;
                 answer.push_str(&format!("\n{}", self.on_call_line(now)));
                 Some(answer)
             }

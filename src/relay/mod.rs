@@ -23,6 +23,7 @@
 mod alarms;
 mod auto_reply;
 mod commands;
+mod digest;
 mod forward;
 mod holding;
 mod idle;
@@ -34,7 +35,7 @@ mod parked;
 mod people;
 mod posting;
 mod replies;
-mod reports;
+pub mod reports;
 mod saved;
 mod speaking;
 mod spending;
@@ -56,6 +57,7 @@ use crate::store::Store;
 use crate::ticket::{AccountKey, ChatThread, Policy, Ticket, Transition, XRef};
 use crate::twitter::XClient;
 
+pub use digest::{digest_loop, last_moment};
 pub use idle::{idle_release_loop, release_idle_claims};
 pub use parked::Parked;
 pub use people::Roles;

@@ -1,12 +1,14 @@
-//! What `queue`, `mine` and `stats` answer, as pure functions of the
-//! tickets and the time; and the line a ticket command answers with.
-
-use std::time::Duration;
+//! What `queue`, `mine` and `stats` answer (the figures read from the
+//! store, drawn by `report`); and the line a ticket command answers with.
 
 use chrono::{DateTime, Utc};
 
-use crate::store::Summary;
-use crate::ticket::{Author, State, Ticket};
+use crate::config::Config;
+use crate::report::{Format, Report};
+use crate::store::{Store, StoreError};
+use crate::ticket::figures::{Figures, Setting, Tickets};
+use crate::ticket::{AgentId, Author, State, Ticket};
+use crate::twitter::spend::Month;
 
 /// The unclaimed tickets (most urgent and oldest first), 20 at most.
 pub(super) fn queue(queue: &[Ticket], now: DateTime<Utc>) -> String {
@@ -42,41 +44,70 @@ pub(super) fn mine(mine: &[Ticket], now: DateTime<Utc>) -> String {
     out
 }
 
-/// When a `stats` period that ends `now` began.
-pub(super) fn since(period: Duration, now: DateTime<Utc>) -> DateTime<Utc> {
-    now - chrono::Duration::from_std(period).unwrap_or(chrono::Duration::days(7))
+/// The figures of the tickets opened since `since`, read from the store's
+/// indexes (the period's tickets, those resolved in it, the open ones).
+pub fn figures(
+    store: &Store,
+    config: &Config,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Figures, StoreError> {
+    let opened = store.opened_since(since)?;
+    let resolved = store.resolved_since(since)?;
+    let active = store.active_summaries()?;
+    let agents: Vec<AgentId> = config.agents.iter().map(|a| a.key.clone()).collect();
+    let hours = config.support_hours.as_ref();
+    let setting = Setting {
+        targets: &config.response_targets,
+        hours,
+        zone: config.zone(),
+        agents: &agents,
+    };
+    let tickets = Tickets {
+        opened: &opened,
+        resolved: &resolved,
+        active: &active,
+    };
+    Ok(Figures::work_out(&setting, &tickets, since, now))
 }
 
-/// Of the tickets `tickets`, those opened in the last `period`: how many,
-/// how many answered, and the median time to the first response.
-pub(super) fn stats(tickets: &[Summary], period: Duration, now: DateTime<Utc>) -> String {
-    let since = since(period, now);
-    let opened: Vec<&Summary> = tickets.iter().filter(|t| t.created_at >= since).collect();
-    let mut waits: Vec<i64> = opened
-        .iter()
-        .filter_map(|t| {
-            t.first_response_at
-                .map(|f| (f - t.created_at).num_seconds())
-        })
-        .collect();
-    waits.sort_unstable();
-    let period = humantime::format_duration(period);
-    if opened.is_empty() {
-        return format!("No tickets in the last {period}.");
+/// An agent's name as the config gives it (the key when it is gone).
+pub fn agent_name(config: &Config, id: &AgentId) -> String {
+    config
+        .agent(id)
+        .map_or_else(|| id.as_str().to_owned(), |a| a.name.clone())
+}
+
+/// The month's X spend as `stats` says it, where the store can tell.
+pub fn spend_line(store: &Store, config: &Config, now: DateTime<Utc>) -> Option<String> {
+    match Month::read(store, config.x.spend, now) {
+        Ok(month) => Some(month.line()),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the month's X spend");
+            None
+        }
     }
-    let rate = waits.len() * 100 / opened.len();
-    let median = waits
-        .get(waits.len() / 2)
-        .map(|s| {
-            humantime::format_duration(Duration::from_secs(u64::try_from(*s).unwrap_or(0)))
-                .to_string()
-        })
-        .unwrap_or_else(|| "n/a".to_owned());
-    format!(
-        "Last {period}: {} tickets, {} answered ({rate}%), median time to first response {median}.",
-        opened.len(),
-        waits.len()
-    )
+}
+
+/// The report since `since` in `format` (`None`: the `stats` answer).
+pub fn render(
+    store: &Store,
+    config: &Config,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+    format: Option<Format>,
+) -> Result<String, StoreError> {
+    let figures = figures(store, config, since, now)?;
+    let names = |id: &AgentId| agent_name(config, id);
+    let report = Report {
+        figures: &figures,
+        names: &names,
+        spend: spend_line(store, config, now),
+    };
+    Ok(match format {
+        Some(format) => report.render(format),
+        None => report.chat(),
+    })
 }
 
 /// A ticket command's answer: what was done and where the ticket stands.
@@ -137,28 +168,6 @@ mod tests {
     use super::*;
     use crate::testing::mention;
     use crate::ticket::TicketId;
-
-    #[test]
-    fn stats_count_the_period_and_the_median_first_response() {
-        let now = Utc::now();
-        let mut tickets: Vec<Summary> = (1..=3)
-            .map(|n| Summary::of(&Ticket::open(TicketId::new(n), mention(n))))
-            .collect();
-        for (t, minutes) in tickets.iter_mut().zip([10, 30]) {
-            t.created_at = now - chrono::Duration::hours(1);
-            t.first_response_at = Some(t.created_at + chrono::Duration::minutes(minutes));
-        }
-        tickets[2].created_at = now - chrono::Duration::days(30);
-        let day = Duration::from_secs(24 * 3600);
-        assert_eq!(
-            stats(&tickets, day, now),
-            "Last 1day: 2 tickets, 2 answered (100%), median time to first response 30m."
-        );
-        assert_eq!(
-            stats(&tickets[2..], day, now),
-            "No tickets in the last 1day."
-        );
-    }
 
     #[test]
     fn lists_say_when_they_are_empty() {

@@ -71,7 +71,7 @@ impl Relay {
     }
 
     /// Every channel a ticket goes to, once each.
-    fn support_channels(&self) -> BTreeSet<(Platform, String)> {
+    pub(super) fn support_channels(&self) -> BTreeSet<(Platform, String)> {
         let mut out = BTreeSet::new();
         for account in &self.core.config.accounts {
             for c in &account.routes.slack_channels {

@@ -248,12 +248,7 @@ impl Outbox {
             .config
             .account(account)
             .map_or_else(|| account.to_string(), |a| format!("@{}", a.handle));
-        let zone = self
-            .core
-            .config
-            .support_hours
-            .as_ref()
-            .map_or(chrono_tz::UTC, |h| h.zone);
+        let zone = self.core.config.zone();
         let local = until.with_timezone(&zone);
         let today = self.core.now().with_timezone(&zone).date_naive() == local.date_naive();
         let at = if today {

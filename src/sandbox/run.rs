@@ -324,6 +324,17 @@ Act as an agent in Discord (a ticket's thread id is its card message's id):
 "
         ));
     }
+    if let Some(env) = &config.service.report_token {
+        guide.push_str(&format!(
+            "
+The figures (stats, the report and the live dashboard) in a browser:
+
+  http://{health}/dashboard?token={token}
+  http://{health}/report?token={token}&since=7d&format=html
+",
+            token = fake_secret(&env.name)
+        ));
+    }
     guide.push_str("\nStop with Ctrl-C.\n");
     println!("{guide}");
 }

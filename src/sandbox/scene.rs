@@ -111,6 +111,7 @@ pub async fn play(
     let (post, card) = customers_write(&cast).await?;
     agent_answers(&cast, &post, &card).await?;
     nobody_answers(&cast, config, clock).await?;
+    the_numbers(&cast).await?;
     show(&cast);
     println!("\n=== the scene is over; perch keeps running ===\n");
     Ok(())
@@ -293,6 +294,28 @@ async fn nobody_answers(
         clock.advance(next.after);
         let escalated = until("the next step of the ladder", alarm("Still unanswered")).await?;
         println!("  {}", escalated.text);
+    }
+    Ok(())
+}
+
+/// The lead asks how the day went.
+async fn the_numbers(cast: &Cast<'_>) -> anyhow::Result<()> {
+    say(&format!(
+        "{} asks how the day went: /perch stats 24h",
+        cast.agent
+    ));
+    cast.slack
+        .slash_command(cast.channel, cast.agent_id, "stats 24h");
+    let stats = until("the stats answer", || {
+        cast.slack
+            .ephemerals_for(cast.agent_id)
+            .into_iter()
+            .map(|e| e.text)
+            .find(|t| t.contains("answered ("))
+    })
+    .await?;
+    for line in stats.lines() {
+        println!("  {line}");
     }
     Ok(())
 }

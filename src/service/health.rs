@@ -28,8 +28,9 @@ pub(super) struct Shared {
     pub parked: Parked,
     pub vitals: Vitals,
     pub metrics: Metrics,
-    /// The monthly cap on what X bills.
-    pub spend: crate::config::Spend,
+    /// For the monthly cap on what X bills, and the figures' targets and
+    /// hours.
+    pub config: crate::config::Config,
 }
 
 /// How long a reply perch should have sent may wait before health says
@@ -80,7 +81,9 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
             (now - due).num_milliseconds().max(0) as f64 / 1000.0
         });
         state.chat_events_waiting = shared.store.queued("chat_inbox");
-        if let Ok(month) = crate::twitter::spend::Month::read(&shared.store, shared.spend, now) {
+        if let Ok(month) =
+            crate::twitter::spend::Month::read(&shared.store, shared.config.x.spend, now)
+        {
             state.spend_projected = crate::twitter::spend::dollars(month.projected);
             state.spend = month
                 .by_source
@@ -95,12 +98,36 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
                 })
                 .collect();
         }
+        last_day(&shared, now, &mut state);
         shared.metrics.set_state(&state);
     }
     (
         [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         shared.metrics.encode(),
     )
+}
+
+/// The last 24 hours' figures, as `stats 24h` counts them.
+fn last_day(shared: &Shared, now: DateTime<Utc>, state: &mut StoreState) {
+    let since = now - chrono::Duration::hours(24);
+    let f = match crate::relay::reports::figures(&shared.store, &shared.config, since, now) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the last day's figures");
+            return;
+        }
+    };
+    state.last_day = vec![
+        ("opened", f.tickets),
+        ("answered", f.answered),
+        ("answered_within_30m", f.within[0]),
+        ("answered_within_60m", f.within[1]),
+        ("breached", f.breaches),
+    ];
+    if let Some(s) = f.first_response {
+        let seconds = |d: chrono::Duration| d.num_milliseconds() as f64 / 1000.0;
+        state.last_day_first_response = vec![("0.5", seconds(s.median)), ("0.9", seconds(s.p90))];
+    }
 }
 
 /// Why perch is degraded, one reason per thing that does not work.
@@ -156,7 +183,7 @@ async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Value>) 
             "chat_events_waiting": count("chat_inbox"),
             "tickets_to_redraw": count("chat_sync"),
             // What X bills this month, in US dollars, and where it is headed.
-            "x_spend": crate::twitter::spend::Month::read(&shared.store, shared.spend, now)
+            "x_spend": crate::twitter::spend::Month::read(&shared.store, shared.config.x.spend, now)
                 .map(|m| m.json())
                 .ok(),
             // Posts read per UTC day as perch counted them, beside X's

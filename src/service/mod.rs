@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 mod health;
+mod report;
 
 use crate::chat::discord::{DiscordAdapter, DiscordRest};
 use crate::chat::slack::{Connection, SlackAdapter, SlackWeb};
@@ -87,6 +88,18 @@ pub async fn run_on_clock(
         stop_rx.clone(),
     )));
     let vitals = crate::vitals::Vitals::new(Arc::clone(&clock));
+    let report_token = match &config.service.report_token {
+        Some(env) => {
+            Some(crate::config::secrets::read(env, &*secrets).map_err(|p| anyhow::anyhow!("{p}"))?)
+        }
+        None => None,
+    };
+    let report = report::routes(report::Shared {
+        store: store.clone(),
+        config: config.clone(),
+        token: report_token,
+        clock: Arc::clone(&clock),
+    });
     let metrics = Metrics::new();
     let x = crate::twitter::runtime::start(
         &config,
@@ -126,6 +139,10 @@ pub async fn run_on_clock(
         metrics.clone(),
     );
     tasks.extend(relay.start(events_rx, stop_rx.clone()));
+    tasks.push(tokio::spawn(crate::relay::digest_loop(
+        Arc::clone(&relay),
+        stop_rx.clone(),
+    )));
     tasks.push(tokio::spawn(crate::relay::spending_loop(
         Arc::clone(&relay),
         stop_rx.clone(),
@@ -145,8 +162,9 @@ pub async fn run_on_clock(
         parked: relay.parked(),
         vitals,
         metrics,
-        spend: config.x.spend,
+        config: config.clone(),
     })
+    .merge(report)
     .merge(x.routes);
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "perch is running; health at /healthz");

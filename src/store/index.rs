@@ -8,6 +8,8 @@
 //!   what, idle claims, the threads to watch);
 //! - `opened/{created_at µs}/{number}`: every ticket by when it was opened
 //!   (`stats` over a period reads that period only);
+//! - `resolved/{resolved_at µs}/{number}`: the resolved tickets by when
+//!   they were resolved (the backlog of a day in the past);
 //! - `alarm/…` and `replan/…`: the response targets' timers (`alarms`).
 //!
 //! `outbox_index` (each value the entry's number):
@@ -21,54 +23,23 @@
 //! from before them) builds them again from the values.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use sled::transaction::TransactionalTree;
 
 use super::codec::{self, number_key};
 use super::outbox::{Delivery, OutboxEntry, OutboxId};
 use super::{Store, StoreError, TxResult};
 use crate::chat::{MessageRef, Written};
-use crate::ticket::{AccountKey, AgentId, ChatThread, Origin, Priority, State, Ticket, TicketId};
+pub use crate::ticket::Summary;
+use crate::ticket::{ChatThread, State, Ticket, TicketId};
 
 /// Bumped when what the indexes hold changes: a store indexed by another
 /// version is indexed again when it opens.
-const INDEX_VERSION: u64 = 2;
+const INDEX_VERSION: u64 = 3;
 pub(super) const VERSION_KEY: &str = "index_version";
 
-/// What lists and figures need of a ticket, without its messages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Summary {
-    pub id: TicketId,
-    pub account: AccountKey,
-    pub origin: Origin,
-    pub priority: Priority,
-    /// `open`, `claimed` or `resolved`.
-    pub state: String,
-    pub holder: Option<AgentId>,
-    pub created_at: DateTime<Utc>,
-    pub first_response_at: Option<DateTime<Utc>>,
-    pub resolved_at: Option<DateTime<Utc>>,
-}
-
-impl Summary {
-    pub fn of(t: &Ticket) -> Self {
-        Self {
-            id: t.id,
-            account: t.account.clone(),
-            origin: t.origin.clone(),
-            priority: t.priority,
-            state: t.state.label().to_owned(),
-            holder: t.holder().map(|h| h.id.clone()),
-            created_at: t.created_at,
-            first_response_at: t.first_response_at,
-            resolved_at: t.resolved_at,
-        }
-    }
-}
-
-fn opened_key(at: DateTime<Utc>, id: TicketId) -> String {
+fn time_key(kind: &str, at: DateTime<Utc>, id: TicketId) -> String {
     format!(
-        "opened/{:020}/{}",
+        "{kind}/{:020}/{}",
         at.timestamp_micros().max(0),
         number_key(id.get())
     )
@@ -76,8 +47,11 @@ fn opened_key(at: DateTime<Utc>, id: TicketId) -> String {
 
 fn ticket_rows(t: &Ticket) -> Vec<(String, Summary)> {
     let summary = Summary::of(t);
-    let mut rows = vec![(opened_key(t.created_at, t.id), summary.clone())];
+    let mut rows = vec![(time_key("opened", t.created_at, t.id), summary.clone())];
     let active = !matches!(t.state, State::Resolved(_));
+    if let Some(at) = t.resolved_at.filter(|_| !active) {
+        rows.push((time_key("resolved", at, t.id), summary.clone()));
+    }
     rows.extend(super::alarms::rows(t, &summary, active));
     if active {
         rows.push((format!("active/{}", number_key(t.id.get())), summary));
@@ -258,12 +232,34 @@ impl Store {
 
     /// Every ticket opened at or after `since`, oldest first.
     pub fn opened_since(&self, since: DateTime<Utc>) -> Result<Vec<Summary>, StoreError> {
-        let from = format!("opened/{:020}/", since.timestamp_micros().max(0));
+        self.summaries_since("opened", since)
+    }
+
+    /// Every resolved ticket resolved (last) at or after `since`, oldest
+    /// first.
+    pub fn resolved_since(&self, since: DateTime<Utc>) -> Result<Vec<Summary>, StoreError> {
+        self.summaries_since("resolved", since)
+    }
+
+    /// The summaries of the open and claimed tickets.
+    pub fn active_summaries(&self) -> Result<Vec<Summary>, StoreError> {
         let mut out = Vec::new();
-        for item in self
-            .ticket_index
-            .range(from.as_bytes()..b"opened0".as_slice())
-        {
+        for item in self.ticket_index.scan_prefix("active/") {
+            let (key, value) = item?;
+            out.push(codec::decode("ticket_index", &key, &value)?);
+        }
+        Ok(out)
+    }
+
+    fn summaries_since(
+        &self,
+        kind: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Summary>, StoreError> {
+        let from = format!("{kind}/{:020}/", since.timestamp_micros().max(0));
+        let to = format!("{kind}0");
+        let mut out = Vec::new();
+        for item in self.ticket_index.range(from.as_bytes()..to.as_bytes()) {
             let (key, value) = item?;
             out.push(codec::decode("ticket_index", &key, &value)?);
         }

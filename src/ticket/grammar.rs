@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+pub use super::figures::Span;
 use super::ids::{DiscordUserId, SlackUserId, TicketId};
 
 /// A parsed chat command.
@@ -20,7 +21,7 @@ pub enum ChatCommand {
     /// The saved replies, by name.
     SavedReplies,
     /// Response rate and time to first response over a period.
-    Stats { period: Duration },
+    Stats { period: Span },
     /// Who is on call now and next (`oncall`), or someone standing in:
     /// the caller (`oncall me [for 4h]`) or, for leads, an agent
     /// (`oncall @sam [for 4h]`); without `for`, until the shift ends.
@@ -88,9 +89,6 @@ pub enum AgentMention {
     Discord(DiscordUserId),
     Name(String),
 }
-
-/// The default `stats` period.
-pub const DEFAULT_STATS_PERIOD: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The help text, from `VERBS`.
 pub fn help_text() -> String {
@@ -384,22 +382,10 @@ fn parse_follow_up(rest: &str) -> ChatCommand {
 }
 
 fn parse_stats(rest: &str) -> ChatCommand {
-    let period = match rest.to_ascii_lowercase().as_str() {
-        "" => DEFAULT_STATS_PERIOD,
-        "today" | "day" => Duration::from_secs(24 * 3600),
-        "week" => DEFAULT_STATS_PERIOD,
-        "month" => Duration::from_secs(30 * 24 * 3600),
-        other => match humantime::parse_duration(other) {
-            Ok(d) if d.as_secs() >= 60 => d,
-            _ => {
-                return help(format!(
-                    "`{}` is not a period: try today, 24h, 7d or 30d",
-                    truncate(other, 40)
-                ))
-            }
-        },
-    };
-    ChatCommand::Stats { period }
+    match Span::parse(rest) {
+        Ok(period) => ChatCommand::Stats { period },
+        Err(e) => help(e),
+    }
 }
 
 fn simple(rest: &str, verb: &str, action: TicketAction) -> ChatCommand {

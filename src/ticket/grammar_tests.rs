@@ -124,19 +124,27 @@ fn the_grammar_parses_what_agents_type() {
         (
             "stats",
             ChatCommand::Stats {
-                period: DEFAULT_STATS_PERIOD,
+                period: Span::Last(Duration::from_secs(7 * 86_400)),
             },
         ),
         (
             "stats today",
             ChatCommand::Stats {
-                period: Duration::from_secs(86_400),
+                period: Span::Last(Duration::from_secs(86_400)),
             },
         ),
         (
             "stats 30d",
             ChatCommand::Stats {
-                period: Duration::from_secs(30 * 86_400),
+                period: Span::Last(Duration::from_secs(30 * 86_400)),
+            },
+        ),
+        (
+            "stats since 2026-11-01",
+            ChatCommand::Stats {
+                period: Span::Since(
+                    chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap_or_default(),
+                ),
             },
         ),
         ("help", ChatCommand::Help { problem: None }),

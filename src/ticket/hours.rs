@@ -96,6 +96,38 @@ impl SupportHours {
         None
     }
 
+    /// How much open time lies between `from` and `to`: a wait counted
+    /// the way `support_hours_only` counts it (zero when `to` is not later).
+    pub fn open_time_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
+        let mut total = Duration::zero();
+        let first = from.with_timezone(&self.zone).date_naive();
+        let last = to.with_timezone(&self.zone).date_naive();
+        let mut day = first;
+        while day <= last && from < to {
+            let index = day.weekday().num_days_from_monday() as usize;
+            let ranges = self
+                .weekly
+                .get(index)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            for &(start, end) in ranges.iter().filter(|_| !self.holidays.contains(&day)) {
+                let (Some(start), Some(end)) = (self.moment(day, start), self.moment(day, end))
+                else {
+                    continue;
+                };
+                let (start, end) = (start.max(from), end.min(to));
+                if end > start {
+                    total += end - start;
+                }
+            }
+            let Some(next) = day.checked_add_days(Days::new(1)) else {
+                break;
+            };
+            day = next;
+        }
+        total
+    }
+
     /// `minute` after local midnight of `day`, as a moment: 24:00 is the
     /// next midnight, and a time the clocks skip (spring forward) is the
     /// first one after the gap.

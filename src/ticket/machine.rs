@@ -308,6 +308,7 @@ fn reopen(d: &mut Draft<'_>) -> Result<(), Refusal> {
     d.next.state = State::Open;
     d.next.resolved_at = None;
     d.next.follow_up = None;
+    d.next.reopened += 1;
     Ok(())
 }
 

@@ -44,6 +44,7 @@ pub fn customer_wrote(ticket: &Ticket, message: Message) -> Transition {
         next.state = State::Open;
         next.resolved_at = None;
         next.follow_up = None;
+        next.reopened += 1;
         effects.push(audit("reopen (customer wrote)", Some(fmt_time(at))));
     }
     Transition {

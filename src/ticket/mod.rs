@@ -1,6 +1,7 @@
 //! The ticket domain, with no I/O: typed ids, the ticket model, the claim
 //! state machine, the chat command grammar, and composing replies.
 
+pub mod figures;
 pub mod grammar;
 pub mod hours;
 pub mod ids;
@@ -9,6 +10,7 @@ pub mod model;
 pub mod oncall;
 pub mod reply;
 pub mod rules;
+pub mod summary;
 pub mod targets;
 
 pub use ids::*;
@@ -17,3 +19,4 @@ pub use machine::{
 };
 pub use model::*;
 pub use reply::{compose, last_customer_post, ComposeError};
+pub use summary::Summary;

@@ -282,6 +282,10 @@ pub struct Ticket {
     /// `snooze 2h`: hidden from the queue until then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snoozed_until: Option<DateTime<Utc>>,
+    /// How many times the ticket opened again after it was resolved (by
+    /// `reopen` or because the customer wrote).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub reopened: u32,
 }
 
 /// A reminder about a resolved ticket, for whoever set it.
@@ -347,6 +351,7 @@ impl Ticket {
             alarms: super::targets::Alarms::default(),
             follow_up: None,
             snoozed_until: None,
+            reopened: 0,
         }
     }
 

@@ -171,6 +171,12 @@ fn counted_in_support_hours_a_wait_stops_over_the_weekend_and_follows_the_clocks
         Some(monday + minutes(60)),
         "one hour on Friday, one on Monday at 09:00 EST"
     );
+    assert_eq!(
+        hours.open_time_between(friday, monday + minutes(60)),
+        minutes(120),
+        "the same wait counted back"
+    );
+    assert_eq!(hours.open_time_between(monday, friday), minutes(0));
     // Spring forward: 02:00-03:00 does not exist on 8 March 2026.
     let mut always: [Vec<(u16, u16)>; 7] = Default::default();
     always[6].push((0, 24 * 60));

@@ -158,6 +158,7 @@ fn the_binary_takes_online_and_fails_when_a_platform_is_unreachable() {
         "SANDBOX_SLACK_BOT_TOKEN",
         "SANDBOX_SLACK_APP_TOKEN",
         "SANDBOX_DISCORD_BOT_TOKEN",
+        "SANDBOX_REPORT_TOKEN",
     ] {
         cmd.env(name, fake_secret(name));
     }

@@ -68,7 +68,7 @@ fn check_fails_naming_each_missing_secret() {
     }
     // Each line names the file, the line and the key.
     assert!(
-        err.contains("perch.example.toml:83: accounts[0].auth.consumer_secret_env:"),
+        err.contains("perch.example.toml:86: accounts[0].auth.consumer_secret_env:"),
         "{err}"
     );
 }

@@ -14,7 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["xrules", "backoff", "clock", "vitals", "metrics"],
     &["ticket"],
     &["config", "testing"],
-    &["chat", "logging"],
+    &["chat", "logging", "report"],
     &["store"],
     &["twitter", "online"],
     &["relay"],

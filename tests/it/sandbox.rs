@@ -107,6 +107,11 @@ fn the_sandbox_plays_the_scene_then_keeps_running_for_a_newcomer() {
         "perch sent the DM welcome (DM): Hi! Thanks for your message",
         "DM from @AcmeSupport: Hi! Thanks for your message; someone from the team will be with you shortly.",
         "--- X, as the customers see it ---",
+        "Jo Doe asks how the day went: /perch stats 24h",
+        "3 tickets, 1 answered (33%)",
+        "Breaches 1.",
+        "Jo Doe answered 1 (median ",
+        "/dashboard?token=sandbox-sandbox_report_token",
         "=== the scene is over; perch keeps running ===",
     ] {
         assert!(seen.contains(expected), "no `{expected}` in:\n{seen}");

@@ -157,6 +157,54 @@ fn rung(
 }
 
 /// `"mon 09:00"` as minutes after Monday 00:00.
+/// `[digest]`: when (a day and a time each week, in its zone or the
+/// support hours') and where.
+pub(super) fn digest(
+    c: &mut Checker,
+    raw: &RawDigest,
+    hours: Option<&SupportHours>,
+    platforms: (bool, bool),
+) -> Option<Digest> {
+    let at = c.check("digest.weekly", shift_start(&raw.weekly));
+    let zone = match &raw.time_zone {
+        Some(z) => c.check("digest.time_zone", parse::zone(z)),
+        None => Some(hours.map_or(chrono_tz::UTC, |h| h.zone)),
+    };
+    for (key, channels, present, section) in [
+        (
+            "digest.slack_channels",
+            &raw.slack_channels,
+            platforms.0,
+            "[slack]",
+        ),
+        (
+            "digest.discord_channels",
+            &raw.discord_channels,
+            platforms.1,
+            "[discord]",
+        ),
+    ] {
+        if !channels.is_empty() && !present {
+            c.fail(
+                key,
+                format!("names channels, but the config has no {section}"),
+            );
+        }
+    }
+    if let Some(u) = &raw.report_url {
+        if url::Url::parse(u).is_err() {
+            c.fail("digest.report_url", format!("`{u}` is not a URL"));
+        }
+    }
+    Some(Digest {
+        zone: zone?,
+        at: at?,
+        slack_channels: raw.slack_channels.clone(),
+        discord_channels: raw.discord_channels.clone(),
+        report_url: raw.report_url.clone(),
+    })
+}
+
 fn shift_start(value: &str) -> Result<u32, String> {
     let bad = || format!("`{value}` is not a day and a time; write it like \"mon 09:00\"");
     let (day, time) = value.trim().split_once(' ').ok_or_else(bad)?;

@@ -123,6 +123,14 @@ pub fn validate(raw: RawConfig) -> Result<Validated, Vec<Problem>> {
         .oncall
         .as_ref()
         .and_then(|o| escalation::oncall(&mut c, o, &agents));
+    let digest = raw.digest.as_ref().and_then(|d| {
+        escalation::digest(
+            &mut c,
+            d,
+            support_hours.as_ref(),
+            (slack.is_some(), discord.is_some()),
+        )
+    });
     let rules = rules(&mut c, &raw.rules);
     let saved_replies = saved_replies(&mut c, &raw.saved_replies);
     let auto_replies = auto_replies(&mut c, &raw.auto_replies);
@@ -210,6 +218,7 @@ pub fn validate(raw: RawConfig) -> Result<Validated, Vec<Problem>> {
             saved_replies,
             auto_replies,
             check_in,
+            digest,
         },
         warnings: c.warnings,
     })

@@ -54,6 +54,10 @@ pub(super) fn service(c: &mut Checker, raw: &RawService) -> Service {
             .as_ref()
             .and_then(|v| c.check("service.keep_sent_replies", parse::duration(v)))
             .unwrap_or(DEFAULT_KEEP_SENT_REPLIES),
+        report_token: raw
+            .report_token_env
+            .as_ref()
+            .map(|v| c.env("service.report_token_env", v)),
     }
 }
 
