@@ -42,8 +42,8 @@ use perch::ticket::{
     AccountKey, Author, Claim, Message, Origin, Priority, Resolution, State, Transition, XRef,
 };
 
-use crate::common::relay::{sandbox_toml, Ports, Scene, JO_SLACK, SLACK};
-use crate::common::{perch, text};
+use crate::common::relay::{sandbox_toml, Ports, Scene, DISCORD, JO_SLACK, SAM_DISCORD, SLACK};
+use crate::common::{perch, text, until};
 
 pub fn at(day: u32, hour: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0)
@@ -232,12 +232,22 @@ const EXPECTED: &[(&str, &str, &str, &str, &str)] = &[
     ("all", "", "reopened", "21", "21"),
     ("all", "", "backlog now", "28", "28"),
     ("all", "", "backlog at the end of the first day", "7", "7"),
+    ("priority", "urgent", "tickets", "40", "40"),
+    ("priority", "urgent", "target", "15m", "900"),
     ("priority", "urgent", "met", "8", "8"),
     ("priority", "urgent", "missed", "32", "32"),
+    ("priority", "urgent", "pending", "0", "0"),
+    ("priority", "urgent", "met %", "20%", "20"),
+    ("priority", "high", "met", "16", "16"),
+    ("priority", "high", "missed", "24", "24"),
     ("priority", "high", "met %", "40%", "40"),
+    ("priority", "normal", "tickets", "160", "160"),
     ("priority", "normal", "met", "96", "96"),
     ("priority", "normal", "missed", "64", "64"),
+    ("priority", "normal", "met %", "60%", "60"),
     ("priority", "low", "met", "32", "32"),
+    ("priority", "low", "missed", "8", "8"),
+    ("priority", "low", "met %", "80%", "80"),
     ("agent", "Jo Doe", "answered first", "112", "112"),
     ("agent", "Jo Doe", "first response median", "15m", "900"),
     ("agent", "Jo Doe", "holding now", "14", "14"),
@@ -245,6 +255,9 @@ const EXPECTED: &[(&str, &str, &str, &str, &str)] = &[
     ("agent", "Sam Lee", "first response median", "30m", "1800"),
     ("agent", "Sam Lee", "holding now", "14", "14"),
     ("account", "acme", "tickets", "140", "140"),
+    ("account", "acme", "answered", "112", "112"),
+    ("account", "acmebilling", "tickets", "140", "140"),
+    ("account", "acmebilling", "answered %", "80%", "80"),
     ("account", "acme", "first response median", "30m", "1800"),
     (
         "account",
@@ -254,9 +267,20 @@ const EXPECTED: &[(&str, &str, &str, &str, &str)] = &[
         "1500",
     ),
     ("origin", "DM", "tickets", "70", "70"),
+    ("origin", "DM", "answered", "56", "56"),
+    ("origin", "DM", "first response median", "30m", "1800"),
+    ("origin", "mention", "tickets", "140", "140"),
+    ("origin", "mention", "first response median", "30m", "1800"),
+    ("origin", "search", "tickets", "70", "70"),
+    ("origin", "search", "first response median", "25m", "1500"),
     ("origin", "search", "answered %", "80%", "80"),
+    ("day", "2026-11-23", "tickets", "40", "40"),
     ("day", "2026-11-23", "backlog", "7", "7"),
+    ("day", "2026-11-24", "backlog", "10", "10"),
+    ("day", "2026-11-25", "backlog", "14", "14"),
     ("day", "2026-11-26", "backlog", "18", "18"),
+    ("day", "2026-11-27", "backlog", "22", "22"),
+    ("day", "2026-11-28", "backlog", "26", "26"),
     ("day", "2026-11-29", "tickets", "40", "40"),
     ("day", "2026-11-29", "backlog", "30", "30"),
 ];
@@ -374,6 +398,29 @@ async fn a_running_perch_says_the_hand_counted_figures_in_chat_and_on_its_port()
     ] {
         assert!(said.contains(line), "`{line}` not in:\n{said}");
     }
+
+    // The same answer on Discord, to whoever asked.
+    scene.discord().slash_command(
+        DISCORD,
+        SAM_DISCORD,
+        "Sam",
+        &[],
+        "stats",
+        Some("since 2026-11-23"),
+    );
+    let on_discord = until("the stats on Discord", || {
+        scene
+            .discord()
+            .followups()
+            .into_iter()
+            .map(|(_, body)| body["content"].as_str().unwrap_or_default().to_owned())
+            .find(|c| c.contains("280 tickets"))
+    })
+    .await;
+    assert!(
+        on_discord.contains("Targets met: urgent 8/40 · high 16/40 · normal 96/160 · low 32/40."),
+        "{on_discord}"
+    );
 
     // The running perch's report, behind its token.
     let addr = scene.config.service.health_addr;
