@@ -164,7 +164,10 @@ pub(crate) fn unix_now() -> u64 {
 impl State {
     fn new(accounts: Vec<FakeAccount>) -> Self {
         let mut state = Self {
-            next_user_id: 4_421_576_000,
+            // New users' ids differ from one start of the fake to the next,
+            // as X's are unique for good: a store kept across starts (the
+            // bench's) must not meet a new customer under an old one's id.
+            next_user_id: 1_000_000_000 + (unix_now() % 3_000_000) * 1000,
             access_ttl: 7200,
             app_bearer: activity::APP_BEARER.to_owned(),
             ..Self::default()
