@@ -102,144 +102,104 @@ impl Report<'_> {
     pub fn rows(&self) -> Vec<Row> {
         let f = self.figures;
         let mut rows = Vec::new();
-        let mut put = |section: &'static str, about: String, figure: &'static str, value| {
-            rows.push(Row {
+        let mut put = |section: &'static str, about: &str, figures: Vec<(&'static str, Value)>| {
+            rows.extend(figures.into_iter().map(|(figure, value)| Row {
                 section,
-                about,
+                about: about.to_owned(),
                 figure,
                 value,
-            })
+            }))
         };
-        let all = |put: &mut dyn FnMut(&'static str, String, &'static str, Value)| {
-            let p = |n| Value::Percent(percent(n, f.tickets));
-            put("all", String::new(), "tickets", Value::Count(f.tickets));
-            put("all", String::new(), "answered", Value::Count(f.answered));
-            put("all", String::new(), "answered %", p(f.answered));
-            put(
-                "all",
-                String::new(),
-                "answered within 30 min %",
-                p(f.within[0]),
-            );
-            put(
-                "all",
-                String::new(),
-                "answered within 60 min %",
-                p(f.within[1]),
-            );
-            put(
-                "all",
-                String::new(),
-                "answered within 24 h %",
-                p(f.within[2]),
-            );
-            let spread = |s: Option<Spread>| (s.map(|s| s.median), s.map(|s| s.p90));
-            let (median, p90) = spread(f.first_response);
-            put(
-                "all",
-                String::new(),
-                "first response median",
-                Value::Time(median),
-            );
-            put("all", String::new(), "first response p90", Value::Time(p90));
-            if f.first_response_open.is_some() {
-                let (median, p90) = spread(f.first_response_open);
-                put(
-                    "all",
-                    String::new(),
+        let share = |n| Value::Percent(percent(n, f.tickets));
+        let median = |s: Option<Spread>| Value::Time(s.map(|s| s.median));
+        let p90 = |s: Option<Spread>| Value::Time(s.map(|s| s.p90));
+        let mut all = vec![
+            ("tickets", Value::Count(f.tickets)),
+            ("answered", Value::Count(f.answered)),
+            ("answered %", share(f.answered)),
+            ("answered within 30 min %", share(f.within[0])),
+            ("answered within 60 min %", share(f.within[1])),
+            ("answered within 24 h %", share(f.within[2])),
+            ("first response median", median(f.first_response)),
+            ("first response p90", p90(f.first_response)),
+        ];
+        if f.first_response_open.is_some() {
+            all.extend([
+                (
                     "first response median in support hours",
-                    Value::Time(median),
-                );
-                put(
-                    "all",
-                    String::new(),
+                    median(f.first_response_open),
+                ),
+                (
                     "first response p90 in support hours",
-                    Value::Time(p90),
-                );
-            }
-            put("all", String::new(), "breaches", Value::Count(f.breaches));
-            put("all", String::new(), "resolved", Value::Count(f.resolved));
-            put("all", String::new(), "one-touch", Value::Count(f.one_touch));
-            put("all", String::new(), "reopened", Value::Count(f.reopened));
-            put(
-                "all",
-                String::new(),
-                "backlog now",
-                Value::Count(f.backlog_now),
-            );
-            let start = f.backlog.first().map(|(_, n)| *n).unwrap_or(f.backlog_now);
-            put(
-                "all",
-                String::new(),
-                "backlog at the end of the first day",
-                Value::Count(start),
-            );
-        };
-        all(&mut put);
-        if let Some(spend) = &self.spend {
-            put("all", String::new(), "X spend", Value::Text(spend.clone()));
+                    p90(f.first_response_open),
+                ),
+            ]);
         }
+        let first_day = f.backlog.first().map_or(f.backlog_now, |(_, n)| *n);
+        all.extend([
+            ("breaches", Value::Count(f.breaches)),
+            ("resolved", Value::Count(f.resolved)),
+            ("one-touch", Value::Count(f.one_touch)),
+            ("reopened", Value::Count(f.reopened)),
+            ("backlog now", Value::Count(f.backlog_now)),
+            (
+                "backlog at the end of the first day",
+                Value::Count(first_day),
+            ),
+        ]);
+        if let Some(spend) = &self.spend {
+            all.push(("X spend", Value::Text(spend.clone())));
+        }
+        put("all", "", all);
         for t in f.targets.iter().filter(|t| t.tickets > 0) {
-            let about = t.priority.as_str().to_owned();
-            put(
-                "priority",
-                about.clone(),
-                "tickets",
-                Value::Count(t.tickets),
-            );
-            put("priority", about.clone(), "target", Value::Time(t.target));
+            let mut figures = vec![
+                ("tickets", Value::Count(t.tickets)),
+                ("target", Value::Time(t.target)),
+            ];
             if t.target.is_some() {
-                put("priority", about.clone(), "met", Value::Count(t.met));
-                put("priority", about.clone(), "missed", Value::Count(t.missed));
-                put(
-                    "priority",
-                    about.clone(),
-                    "pending",
-                    Value::Count(t.pending),
-                );
-                let met = Value::Percent(percent(t.met, t.met + t.missed));
-                put("priority", about, "met %", met);
+                figures.extend([
+                    ("met", Value::Count(t.met)),
+                    ("missed", Value::Count(t.missed)),
+                    ("pending", Value::Count(t.pending)),
+                    ("met %", Value::Percent(percent(t.met, t.met + t.missed))),
+                ]);
             }
+            put("priority", t.priority.as_str(), figures);
         }
         for a in &f.agents {
-            let name = (self.names)(&a.agent);
             put(
                 "agent",
-                name.clone(),
-                "answered first",
-                Value::Count(a.answered),
+                &(self.names)(&a.agent),
+                vec![
+                    ("answered first", Value::Count(a.answered)),
+                    ("first response median", Value::Time(a.median)),
+                    ("holding now", Value::Count(a.holding)),
+                ],
             );
-            put(
-                "agent",
-                name.clone(),
-                "first response median",
-                Value::Time(a.median),
-            );
-            put("agent", name, "holding now", Value::Count(a.holding));
         }
         for (section, groups) in [("account", &f.accounts), ("origin", &f.origins)] {
             for g in groups {
-                put(section, g.name.clone(), "tickets", Value::Count(g.tickets));
                 put(
                     section,
-                    g.name.clone(),
-                    "answered",
-                    Value::Count(g.answered),
-                );
-                let answered = Value::Percent(percent(g.answered, g.tickets));
-                put(section, g.name.clone(), "answered %", answered);
-                put(
-                    section,
-                    g.name.clone(),
-                    "first response median",
-                    Value::Time(g.median),
+                    &g.name,
+                    vec![
+                        ("tickets", Value::Count(g.tickets)),
+                        ("answered", Value::Count(g.answered)),
+                        ("answered %", Value::Percent(percent(g.answered, g.tickets))),
+                        ("first response median", Value::Time(g.median)),
+                    ],
                 );
             }
         }
         for ((day, n), (_, backlog)) in f.per_day.iter().zip(&f.backlog) {
-            let about = day.format("%Y-%m-%d").to_string();
-            put("day", about.clone(), "tickets", Value::Count(*n));
-            put("day", about, "backlog", Value::Count(*backlog));
+            put(
+                "day",
+                &day.format("%Y-%m-%d").to_string(),
+                vec![
+                    ("tickets", Value::Count(*n)),
+                    ("backlog", Value::Count(*backlog)),
+                ],
+            );
         }
         rows
     }

@@ -277,11 +277,6 @@ impl Figures {
             breached,
         }
     }
-
-    /// How many days the period spans, for its name ("7 days").
-    pub fn span(&self) -> Duration {
-        self.now - self.since
-    }
 }
 
 /// The period figures cover: the last so long, or since a date (its
