@@ -80,7 +80,7 @@ impl Relay {
     ) -> Result<(), crate::store::StoreError> {
         let core = &self.core;
         let key = format!("digest-told/{}", moment.format("%Y-%m-%dT%H:%MZ"));
-        if core.store.add_to_counter(&key, 0)? > 0 {
+        if core.store.counter(&key)?.unwrap_or(0) > 0 {
             return Ok(());
         }
         let since = now - chrono::Duration::days(7);

@@ -72,12 +72,7 @@ pub fn page(report: &Report<'_>, live: Option<&str>) -> String {
     }
     out.push_str("</div>");
     table(&mut out, &rows);
-    for (section, title) in [("unanswered", "Unanswered"), ("breach", "Breaches")] {
-        let list: Vec<Row> = report
-            .lists()
-            .into_iter()
-            .filter(|r| r.section == section)
-            .collect();
+    for (section, title, list) in report.titled_lists() {
         let _ = write!(
             out,
             "<h2>{title} ({})</h2><ul id=\"{section}\">",

@@ -204,6 +204,19 @@ impl Report<'_> {
         rows
     }
 
+    /// The lists as the report shows them, one under each title: (its
+    /// section, its title, its rows).
+    pub fn titled_lists(&self) -> [(&'static str, &'static str, Vec<Row>); 2] {
+        let (unanswered, breaches) = self
+            .lists()
+            .into_iter()
+            .partition(|r| r.section == "unanswered");
+        [
+            ("unanswered", "Unanswered", unanswered),
+            ("breach", "Breaches", breaches),
+        ]
+    }
+
     /// The lists behind the figures: unanswered tickets and breaches.
     pub fn lists(&self) -> Vec<Row> {
         let f = self.figures;
@@ -375,12 +388,7 @@ impl Report<'_> {
                 r.value.human()
             ));
         }
-        for (section, title) in [("unanswered", "Unanswered"), ("breach", "Breaches")] {
-            let list: Vec<Row> = self
-                .lists()
-                .into_iter()
-                .filter(|r| r.section == section)
-                .collect();
+        for (_, title, list) in self.titled_lists() {
             out.push_str(&format!("\n## {title} ({})\n\n", list.len()));
             for r in list {
                 out.push_str(&format!("- {}: {}\n", r.about, r.value.human()));
