@@ -9,7 +9,9 @@
 //! - `opened/{created_at µs}/{number}`: every ticket by when it was opened
 //!   (`stats` over a period reads that period only);
 //! - `resolved/{resolved_at µs}/{number}`: the resolved tickets by when
-//!   they were resolved (the backlog of a day in the past);
+//!   they were resolved (the backlog of a day in the past), each value
+//!   only when the ticket was opened: the key of its `opened/` row, which
+//!   holds the rest;
 //! - `alarm/…` and `replan/…`: the response targets' timers (`alarms`).
 //!
 //! `outbox_index` (each value the entry's number):
@@ -34,7 +36,7 @@ use crate::ticket::{ChatThread, State, Ticket, TicketId};
 
 /// Bumped when what the indexes hold changes: a store indexed by another
 /// version is indexed again when it opens.
-const INDEX_VERSION: u64 = 3;
+const INDEX_VERSION: u64 = 4;
 pub(super) const VERSION_KEY: &str = "index_version";
 
 fn time_key(kind: &str, at: DateTime<Utc>, id: TicketId) -> String {
@@ -45,17 +47,33 @@ fn time_key(kind: &str, at: DateTime<Utc>, id: TicketId) -> String {
     )
 }
 
-fn ticket_rows(t: &Ticket) -> Vec<(String, Summary)> {
+/// The value of an index row: a ticket's summary, or (for `resolved/`)
+/// when it was opened.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+enum Row {
+    Summary(Box<Summary>),
+    Opened(DateTime<Utc>),
+}
+
+fn ticket_rows(t: &Ticket) -> Vec<(String, Row)> {
     let summary = Summary::of(t);
-    let mut rows = vec![(time_key("opened", t.created_at, t.id), summary.clone())];
     let active = !matches!(t.state, State::Resolved(_));
+    let mut rows: Vec<(String, Row)> = super::alarms::rows(t, &summary, active)
+        .into_iter()
+        .map(|(key, s)| (key, Row::Summary(Box::new(s))))
+        .collect();
     if let Some(at) = t.resolved_at.filter(|_| !active) {
-        rows.push((time_key("resolved", at, t.id), summary.clone()));
+        rows.push((time_key("resolved", at, t.id), Row::Opened(t.created_at)));
     }
-    rows.extend(super::alarms::rows(t, &summary, active));
     if active {
-        rows.push((format!("active/{}", number_key(t.id.get())), summary));
+        let key = format!("active/{}", number_key(t.id.get()));
+        rows.push((key, Row::Summary(Box::new(summary.clone()))));
     }
+    rows.push((
+        time_key("opened", t.created_at, t.id),
+        Row::Summary(Box::new(summary)),
+    ));
     rows
 }
 
@@ -232,34 +250,48 @@ impl Store {
 
     /// Every ticket opened at or after `since`, oldest first.
     pub fn opened_since(&self, since: DateTime<Utc>) -> Result<Vec<Summary>, StoreError> {
-        self.summaries_since("opened", since)
-    }
-
-    /// Every resolved ticket resolved (last) at or after `since`, oldest
-    /// first.
-    pub fn resolved_since(&self, since: DateTime<Utc>) -> Result<Vec<Summary>, StoreError> {
-        self.summaries_since("resolved", since)
-    }
-
-    /// The summaries of the open and claimed tickets.
-    pub fn active_summaries(&self) -> Result<Vec<Summary>, StoreError> {
+        let from = format!("opened/{:020}/", since.timestamp_micros().max(0));
         let mut out = Vec::new();
-        for item in self.ticket_index.scan_prefix("active/") {
+        for item in self
+            .ticket_index
+            .range(from.as_bytes()..b"opened0".as_slice())
+        {
             let (key, value) = item?;
             out.push(codec::decode("ticket_index", &key, &value)?);
         }
         Ok(out)
     }
 
-    fn summaries_since(
-        &self,
-        kind: &str,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<Summary>, StoreError> {
-        let from = format!("{kind}/{:020}/", since.timestamp_micros().max(0));
-        let to = format!("{kind}0");
+    /// The tickets opened before `since` and resolved (last) at or after
+    /// it, in the order they were resolved: with `opened_since` and the
+    /// active ones, every ticket a period's backlog counts.
+    pub fn resolved_since(&self, since: DateTime<Utc>) -> Result<Vec<Summary>, StoreError> {
+        let from = format!("resolved/{:020}/", since.timestamp_micros().max(0));
         let mut out = Vec::new();
-        for item in self.ticket_index.range(from.as_bytes()..to.as_bytes()) {
+        for item in self
+            .ticket_index
+            .range(from.as_bytes()..b"resolved0".as_slice())
+        {
+            let (key, value) = item?;
+            let opened: DateTime<Utc> = codec::decode("ticket_index", &key, &value)?;
+            if opened >= since {
+                continue;
+            }
+            let Some(number) = codec::show_key(&key).rsplit('/').next().map(str::to_owned) else {
+                continue;
+            };
+            let opened_key = format!("opened/{:020}/{number}", opened.timestamp_micros().max(0));
+            if let Some(row) = self.get(&self.ticket_index, "ticket_index", &opened_key)? {
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The summaries of the open and claimed tickets.
+    pub fn active_summaries(&self) -> Result<Vec<Summary>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.ticket_index.scan_prefix("active/") {
             let (key, value) = item?;
             out.push(codec::decode("ticket_index", &key, &value)?);
         }
@@ -307,10 +339,14 @@ mod tests {
     }
 
     fn act(store: &Store, id: u64, who: &str, command: Command) {
+        act_at(store, id, who, command, t0());
+    }
+
+    fn act_at(store: &Store, id: u64, who: &str, command: Command, now: DateTime<Utc>) {
         let me = actor(who, Role::Lead);
         let outcome = store
-            .update_ticket(TicketId::new(id), Some(&me.agent), t0(), |t| {
-                ticket::apply(t, command.clone(), &me, t0(), &Policy::default())
+            .update_ticket(TicketId::new(id), Some(&me.agent), now, |t| {
+                ticket::apply(t, command.clone(), &me, now, &Policy::default())
             })
             .expect("update");
         assert!(outcome.is_ok(), "{outcome:?}");
@@ -350,6 +386,37 @@ mod tests {
         act(&store, 3, "jo", Command::Reopen);
         assert_eq!(ids(&store.active().expect("active")), [1, 2, 3]);
         assert_eq!(store.opened_since(t0()).expect("all").len(), 3);
+    }
+
+    #[test]
+    fn resolved_rows_lead_to_the_tickets_opened_before_a_period() {
+        let (_dir, store) = temp();
+        let minutes = chrono::Duration::minutes;
+        // 1 opened before the period and resolved in it, 2 opened and
+        // resolved in it, 3 opened and resolved before it.
+        for (n, opened) in [(1, -60), (2, 10), (3, -90)] {
+            store.open_ticket(opened_at(n, opened)).expect("open");
+        }
+        let resolve = Command::Resolve { note: None };
+        act_at(&store, 1, "sam", resolve.clone(), t0() + minutes(30));
+        act_at(&store, 2, "sam", resolve.clone(), t0() + minutes(40));
+        act_at(&store, 3, "sam", resolve, t0() - minutes(30));
+
+        let resolved = store.resolved_since(t0()).expect("resolved");
+        let found: Vec<(u64, Option<DateTime<Utc>>)> = resolved
+            .iter()
+            .map(|s| (s.id.get(), s.resolved_at))
+            .collect();
+        assert_eq!(found, [(1, Some(t0() + minutes(30)))]);
+        assert_eq!(resolved[0].created_at, t0() - minutes(60));
+        // A resolved row holds only when its ticket was opened.
+        let row = store
+            .ticket_index
+            .scan_prefix("resolved/")
+            .next()
+            .and_then(Result::ok)
+            .map(|(_, v)| v.len());
+        assert!(row.is_some_and(|len| len < 64), "{row:?}");
     }
 
     #[test]

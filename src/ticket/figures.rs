@@ -41,8 +41,9 @@ pub struct Setting<'a> {
     pub agents: &'a [AgentId],
 }
 
-/// The tickets the figures read: opened since the period began, resolved
-/// since then, and open or claimed now (they may overlap).
+/// The tickets the figures read: opened since the period began, opened
+/// before it and resolved since, and open or claimed now (they may
+/// overlap).
 pub struct Tickets<'a> {
     pub opened: &'a [Summary],
     pub resolved: &'a [Summary],
