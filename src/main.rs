@@ -107,6 +107,9 @@ enum Command {
         /// Skip the scripted scene.
         #[arg(long)]
         no_scene: bool,
+        /// Do not open the sandbox's page in the default browser.
+        #[arg(long)]
+        no_open: bool,
     },
 }
 
@@ -185,12 +188,20 @@ fn main() -> ExitCode {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(cli::run(config))
         }),
-        Command::Sandbox { config, no_scene } => cli::load(&config).and_then(|config| {
+        Command::Sandbox {
+            config,
+            no_scene,
+            no_open,
+        } => cli::load(&config).and_then(|config| {
             logging::init(format(Some(config.service.log_format)));
             let runtime = tokio::runtime::Runtime::new()?;
+            let options = perch::sandbox::run::Options {
+                scene: !no_scene,
+                open: !no_open,
+            };
             runtime.block_on(perch::sandbox::run::run(
                 config,
-                !no_scene,
+                options,
                 perch::service::shutdown_signal(),
             ))
         }),

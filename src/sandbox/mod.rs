@@ -8,9 +8,12 @@
 //!   API and gateway, each with a control API to act as people.
 //! - `serve`: what each fake is built on (its state, its server).
 //! - `run`: `perch sandbox`, the fakes and perch together; `scene`: the
-//!   scripted scene it plays first.
+//!   scripted scene it plays first; `page`: the page where a person plays
+//!   X, Slack and Discord side by side.
 
 pub mod discord;
+pub mod page;
+mod plain;
 pub mod run;
 pub mod scene;
 mod serve;

@@ -128,6 +128,8 @@ impl Sandbox {
                         fake.add_user(u.as_str(), &agent.name);
                     }
                 }
+                let (user, _, name) = super::page::NOT_AN_AGENT;
+                fake.add_user(user, name);
                 Some(fake)
             }
         };
@@ -178,6 +180,8 @@ impl Sandbox {
                         fake.add_member(u, &agent.name, &[]);
                     }
                 }
+                let (_, member, name) = super::page::NOT_AN_AGENT;
+                fake.add_member(member, name, &[]);
                 Some(fake)
             }
         };
@@ -190,15 +194,23 @@ impl Sandbox {
     }
 }
 
-/// Starts the fakes where the config points, runs perch against them,
-/// plays the scene (unless `scene` is false), and keeps running until
-/// `shutdown`.
+/// What `perch sandbox` does besides running perch on the fakes.
+pub struct Options {
+    /// Play the scene first.
+    pub scene: bool,
+    /// Open the page in the default browser, when there is one.
+    pub open: bool,
+}
+
+/// Starts the fakes where the config points, runs perch against them
+/// with the sandbox's page on its HTTP port, plays the scene (unless
+/// asked not to), and keeps running until `shutdown`.
 pub async fn run(
     config: Config,
-    scene: bool,
+    options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let sandbox = Sandbox::start(&config).await?;
+    let sandbox = Arc::new(Sandbox::start(&config).await?);
     let store = Store::open(&fresh_data_dir(&config.service.data_dir)?)?;
     let health = config.service.health_addr;
     let listener = tokio::net::TcpListener::bind(health)
@@ -207,12 +219,19 @@ pub async fn run(
     // The scene moves perch's clock ahead to show a response target
     // passing; the fakes keep the real time.
     let clock = Arc::new(crate::clock::AheadClock::default());
+    let stage = Arc::new(super::page::Stage {
+        config: config.clone(),
+        sandbox: Arc::clone(&sandbox),
+        clock: Arc::clone(&clock),
+        narration: Arc::default(),
+    });
     let service = tokio::spawn(crate::service::run_on_clock(
         config.clone(),
         store,
         listener,
         Sandbox::lookup(),
         clock.clone(),
+        super::page::routes(Arc::clone(&stage)),
         shutdown,
     ));
     // perch watches X from the moment it answers health: a scene played
@@ -222,10 +241,15 @@ pub async fn run(
     if let Err(e) = reqwest::Client::new().get(&up).send().await {
         println!("perch did not answer {up} ({e}); the scene plays anyway");
     }
-    if scene {
-        if let Err(e) = super::scene::play(&config, &sandbox, &clock).await {
-            println!("\nThe scene stopped early: {e:#}\n");
+    let page = format!("http://{health}/sandbox");
+    println!("The sandbox's page (X, Slack and Discord side by side): {page}");
+    if options.open {
+        if let Err(e) = open::that_detached(&page) {
+            println!("(no browser opened: {e}; open the address yourself)");
         }
+    }
+    if options.scene {
+        stage.play().await;
     }
     print_guide(&config, &sandbox, health);
     service.await?
@@ -268,11 +292,29 @@ fn print_guide(config: &Config, sandbox: &Sandbox, health: SocketAddr) {
         .map_or("AcmeSupport", |a| a.handle.as_str());
     let route = config.accounts.first().map(|a| &a.routes);
     let agent = config.agents.first();
+    let mut ports = format!(
+        "  the page      http://{health}/sandbox   (X, Slack and Discord side by side; play any part)
+  fake X API    {x}
+"
+    );
+    if let Some(slack) = &sandbox.slack {
+        ports.push_str(&format!(
+            "  fake Slack    http://{}   (Web API at /api, Socket Mode, people at /_sandbox)\n",
+            slack.addr()
+        ));
+    }
+    if let Some(discord) = &sandbox.discord {
+        ports.push_str(&format!(
+            "  fake Discord  {}   (REST, gateway, people at /_sandbox)\n",
+            discord.url()
+        ));
+    }
     let mut guide = format!(
         "perch sandbox: everything runs on 127.0.0.1 with fake credentials.
 
-  fake X API    {x}
-  perch health  http://{health}/healthz
+{ports}  perch health  http://{health}/healthz
+
+Everything below, the page does with buttons; curl does it too.
 
 Act as a customer on X (in another shell):
 
@@ -292,9 +334,11 @@ Act as a customer on X (in another shell):
             .map_or("U0JODOE01", |u| u.as_str());
         guide.push_str(&format!(
             "
-Act as an agent in Slack (thread_ts is the card's ts, from the channel):
+Act as an agent in Slack (a ticket's thread_ts is its card's ts):
 
   curl -s {base}/_sandbox/channels/{channel} | jq -r .as_seen
+  curl -s {base}/_sandbox/channels/{channel} | jq -r '.messages[] | select(.bot_id and (.thread_ts | not)) | .ts + \"  \" + .text[0:60]'
+  curl -s {base}/_sandbox/ephemerals/{user} | jq -r '.ephemerals[].text'   # what only you see
   curl -s -X POST {base}/_sandbox/reply -H 'content-type: application/json' \\
        -d '{{\"channel\": \"{channel}\", \"thread_ts\": \"<card ts>\", \"user\": \"{user}\", \"text\": \"Sorry! Fixed now.\"}}'
   curl -s -X POST {base}/_sandbox/command -H 'content-type: application/json' \\
@@ -316,7 +360,10 @@ Act as an agent in Slack (thread_ts is the card's ts, from the channel):
             "
 Act as an agent in Discord (a ticket's thread id is its card message's id):
 
-  curl -s {base}/_sandbox/channels/{channel}
+  curl -s {base}/_sandbox/channels/{channel} | jq -r '.messages[] | .id + \"  \" + (.card // .content)'
+  curl -s {base}/_sandbox/whispers/{user} | jq -r '.whispers[].content'   # what only you see
+  curl -s -X POST {base}/_sandbox/button -H 'content-type: application/json' \\
+       -d '{{\"channel\": {channel}, \"message\": <card id>, \"user\": {user}, \"name\": \"Jo\", \"custom_id\": \"perch_claim:<ticket number>\"}}'
   curl -s -X POST {base}/_sandbox/message -H 'content-type: application/json' \\
        -d '{{\"channel\": <thread id>, \"user\": {user}, \"name\": \"Jo\", \"text\": \"On it!\"}}'
   curl -s -X POST {base}/_sandbox/command -H 'content-type: application/json' \\

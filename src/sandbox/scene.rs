@@ -6,6 +6,7 @@
 //! It acts only through the fakes' control APIs (as the people would), and
 //! waits for perch to do its part, so it shows the real relay at work.
 
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -29,8 +30,53 @@ async fn until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> anyhow::R
     }
 }
 
-fn say(step: &str) {
-    println!("\n▶ {step}");
+/// What the scene has said so far, for the terminal and the page: each
+/// line is printed, kept, and announced to the page's watchers.
+#[derive(Default)]
+pub struct Narration {
+    lines: std::sync::Mutex<Vec<String>>,
+    playing: std::sync::atomic::AtomicBool,
+    changes: super::serve::Changes,
+}
+
+impl Narration {
+    /// Prints a line, keeps it, and tells the page.
+    pub fn tell(&self, line: &str) {
+        // A terminal that went away (stdout closed) loses the line; the
+        // page still gets it.
+        let _ = writeln!(std::io::stdout(), "{line}");
+        super::serve::lock(&self.lines).push(line.trim_matches('\n').to_owned());
+        self.changes.bump();
+    }
+
+    /// Every line said so far, and whether the scene is playing.
+    pub fn read(&self) -> (Vec<String>, bool) {
+        let lines = super::serve::lock(&self.lines).clone();
+        (
+            lines,
+            self.playing.load(std::sync::atomic::Ordering::SeqCst),
+        )
+    }
+
+    /// Marks the scene as playing; `false` when it already is.
+    pub fn begin(&self) -> bool {
+        let began = !self.playing.swap(true, std::sync::atomic::Ordering::SeqCst);
+        if began {
+            super::serve::lock(&self.lines).clear();
+            self.changes.bump();
+        }
+        began
+    }
+
+    pub fn end(&self) {
+        self.playing
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        self.changes.bump();
+    }
+
+    pub fn changes(&self) -> &super::serve::Changes {
+        &self.changes
+    }
 }
 
 /// Who and where the scene plays: the first account, its Slack channel
@@ -44,10 +90,18 @@ struct Cast<'a> {
     discord_channel: Option<u64>,
     agent: &'a str,
     agent_id: &'a str,
+    narration: &'a Narration,
+    /// How many messages the Slack channel held when the scene began (it
+    /// may play again: only what came since is this play's).
+    before: usize,
 }
 
 impl<'a> Cast<'a> {
-    fn of(config: &'a Config, sandbox: &'a Sandbox) -> anyhow::Result<Self> {
+    fn of(
+        config: &'a Config,
+        sandbox: &'a Sandbox,
+        narration: &'a Narration,
+    ) -> anyhow::Result<Self> {
         let account = config.accounts.first().context("no [[accounts]]")?;
         let slack = sandbox.slack.as_ref().context("the scene needs [slack]")?;
         let channel = account
@@ -74,7 +128,35 @@ impl<'a> Cast<'a> {
                 .and_then(|d| d.as_str().parse::<u64>().ok()),
             agent: &agent.name,
             agent_id: agent.slack_user.as_ref().map_or("", |u| u.as_str()),
+            narration,
+            before: slack.messages(channel).len(),
         })
+    }
+
+    /// A step of the scene.
+    fn say(&self, step: &str) {
+        self.narration.tell(&format!("\n▶ {step}"));
+    }
+
+    /// What came of it.
+    fn tell(&self, line: &str) {
+        self.narration.tell(line);
+    }
+
+    /// Chat markup as a person reads it.
+    fn plain(&self, text: &str) -> String {
+        let name = |id: &str| self.slack.user_name(id);
+        super::plain::line(text, &name)
+    }
+
+    /// The cards perch posted in the channel during this play.
+    fn new_cards(&self) -> Vec<super::slack::Message> {
+        self.slack
+            .messages(self.channel)
+            .into_iter()
+            .skip(self.before)
+            .filter(|m| m.bot_id.is_some() && m.thread_ts.is_none())
+            .collect()
     }
 }
 
@@ -82,8 +164,9 @@ pub async fn play(
     config: &Config,
     sandbox: &Sandbox,
     clock: &crate::clock::AheadClock,
+    narration: &Narration,
 ) -> anyhow::Result<()> {
-    let cast = Cast::of(config, sandbox)?;
+    let cast = Cast::of(config, sandbox, narration)?;
     let hooked = config.accounts.iter().any(|a| {
         a.user_id.as_str() == cast.account_id
             && a.ingest.webhook.as_ref().is_some_and(|w| w.url.is_some())
@@ -107,13 +190,13 @@ pub async fn play(
         })
         .await?;
     }
-    println!("\n=== perch sandbox: the scene ===");
+    cast.tell("=== perch sandbox: the scene ===");
     let (post, card) = customers_write(&cast).await?;
     agent_answers(&cast, &post, &card).await?;
     nobody_answers(&cast, config, clock).await?;
     the_numbers(&cast).await?;
     show(&cast);
-    println!("\n=== the scene is over; perch keeps running ===\n");
+    cast.tell("\n=== the scene is over; perch keeps running ===\n");
     Ok(())
 }
 
@@ -121,21 +204,21 @@ pub async fn play(
 async fn customers_write(
     cast: &Cast<'_>,
 ) -> anyhow::Result<(crate::twitter::api::Post, super::slack::Message)> {
-    let (x, slack, channel, handle) = (&cast.sandbox.x, cast.slack, cast.channel, cast.handle);
-    say(&format!("@dana mentions @{handle} on X"));
+    let (x, handle) = (&cast.sandbox.x, cast.handle);
+    cast.say(&format!("@dana mentions @{handle} on X"));
     let post = x.post(
         "dana",
         &format!("@{handle} my order #1234 never arrived, tracking says delivered??"),
         None,
         None,
     );
-    say(&format!("@gina sends @{handle} a DM"));
+    cast.say(&format!("@gina sends @{handle} a DM"));
     x.dm(
         "gina",
         cast.account_id,
         "hi, my account is locked after a password reset",
     );
-    say("@lee posts about the brand without naming the account (a search hit, misspelt)");
+    cast.say("@lee posts about the brand without naming the account (a search hit, misspelt)");
     x.post(
         "lee",
         "is akme down for anyone else? the app is not working",
@@ -143,22 +226,19 @@ async fn customers_write(
         None,
     );
     let card = until("dana's card in Slack", || {
-        slack
-            .messages(channel)
+        cast.new_cards()
             .into_iter()
-            .find(|m| m.bot_id.is_some() && m.thread_ts.is_none() && m.text.contains("@dana"))
+            .find(|m| m.text.contains("@dana"))
     })
     .await?;
-    until("three ticket cards in Slack", || {
-        let cards = slack
-            .messages(channel)
+    until("lee's card in Slack", || {
+        cast.new_cards()
             .iter()
-            .filter(|m| m.bot_id.is_some() && m.thread_ts.is_none())
-            .count();
-        (cards >= 3).then_some(())
+            .any(|m| m.text.contains("@lee"))
+            .then_some(())
     })
     .await?;
-    println!("  perch opened a ticket thread for each, in Slack and in Discord.");
+    cast.tell("  perch opened a ticket thread for each, in Slack and in Discord.");
     Ok((post, card))
 }
 
@@ -170,21 +250,21 @@ async fn agent_answers(
 ) -> anyhow::Result<()> {
     let (x, slack, channel) = (&cast.sandbox.x, cast.slack, cast.channel);
     let (agent, agent_id) = (cast.agent, cast.agent_id);
-    say(&format!("{agent} presses Claim on dana's card in Slack"));
+    cast.say(&format!("{agent} presses Claim on dana's card in Slack"));
     slack
         .press_button(channel, &card.ts, agent_id, "perch_claim")
         .context("the card has no Claim button")?;
-    until("the card to show the claim", || {
+    let claimed = until("the card to show the claim", || {
         slack
             .messages(channel)
-            .iter()
+            .into_iter()
             .find(|m| m.ts == card.ts && m.text.contains("claimed"))
-            .map(|_| ())
     })
     .await?;
+    cast.tell(&format!("  the card now reads: {}", standing(&claimed)));
 
     let words = "So sorry! A replacement ships today; I'll DM you the tracking.";
-    say(&format!(
+    cast.say(&format!(
         "{agent} replies inline in the thread: \"{words}\""
     ));
     slack.thread_reply(channel, &card.ts, agent_id, words);
@@ -196,10 +276,10 @@ async fn agent_answers(
         })
     })
     .await?;
-    println!(
+    cast.tell(&format!(
         "  perch posted it on X as @{}: \"{}\"",
         cast.handle, reply.text
-    );
+    ));
     until("the thread to say it was sent", || {
         slack.messages(channel).into_iter().find(|m| {
             m.thread_ts.as_deref() == Some(card.ts.as_str()) && m.text.starts_with("Sent as")
@@ -207,7 +287,7 @@ async fn agent_answers(
     })
     .await?;
 
-    say(&format!(
+    cast.say(&format!(
         "{agent} resolves it from the thread: \"@perch resolve replacement shipped\""
     ));
     slack.thread_reply(
@@ -216,14 +296,17 @@ async fn agent_answers(
         agent_id,
         &format!("<@{}> resolve replacement shipped", super::slack::BOT_USER),
     );
-    until("the card to show it resolved", || {
+    let resolved = until("the card to show it resolved", || {
         slack
             .messages(channel)
-            .iter()
+            .into_iter()
             .find(|m| m.ts == card.ts && m.text.contains("resolved"))
-            .map(|_| ())
     })
     .await?;
+    cast.tell(&format!(
+        "  resolved with the note \"replacement shipped\"; the card now reads: {}",
+        standing(&resolved)
+    ));
     if let (Some(discord), Some(id)) = (&cast.sandbox.discord, cast.discord_channel) {
         until("the Discord card to show it resolved and the reply", || {
             let messages = discord.messages(id);
@@ -242,6 +325,25 @@ async fn agent_answers(
     Ok(())
 }
 
+/// A card's status and holder, as its fields say them.
+fn standing(card: &super::slack::Message) -> String {
+    let fields = card
+        .blocks
+        .iter()
+        .flat_map(|b| b.as_array().into_iter().flatten())
+        .flat_map(|b| {
+            b.get("fields")
+                .and_then(|f| f.as_array())
+                .into_iter()
+                .flatten()
+        })
+        .filter_map(|f| f.get("text").and_then(|t| t.as_str()))
+        .filter(|t| t.starts_with("*Status*") || t.starts_with("*Holder*"))
+        .map(|t| super::plain::line(t, &|id: &str| id.to_owned()))
+        .collect::<Vec<_>>();
+    fields.join(", ")
+}
+
 /// lee's urgent ticket stays unclaimed: on call is called at once, then
 /// at the breach, then the ladder's next step.
 async fn nobody_answers(
@@ -251,10 +353,9 @@ async fn nobody_answers(
 ) -> anyhow::Result<()> {
     let (slack, channel) = (cast.slack, cast.channel);
     let card = until("lee's card in Slack", || {
-        slack
-            .messages(channel)
+        cast.new_cards()
             .into_iter()
-            .find(|m| m.bot_id.is_some() && m.thread_ts.is_none() && m.text.contains("@lee"))
+            .find(|m| m.text.contains("@lee"))
     })
     .await?;
     let alarm = |words: &'static str| {
@@ -271,51 +372,53 @@ async fn nobody_answers(
         alarm("Urgent"),
     )
     .await?;
-    println!(
+    cast.tell(&format!(
         "  lee's ticket is urgent (\"down\", \"not working\"): {}",
-        called.text
-    );
+        cast.plain(&called.text)
+    ));
     let Some(target) = config.response_targets.first.first().copied().flatten() else {
         return Ok(());
     };
     let past = target + chrono::Duration::minutes(1);
-    say(&format!(
+    cast.say(&format!(
         "nobody claims it: {} minutes pass (the sandbox moves perch's clock ahead)",
         past.num_minutes()
     ));
     clock.advance(past);
     let late = until("the breach in lee's thread", alarm("Late")).await?;
-    println!("  {}", late.text);
+    cast.tell(&format!("  {}", cast.plain(&late.text)));
     if let Some(next) = config.response_targets.ladder.get(1) {
-        say(&format!(
+        cast.say(&format!(
             "still nobody: {} more minutes pass",
             next.after.num_minutes()
         ));
         clock.advance(next.after);
         let escalated = until("the next step of the ladder", alarm("Still unanswered")).await?;
-        println!("  {}", escalated.text);
+        cast.tell(&format!("  {}", cast.plain(&escalated.text)));
     }
     Ok(())
 }
 
 /// The lead asks how the day went.
 async fn the_numbers(cast: &Cast<'_>) -> anyhow::Result<()> {
-    say(&format!(
+    cast.say(&format!(
         "{} asks how the day went: /perch stats 24h",
         cast.agent
     ));
+    let shown = cast.slack.ephemerals_for(cast.agent_id).len();
     cast.slack
         .slash_command(cast.channel, cast.agent_id, "stats 24h");
     let stats = until("the stats answer", || {
         cast.slack
             .ephemerals_for(cast.agent_id)
             .into_iter()
+            .skip(shown)
             .map(|e| e.text)
             .find(|t| t.contains("answered ("))
     })
     .await?;
     for line in stats.lines() {
-        println!("  {line}");
+        cast.tell(&format!("  {line}"));
     }
     Ok(())
 }
@@ -323,17 +426,20 @@ async fn the_numbers(cast: &Cast<'_>) -> anyhow::Result<()> {
 /// What each side sees now.
 fn show(cast: &Cast<'_>) {
     let (x, handle, channel) = (&cast.sandbox.x, cast.handle, cast.channel);
-    println!("\n--- Slack #{channel}, as the team sees it ---");
-    print!("{}", cast.slack.render(channel));
+    cast.tell(&format!("\n--- Slack #{channel}, as the team sees it ---"));
+    cast.tell(cast.slack.render(channel).trim_end());
     if let (Some(discord), Some(id)) = (&cast.sandbox.discord, cast.discord_channel) {
-        println!("\n--- Discord #support, as the team sees it ---");
-        print!("{}", discord.render(id));
+        cast.tell("\n--- Discord #support, as the team sees it ---");
+        cast.tell(discord.render(id).trim_end());
     }
-    println!("\n--- X, as the customers see it ---");
+    cast.tell("\n--- X, as the customers see it ---");
     for p in x.posted() {
-        println!("@{handle}: {}", p.text);
+        cast.tell(&format!("@{handle}: {}", p.text));
     }
     for dm in x.sent_dms() {
-        println!("DM from @{handle}: {}", dm.text.unwrap_or_default());
+        cast.tell(&format!(
+            "DM from @{handle}: {}",
+            dm.text.unwrap_or_default()
+        ));
     }
 }

@@ -62,3 +62,56 @@ where
     });
     Served { task }
 }
+
+/// Tells whoever watches a fake (the demo page) that what people see in
+/// it changed: a counter raised at each change, read as server-sent
+/// events at `/_sandbox/events`.
+#[derive(Clone)]
+pub struct Changes(Arc<tokio::sync::watch::Sender<u64>>);
+
+impl Default for Changes {
+    fn default() -> Self {
+        Self(Arc::new(tokio::sync::watch::channel(0).0))
+    }
+}
+
+impl std::fmt::Debug for Changes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Changes({})", *self.0.borrow())
+    }
+}
+
+impl Changes {
+    /// Something people see changed.
+    pub fn bump(&self) {
+        self.0.send_modify(|n| *n += 1);
+    }
+
+    /// `GET /_sandbox/events`: an event `changed` at once (so a page reads
+    /// the fake when it connects), then one after each change (several
+    /// close together may come as one).
+    pub fn events(
+        &self,
+    ) -> axum::response::Sse<
+        impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    > {
+        let mut watching = self.0.subscribe();
+        watching.mark_changed();
+        let stream = futures_util::stream::unfold(watching, |mut watching| async move {
+            watching.changed().await.ok()?;
+            let n = *watching.borrow_and_update();
+            let event = axum::response::sse::Event::default()
+                .event("changed")
+                .data(n.to_string());
+            Some((Ok(event), watching))
+        });
+        axum::response::Sse::new(stream).keep_alive(axum::response::sse::KeepAlive::default())
+    }
+}
+
+/// The demo page (on perch's health port) reads the fakes' control APIs
+/// from another origin: they allow it, and only they (the fake services'
+/// own APIs answer as the real ones, with no CORS headers).
+pub fn for_the_page<S: Clone + Send + Sync + 'static>(control: Router<S>) -> Router<S> {
+    control.layer(tower_http::cors::CorsLayer::permissive())
+}

@@ -44,19 +44,22 @@ pub async fn run(
         listener,
         secrets,
         Arc::new(SystemClock),
+        axum::Router::new(),
         shutdown,
     )
     .await
 }
 
 /// `run` with the relay on `clock` (tests move its time by hand: undo
-/// windows, idle claims).
+/// windows, idle claims), serving `beside` on its HTTP port too (the
+/// sandbox's page).
 pub async fn run_on_clock(
     config: Config,
     store: Store,
     listener: TcpListener,
     secrets: Lookup,
     clock: Arc<dyn Clock>,
+    beside: axum::Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     // What perch works on is read back once, beside the service rather
@@ -165,7 +168,8 @@ pub async fn run_on_clock(
         config: config.clone(),
     })
     .merge(report)
-    .merge(x.routes);
+    .merge(x.routes)
+    .merge(beside);
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "perch is running; health at /healthz");
     let mut server_stop = stop_rx.clone();

@@ -6,27 +6,11 @@
 //! Without Chromium (scripts/test installs it where it can) the test says
 //! so and passes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
+use crate::common::browser::chromium;
 use crate::report::{at, week_scene, TOKEN};
-
-fn chromium() -> Option<PathBuf> {
-    let named = std::env::var_os("PERCH_CHROMIUM").map(PathBuf::from);
-    named
-        .into_iter()
-        .chain(
-            ["chromium", "chromium-browser", "google-chrome"]
-                .iter()
-                .map(PathBuf::from),
-        )
-        .find(|p| {
-            Command::new(p)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-}
 
 /// Headless Chromium on `url` with `what` (`--dump-dom` or
 /// `--screenshot=…`); what it printed.

@@ -32,6 +32,7 @@ mod report;
 mod response_targets;
 mod running;
 mod sandbox;
+mod sandbox_page;
 mod scale;
 mod send_modes;
 mod send_modes_discord;

@@ -27,7 +27,7 @@ fn post_json(addr: std::net::SocketAddr, path: &str, body: &str) -> std::io::Res
 
 /// A `perch sandbox` that is killed if the test fails before it is
 /// interrupted (a failed assertion must not leave it running).
-struct Playing(Option<std::process::Child>);
+pub struct Playing(Option<std::process::Child>);
 
 impl Drop for Playing {
     fn drop(&mut self) {
@@ -41,9 +41,20 @@ impl Drop for Playing {
 /// Starts `perch sandbox` and reads what the newcomer sees until the
 /// scene is over.
 fn play_scene(config: &std::path::Path, deadline: Instant) -> (Playing, String) {
+    start_sandbox(config, &[], deadline)
+}
+
+/// Starts `perch sandbox` (never opening a browser) with `args`, and
+/// reads what it prints until its guide is out.
+pub fn start_sandbox(
+    config: &std::path::Path,
+    args: &[&str],
+    deadline: Instant,
+) -> (Playing, String) {
     let mut child = perch()
-        .args(["sandbox", "--config"])
+        .args(["sandbox", "--no-open", "--config"])
         .arg(config)
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -51,10 +62,10 @@ fn play_scene(config: &std::path::Path, deadline: Instant) -> (Playing, String) 
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        // Read to the end even once nobody listens: a closed pipe would
+        // lose what the sandbox prints later.
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
+            let _ = tx.send(line);
         }
     });
     let mut seen = String::new();
@@ -67,7 +78,7 @@ fn play_scene(config: &std::path::Path, deadline: Instant) -> (Playing, String) 
             }
             Err(_) => {
                 let _ = child.kill();
-                panic!("the scene did not finish:\n{seen}");
+                panic!("the sandbox did not get going:\n{seen}");
             }
         }
     }
@@ -194,11 +205,133 @@ fn refused(dir: &tempfile::TempDir, config: &str) -> String {
     let path = dir.path().join("sandbox.toml");
     std::fs::write(&path, config).expect("write");
     let output = perch()
-        .args(["sandbox", "--config"])
+        .args(["sandbox", "--no-open", "--config"])
         .arg(&path)
         .output()
         .expect("run");
     let (_, err) = text(&output);
     assert_eq!(output.status.code(), Some(1), "{err}");
     err
+}
+
+/// What the page reads and a newcomer with curl meets: the page itself,
+/// each fake's change events, the 404s that say what to use instead of a
+/// silent `ok`, and the scene played again from the page.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_and_the_fakes_control_apis_answer_as_a_newcomer_needs() {
+    let dir = tempfile::tempdir().expect("dir");
+    let ports = Ports::free();
+    let path = dir.path().join("sandbox.toml");
+    std::fs::write(&path, sandbox_toml(&dir.path().join("data"), &ports, &[])).expect("write");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (child, _) =
+        tokio::task::spawn_blocking(move || start_sandbox(&path, &["--no-scene"], deadline))
+            .await
+            .expect("the sandbox");
+    let web = reqwest::Client::new();
+
+    let page = web
+        .get(format!("http://{}/sandbox", ports.health))
+        .send()
+        .await
+        .expect("the page");
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.expect("its text");
+    for fake in [ports.x, ports.slack, ports.discord] {
+        assert!(page.contains(&format!("http://{fake}")), "{page}");
+    }
+    assert!(
+        page.contains("Pat Kim") && page.contains("Sam Lee"),
+        "{page}"
+    );
+
+    // Each fake says at once that there is something to read, and allows
+    // the page's origin.
+    for fake in [ports.x, ports.slack, ports.discord] {
+        let mut events = web
+            .get(format!("http://{fake}/_sandbox/events"))
+            .header("origin", format!("http://{}", ports.health))
+            .send()
+            .await
+            .expect("events");
+        assert_eq!(events.headers()["content-type"], "text/event-stream");
+        assert_eq!(events.headers()["access-control-allow-origin"], "*");
+        let first = events.chunk().await.expect("a chunk").expect("an event");
+        assert!(
+            String::from_utf8_lossy(&first).starts_with("event: changed"),
+            "{first:?}"
+        );
+    }
+
+    // The README's reply line sent as written: a 404 that says what to use.
+    let reply = web
+        .post(format!("http://{}/_sandbox/reply", ports.slack))
+        .json(&serde_json::json!({
+            "channel": "C0SUPPORT1", "thread_ts": "<card ts>", "user": "U0JODOE01", "text": "hi",
+        }))
+        .send()
+        .await
+        .expect("reply");
+    assert_eq!(reply.status(), 404);
+    let said = reply.text().await.expect("body");
+    assert!(said.contains("thread_ts is the ts of the card"), "{said}");
+    let unknown = web
+        .get(format!(
+            "http://{}/_sandbox/channels/C0NOWHERE",
+            ports.slack
+        ))
+        .send()
+        .await
+        .expect("channel");
+    assert_eq!(unknown.status(), 404);
+    let message = web
+        .post(format!("http://{}/_sandbox/message", ports.discord))
+        .json(&serde_json::json!({
+            "channel": "1100000000000000077", "user": "1400000000000000001", "name": "Jo", "text": "hi",
+        }))
+        .send()
+        .await
+        .expect("message");
+    assert_eq!(message.status(), 404);
+    let said = message.text().await.expect("body");
+    assert!(said.contains("Unknown Channel"), "{said}");
+
+    // A customer's post shows on the X pane's timeline, unescaped.
+    web.post(format!("http://{}/_sandbox/posts", ports.x))
+        .json(&serde_json::json!({ "from": "dana", "text": "@AcmeSupport fish & chips <3" }))
+        .send()
+        .await
+        .expect("post");
+    let timeline: serde_json::Value = web
+        .get(format!("http://{}/_sandbox/timeline", ports.x))
+        .send()
+        .await
+        .expect("timeline")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(timeline["posts"][0]["author"], "dana");
+    assert_eq!(timeline["posts"][0]["text"], "@AcmeSupport fish & chips <3");
+
+    // The scene plays from the page, once at a time.
+    let scene = format!("http://{}/sandbox/scene", ports.health);
+    let first = web.post(&scene).send().await.expect("play");
+    assert_eq!(first.status(), 202);
+    let mut said = serde_json::Value::Null;
+    while said["playing"] != true {
+        said = web
+            .get(&scene)
+            .send()
+            .await
+            .expect("scene")
+            .json()
+            .await
+            .expect("JSON");
+        assert!(Instant::now() < deadline, "the scene did not start: {said}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let again = web.post(&scene).send().await.expect("play again");
+    assert_eq!(again.status(), 409);
+    drop(child);
 }

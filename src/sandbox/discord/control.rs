@@ -62,6 +62,7 @@ impl Control {
         data["edited_timestamp"] = json!(chrono::Utc::now().to_rfc3339());
         data["mentions"] = super::json::mentions(&s.members, content);
         s.gateway.dispatch("MESSAGE_UPDATE", data);
+        s.changes.bump();
         true
     }
 
@@ -79,13 +80,20 @@ impl Control {
         s.messages.remove(at);
         let data = json!({ "id": id.to_string(), "channel_id": channel.to_string(), "guild_id": super::GUILD_ID.to_string() });
         s.gateway.dispatch("MESSAGE_DELETE", data);
+        s.changes.bump();
         true
     }
 }
 
 /// The control routes, beside the REST API.
 pub(super) fn routes() -> axum::Router<Shared> {
-    axum::Router::new()
+    let control = axum::Router::new()
+        .route(
+            "/_sandbox/whispers/{user}",
+            axum::routing::get(control_whispers),
+        )
+        .route("/_sandbox/people", axum::routing::get(control_people))
+        .route("/_sandbox/events", axum::routing::get(control_events))
         .route("/_sandbox/message", axum::routing::post(control_message))
         .route("/_sandbox/command", axum::routing::post(control_command))
         .route("/_sandbox/button", axum::routing::post(control_button))
@@ -94,12 +102,81 @@ pub(super) fn routes() -> axum::Router<Shared> {
         .route(
             "/_sandbox/channels/{id}",
             axum::routing::get(control_channel),
-        )
+        );
+    crate::sandbox::serve::for_the_page(control)
+}
+
+/// A control call about a channel the guild does not have.
+fn no_channel(id: u64) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        10003,
+        &format!("Unknown Channel {id}: GET /_sandbox/people lists the guild's channels and members; a ticket's thread id is its card message's id"),
+    )
+}
+
+/// `GET /_sandbox/whispers/{user}`: the ephemeral answers only that
+/// person was shown.
+async fn control_whispers(
+    AxumState(state): AxumState<Shared>,
+    axum::extract::Path(user): axum::extract::Path<u64>,
+) -> axum::Json<Value> {
+    let whispers: Vec<Value> = Control(state)
+        .whispers_for(user)
+        .iter()
+        .map(super::message_json)
+        .collect();
+    axum::Json(json!({ "user": user.to_string(), "whispers": whispers }))
+}
+
+/// `GET /_sandbox/people`: the guild's members and channels.
+async fn control_people(AxumState(state): AxumState<Shared>) -> axum::Json<Value> {
+    let s = super::lock(&state);
+    let mut people: Vec<(u64, &String)> = s.members.iter().map(|(id, (n, _))| (*id, n)).collect();
+    people.sort();
+    let mut channels: Vec<Value> = s
+        .channels
+        .values()
+        .filter(|c| c.parent_id.is_none())
+        .map(|c| json!({ "id": c.id.to_string(), "name": c.name, "forum": c.kind == 15 }))
+        .collect();
+    channels.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    let people: Vec<Value> = people
+        .iter()
+        .map(|(id, name)| json!({ "id": id.to_string(), "name": name }))
+        .collect();
+    axum::Json(json!({ "people": people, "channels": channels }))
+}
+
+/// `GET /_sandbox/events`: an event at each change people see.
+async fn control_events(AxumState(state): AxumState<Shared>) -> impl IntoResponse {
+    let changes = super::lock(&state).changes.clone();
+    changes.events()
+}
+
+/// A snowflake as Discord writes it (a string), or as a number: a web
+/// page cannot hold a snowflake in a number without losing its last
+/// digits.
+fn snowflake<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Number(u64),
+        Text(String),
+    }
+    match <Written as serde::Deserialize>::deserialize(d)? {
+        Written::Number(n) => Ok(n),
+        Written::Text(t) => t
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("`{t}` is not a snowflake"))),
+    }
 }
 
 #[derive(serde::Deserialize)]
 struct MessageIn {
+    #[serde(deserialize_with = "snowflake")]
     channel: u64,
+    #[serde(deserialize_with = "snowflake")]
     user: u64,
     name: String,
     #[serde(default)]
@@ -109,7 +186,9 @@ struct MessageIn {
 
 #[derive(serde::Deserialize)]
 struct CommandIn {
+    #[serde(deserialize_with = "snowflake")]
     channel: u64,
+    #[serde(deserialize_with = "snowflake")]
     user: u64,
     name: String,
     #[serde(default)]
@@ -120,8 +199,11 @@ struct CommandIn {
 
 #[derive(serde::Deserialize)]
 struct ButtonIn {
+    #[serde(deserialize_with = "snowflake")]
     channel: u64,
+    #[serde(deserialize_with = "snowflake")]
     message: u64,
+    #[serde(deserialize_with = "snowflake")]
     user: u64,
     name: String,
     custom_id: String,
@@ -131,17 +213,25 @@ struct ButtonIn {
 async fn control_message(
     AxumState(state): AxumState<Shared>,
     axum::Json(m): axum::Json<MessageIn>,
-) -> axum::Json<Value> {
-    let id = Control(state).user_message(m.channel, m.user, &m.name, &m.roles, &m.text);
-    axum::Json(json!({ "id": id.to_string() }))
+) -> Response {
+    let control = Control(state);
+    if control.channel(m.channel).is_none() {
+        return no_channel(m.channel);
+    }
+    let id = control.user_message(m.channel, m.user, &m.name, &m.roles, &m.text);
+    axum::Json(json!({ "id": id.to_string() })).into_response()
 }
 
 /// `POST /_sandbox/command`: a person runs `/perch <subcommand> [text]`.
 async fn control_command(
     AxumState(state): AxumState<Shared>,
     axum::Json(c): axum::Json<CommandIn>,
-) -> axum::Json<Value> {
-    let id = Control(state).slash_command(
+) -> Response {
+    let control = Control(state);
+    if control.channel(c.channel).is_none() {
+        return no_channel(c.channel);
+    }
+    let id = control.slash_command(
         c.channel,
         c.user,
         &c.name,
@@ -149,7 +239,7 @@ async fn control_command(
         &c.subcommand,
         c.text.as_deref(),
     );
-    axum::Json(json!({ "interaction_id": id.to_string() }))
+    axum::Json(json!({ "interaction_id": id.to_string() })).into_response()
 }
 
 /// `POST /_sandbox/button`: a person presses a button on a message.
@@ -165,8 +255,11 @@ async fn control_button(
 
 #[derive(serde::Deserialize)]
 struct ChangeIn {
+    #[serde(deserialize_with = "snowflake")]
     channel: u64,
+    #[serde(deserialize_with = "snowflake")]
     message: u64,
+    #[serde(deserialize_with = "snowflake")]
     user: u64,
     /// The new text (an edit); none for a delete.
     text: Option<String>,
@@ -197,20 +290,53 @@ async fn control_delete(
     }
 }
 
-/// `GET /_sandbox/channels/{id}`: a channel's messages as people see them.
+/// `GET /_sandbox/channels/{id}`: a channel's messages as people see them
+/// (each also whole, as the API gives it, with the thread it started),
+/// and its threads (a forum's posts) with their tags.
 async fn control_channel(
     AxumState(state): AxumState<Shared>,
     axum::extract::Path(id): axum::extract::Path<u64>,
-) -> axum::Json<Value> {
-    let messages: Vec<Value> = Control(state)
-        .messages(id)
+) -> Response {
+    let s = super::lock(&state);
+    let Some(channel) = s.channels.get(&id) else {
+        return no_channel(id);
+    };
+    let threads: Vec<&super::Channel> = s
+        .channels
+        .values()
+        .filter(|c| c.parent_id == Some(id))
+        .collect();
+    let messages: Vec<Value> = s
+        .messages
         .iter()
+        .filter(|m| m.channel_id == id)
         .map(|m| {
+            let mut whole = super::message_json(m);
+            whole["thread"] = json!(threads.iter().any(|t| t.id == m.id));
             json!({
                 "id": m.id.to_string(), "author": m.author_name, "content": m.content,
                 "card": m.embeds.get(0).map(|e| e["title"].clone()), "pinged": m.pinged, "reactions": m.reactions,
+                "message": whole,
             })
         })
         .collect();
-    axum::Json(json!({ "channel": id.to_string(), "messages": messages }))
+    let tag = |t: &u64| {
+        channel
+            .available_tags
+            .iter()
+            .find(|(id, _)| id == t)
+            .map(|(_, n)| n.clone())
+    };
+    let threads: Vec<Value> = threads
+        .iter()
+        .map(|t| {
+            let tags: Vec<String> = t.applied_tags.iter().filter_map(tag).collect();
+            json!({ "id": t.id.to_string(), "name": t.name, "tags": tags })
+        })
+        .collect();
+    axum::Json(json!({
+        "channel": id.to_string(), "name": channel.name, "forum": channel.kind == 15,
+        "messages": messages, "threads": threads,
+    }))
+    .into_response()
 }

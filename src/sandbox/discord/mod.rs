@@ -84,6 +84,8 @@ pub(crate) struct State {
     whispers: Vec<(u64, Message)>,
     /// The bot's intents and permissions.
     access: access::Access,
+    /// Raised at each change people see, for the demo page.
+    changes: super::serve::Changes,
 }
 
 /// An interaction sent to the app and what it answered.
@@ -191,6 +193,7 @@ impl FakeDiscord {
             followups: Vec::new(),
             whispers: Vec::new(),
             access: access::Access::default(),
+            changes: super::serve::Changes::default(),
         }));
         let app = Router::new()
             .route("/gateway", axum::routing::get(gateway::connect))
@@ -293,6 +296,7 @@ impl Control {
             "pinned": false, "type": 0, "flags": 0,
         });
         s.gateway.dispatch("MESSAGE_CREATE", data);
+        s.changes.bump();
         id
     }
 
@@ -410,11 +414,14 @@ impl Control {
             } else {
                 format!(" [{}]", m.reactions.join(" "))
             };
-            format!(
-                "{}: {}{marks}",
-                m.author_name,
-                card.unwrap_or_else(|| m.content.clone())
-            )
+            let name = |id: &str| {
+                id.parse()
+                    .ok()
+                    .and_then(|id| s.members.get(&id))
+                    .map_or_else(|| id.to_owned(), |(name, _)| name.clone())
+            };
+            let shown = card.unwrap_or_else(|| super::plain::line(&m.content, &name));
+            format!("{}: {shown}{marks}", m.author_name)
         };
         let mut out = String::new();
         for parent in s.messages.iter().filter(|m| m.channel_id == channel) {

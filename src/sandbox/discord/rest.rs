@@ -63,6 +63,9 @@ pub(super) async fn handle(
         .unwrap_or_default();
     let status = parts.status.as_u16();
     let mut s = lock(&state);
+    if method != Method::GET && status < 300 {
+        s.changes.bump();
+    }
     s.requests.push((method.to_string(), path.clone(), status));
     s.calls.push(Call {
         method: method.to_string(),

@@ -1,6 +1,6 @@
 //! Acting as people in the fake Slack and reading what they would see:
-//! the Rust `Control` API, and the same over HTTP under `/_sandbox/` for
-//! the demo.
+//! the Rust `Control` API (`control_api` serves it over HTTP under
+//! `/_sandbox/` for the demo page), and a channel rendered as text.
 
 use super::*;
 
@@ -120,6 +120,7 @@ impl Control {
             "ts": event_ts, "event_ts": event_ts, "channel_type": "channel",
             "message": now, "previous_message": previous,
         }));
+        s.changes.bump();
         true
     }
 
@@ -148,6 +149,7 @@ impl Control {
             return false;
         };
         let previous = web::message_json(&messages.remove(at));
+        s.changes.bump();
         s.deliver_event(serde_json::json!({
             "type": "message", "subtype": "message_deleted", "hidden": true, "channel": channel,
             "ts": event_ts, "event_ts": event_ts, "deleted_ts": ts, "channel_type": "channel",
@@ -304,6 +306,18 @@ impl Control {
             .unwrap_or_default()
     }
 
+    /// A person's name (the bot is perch; an unknown id stays as it is).
+    pub fn user_name(&self, id: &str) -> String {
+        if id == BOT_USER {
+            return "perch".to_owned();
+        }
+        lock(&self.0)
+            .users
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_owned())
+    }
+
     /// Ephemeral messages shown to `user`.
     pub fn ephemerals_for(&self, user: &str) -> Vec<Ephemeral> {
         lock(&self.0)
@@ -331,22 +345,24 @@ impl Control {
     }
 }
 
-fn render(s: &State, channel: &str) -> String {
+pub(super) fn render(s: &State, channel: &str) -> String {
     let Some(messages) = s.channels.get(channel) else {
         return String::new();
     };
-    let who = |m: &Message| {
-        s.users
-            .get(&m.user)
-            .cloned()
-            .unwrap_or_else(|| m.user.clone())
+    let name = |id: &str| {
+        if id == BOT_USER {
+            return "perch".to_owned();
+        }
+        s.users.get(id).cloned().unwrap_or_else(|| id.to_owned())
     };
+    let who = |m: &Message| name(&m.user);
     let mut out = String::new();
     for parent in messages
         .iter()
         .filter(|m| m.thread_ts.as_ref().is_none_or(|t| *t == m.ts))
     {
-        out.push_str(&format!("{}: {}\n", who(parent), web::visible_text(parent)));
+        let shown = crate::sandbox::plain::line(&web::visible_text(parent), &name);
+        out.push_str(&format!("{}: {shown}\n", who(parent)));
         for reply in messages
             .iter()
             .filter(|m| m.thread_ts.as_deref() == Some(parent.ts.as_str()) && m.ts != parent.ts)
@@ -356,136 +372,9 @@ fn render(s: &State, channel: &str) -> String {
             } else {
                 format!(" [{}]", reply.reactions.join(" "))
             };
-            out.push_str(&format!("    ↳ {}: {}{marks}\n", who(reply), reply.text));
+            let shown = crate::sandbox::plain::line(&reply.text, &name);
+            out.push_str(&format!("    ↳ {}: {shown}{marks}\n", who(reply)));
         }
     }
     out
-}
-
-async fn control_channel(
-    AxumState(state): AxumState<Shared>,
-    Path(id): Path<String>,
-) -> Json<Value> {
-    let s = lock(&state);
-    Json(serde_json::json!({
-        "channel": id,
-        "messages": s.channels.get(&id),
-        "as_seen": render(&s, &id),
-    }))
-}
-
-#[derive(serde::Deserialize)]
-struct ReplyIn {
-    channel: String,
-    thread_ts: String,
-    user: String,
-    text: String,
-    /// "Also send to channel".
-    #[serde(default)]
-    broadcast: bool,
-    /// A file's name, attached to the reply.
-    file: Option<String>,
-}
-
-#[derive(serde::Deserialize)]
-struct ChangeIn {
-    channel: String,
-    ts: String,
-    user: String,
-    /// The new text (an edit); none for a delete.
-    text: Option<String>,
-}
-
-#[derive(serde::Deserialize)]
-struct CommandIn {
-    channel: String,
-    user: String,
-    text: String,
-}
-
-#[derive(serde::Deserialize)]
-struct ButtonIn {
-    channel: String,
-    message_ts: String,
-    user: String,
-    action_id: String,
-}
-
-/// `POST /_sandbox/reply`: a person replies in a thread.
-async fn control_reply(AxumState(state): AxumState<Shared>, Json(r): Json<ReplyIn>) -> Json<Value> {
-    let kind = match (r.file, r.broadcast) {
-        (Some(name), _) => ReplyKind::File(name),
-        (None, true) => ReplyKind::Broadcast,
-        (None, false) => ReplyKind::Plain,
-    };
-    let ts = Control(state).thread_reply_as(&r.channel, &r.thread_ts, &r.user, &r.text, kind);
-    Json(serde_json::json!({ "ok": true, "ts": ts }))
-}
-
-/// `POST /_sandbox/edit`: a person changes their message.
-async fn control_edit(
-    AxumState(state): AxumState<Shared>,
-    Json(c): Json<ChangeIn>,
-) -> (axum::http::StatusCode, Json<Value>) {
-    let text = c.text.unwrap_or_default();
-    changed(Control(state).edit_message(&c.channel, &c.ts, &c.user, &text))
-}
-
-/// `POST /_sandbox/delete`: a person deletes their message.
-async fn control_delete(
-    AxumState(state): AxumState<Shared>,
-    Json(c): Json<ChangeIn>,
-) -> (axum::http::StatusCode, Json<Value>) {
-    changed(Control(state).delete_message(&c.channel, &c.ts, &c.user))
-}
-
-fn changed(done: bool) -> (axum::http::StatusCode, Json<Value>) {
-    if done {
-        (
-            axum::http::StatusCode::OK,
-            Json(serde_json::json!({ "ok": true })),
-        )
-    } else {
-        (
-            axum::http::StatusCode::NOT_FOUND,
-            Json(serde_json::json!({ "ok": false, "error": "message_not_found" })),
-        )
-    }
-}
-
-/// `POST /_sandbox/command`: a person runs `/perch <text>`.
-async fn control_command(
-    AxumState(state): AxumState<Shared>,
-    Json(c): Json<CommandIn>,
-) -> Json<Value> {
-    let envelope = Control(state).slash_command(&c.channel, &c.user, &c.text);
-    Json(serde_json::json!({ "ok": true, "envelope_id": envelope }))
-}
-
-/// `POST /_sandbox/button`: a person presses a card button.
-async fn control_button(
-    AxumState(state): AxumState<Shared>,
-    Json(b): Json<ButtonIn>,
-) -> (axum::http::StatusCode, Json<Value>) {
-    match Control(state).press_button(&b.channel, &b.message_ts, &b.user, &b.action_id) {
-        Some(envelope) => (
-            axum::http::StatusCode::OK,
-            Json(serde_json::json!({ "ok": true, "envelope_id": envelope })),
-        ),
-        None => (
-            axum::http::StatusCode::NOT_FOUND,
-            Json(serde_json::json!({ "ok": false, "error": "no such message or button" })),
-        ),
-    }
-}
-
-/// The control routes, beside the Web API.
-pub(super) fn routes() -> Router<Shared> {
-    Router::new()
-        .route("/_sandbox/channels/{id}", get(control_channel))
-        .route("/_sandbox/reply", axum::routing::post(control_reply))
-        .route("/_sandbox/command", axum::routing::post(control_command))
-        .route("/_sandbox/button", axum::routing::post(control_button))
-        .route("/_sandbox/edit", axum::routing::post(control_edit))
-        .route("/_sandbox/delete", axum::routing::post(control_delete))
 }

@@ -11,6 +11,7 @@
 //! the next part of the Slack adapter.)
 
 mod control;
+mod control_api;
 pub mod socket;
 mod web;
 
@@ -104,6 +105,8 @@ pub(crate) struct State {
     pub(crate) delays: HashMap<String, Duration>,
     pub(crate) socket: socket::Socket,
     addr: SocketAddr,
+    /// Raised at each change people see, for the demo page.
+    changes: super::serve::Changes,
 }
 
 impl State {
@@ -131,6 +134,7 @@ impl State {
             .entry(channel.to_owned())
             .or_default()
             .push(message.clone());
+        self.changes.bump();
         message
     }
 
@@ -280,11 +284,12 @@ impl FakeSlack {
             delays: HashMap::new(),
             socket: socket::Socket::new(app_token),
             addr,
+            changes: super::serve::Changes::default(),
         }));
         let app = Router::new()
             .route("/api/{method}", get(web::call).post(web::call))
             .route("/link/", get(socket::connect))
-            .merge(control::routes())
+            .merge(control_api::routes())
             .with_state(Arc::clone(&state));
         // Redelivery of unacknowledged envelopes runs beside the server.
         let ticker = Arc::clone(&state);

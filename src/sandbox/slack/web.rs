@@ -184,6 +184,23 @@ fn dispatch(
     p: &Map<String, Value>,
 ) -> (StatusCode, Value, Option<u64>) {
     let plain = |(status, body): (StatusCode, Value)| (status, body, None);
+    let answer = method_answer(s, method, p, plain);
+    let shown = matches!(
+        method,
+        "chat.postMessage" | "chat.update" | "chat.postEphemeral" | "reactions.add"
+    );
+    if shown && answer.1["ok"] == true {
+        s.changes.bump();
+    }
+    answer
+}
+
+fn method_answer(
+    s: &mut State,
+    method: &str,
+    p: &Map<String, Value>,
+    plain: impl Fn((StatusCode, Value)) -> (StatusCode, Value, Option<u64>),
+) -> (StatusCode, Value, Option<u64>) {
     match method {
         "auth.test" => plain((
             StatusCode::OK,

@@ -49,14 +49,17 @@ struct LimitIn {
 
 /// The control routes, beside the X API.
 pub(super) fn routes() -> Router<Shared> {
-    Router::new()
+    let control = Router::new()
+        .route("/_sandbox/timeline", get(control_timeline))
+        .route("/_sandbox/events", get(control_events))
         .route("/_sandbox/posts", post(control_post))
         .route("/_sandbox/dms", post(control_dm))
         .route("/_sandbox/backlog", post(control_backlog))
         .route("/_sandbox/posted", get(control_posted))
         .route("/_sandbox/faults", post(control_fault))
         .route("/_sandbox/rate_limits", post(control_limit))
-        .route("/_sandbox/requests", get(control_requests))
+        .route("/_sandbox/requests", get(control_requests));
+    super::super::serve::for_the_page(control)
 }
 
 async fn control_post(
@@ -150,6 +153,57 @@ impl State {
             self.create_dm_at(&sender, &account.user_id, &text, at(i, dms));
         }
     }
+}
+
+/// `GET /_sandbox/events`: an event at each post or DM.
+async fn control_events(AxumState(state): AxumState<Shared>) -> impl axum::response::IntoResponse {
+    let changes = lock(&state).changes.clone();
+    changes.events()
+}
+
+/// `GET /_sandbox/timeline`: every post and DM as people on X see them
+/// (authors by handle, text unescaped), oldest first, and the hosted
+/// accounts' handles.
+async fn control_timeline(AxumState(state): AxumState<Shared>) -> Json<Value> {
+    let s = lock(&state);
+    let handle = |id: Option<&str>| {
+        id.and_then(|id| s.user(id))
+            .map_or_else(String::new, |u| u.username.clone())
+    };
+    let text = |t: &str| html_escape::decode_html_entities(t).into_owned();
+    let posts: Vec<Value> = s
+        .posts
+        .iter()
+        .map(|p| {
+            let replied_to = p
+                .referenced_tweets
+                .iter()
+                .find(|r| r.kind == "replied_to")
+                .map(|r| r.id.clone());
+            json!({
+                "id": p.id, "author": handle(p.author_id.as_deref()),
+                "text": text(p.note_tweet.as_ref().map_or(p.text.as_str(), |n| n.text.as_str())),
+                "conversation_id": p.conversation_id, "in_reply_to": replied_to,
+                "created_at": p.created_at,
+                "brand": p.author_id.as_deref().is_some_and(|a| s.is_account(a)),
+            })
+        })
+        .collect();
+    let dms: Vec<Value> = s
+        .dms
+        .iter()
+        .map(|(e, between)| {
+            let sender = e.sender_id.as_deref().unwrap_or_default();
+            let other = between.iter().find(|u| *u != sender).map(String::as_str);
+            json!({
+                "id": e.id, "from": handle(Some(sender)), "to": handle(other),
+                "text": e.text.as_deref().map(text), "conversation_id": e.dm_conversation_id,
+                "created_at": e.created_at, "brand": s.is_account(sender),
+            })
+        })
+        .collect();
+    let accounts: Vec<&str> = s.accounts.iter().map(|a| a.handle.as_str()).collect();
+    Json(json!({ "accounts": accounts, "posts": posts, "dms": dms }))
 }
 
 async fn control_posted(AxumState(state): AxumState<Shared>) -> Json<Value> {

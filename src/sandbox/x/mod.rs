@@ -155,6 +155,8 @@ pub(crate) struct State {
     /// What X would bill for what the fake served and delivered.
     bill: billing::Bill,
     stream: stream::Stream,
+    /// Raised at each post and DM, for the demo page.
+    changes: super::serve::Changes,
 }
 
 pub(crate) fn unix_now() -> u64 {
@@ -328,6 +330,7 @@ impl State {
             entities: (!mentions.is_empty()).then_some(Entities { mentions }),
         };
         self.posts.push(post.clone());
+        self.changes.bump();
         post
     }
 
@@ -376,6 +379,7 @@ impl State {
         };
         self.dms
             .push((event.clone(), vec![sender.id.clone(), recipient.to_owned()]));
+        self.changes.bump();
         event
     }
 

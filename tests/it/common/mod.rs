@@ -142,6 +142,7 @@ pub fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> 
         .unwrap_or_default();
     Ok((status, body))
 }
+pub mod browser;
 pub mod chat;
 pub mod relay;
 pub mod specs;
@@ -186,6 +187,7 @@ impl Running {
             listener,
             secrets,
             clock,
+            axum::Router::new(),
             async {
                 let _ = stopped.await;
             },
