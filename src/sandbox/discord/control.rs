@@ -10,6 +10,50 @@ use super::json::error;
 use super::{Control, Shared};
 
 impl Control {
+    /// A text channel as a person sees it: each card (title and status)
+    /// with its thread's messages indented below, marks in brackets.
+    pub fn render(&self, channel: u64) -> String {
+        let s = super::lock(&self.0);
+        let line = |m: &super::Message| {
+            let card = m.embeds.get(0).map(|e| {
+                let status = e["fields"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|f| f["name"] == "Status" || f["name"] == "Holder")
+                    .filter_map(|f| f["value"].as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!(
+                    "[card] {} ({status})",
+                    e["title"].as_str().unwrap_or_default()
+                )
+            });
+            let marks = if m.reactions.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", m.reactions.join(" "))
+            };
+            let name = |id: &str| {
+                id.parse()
+                    .ok()
+                    .and_then(|id| s.members.get(&id))
+                    .map_or_else(|| id.to_owned(), |(name, _)| name.clone())
+            };
+            let shown = card.unwrap_or_else(|| crate::sandbox::plain::line(&m.content, &name));
+            format!("{}: {shown}{marks}", m.author_name)
+        };
+        let mut out = String::new();
+        for parent in s.messages.iter().filter(|m| m.channel_id == channel) {
+            out.push_str(&line(parent));
+            out.push('\n');
+            for reply in s.messages.iter().filter(|m| m.channel_id == parent.id) {
+                out.push_str(&format!("    ↳ {}\n", line(reply)));
+            }
+        }
+        out
+    }
+
     /// A guild member, before they write anything.
     pub fn add_member(&self, id: u64, name: &str, roles: &[u64]) {
         super::lock(&self.0)
