@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
 use crate::common::relay::{sandbox_toml, Ports};
-use crate::common::{http_get, perch, text};
+use crate::common::{http_get, perch, text, try_until, until_blocking};
 
 fn post_json(addr: std::net::SocketAddr, path: &str, body: &str) -> std::io::Result<u16> {
     use std::io::{Read, Write};
@@ -152,15 +152,11 @@ fn the_sandbox_plays_the_scene_then_keeps_running_for_a_newcomer() {
     )
     .expect("inject");
     assert_eq!(status, 201);
-    loop {
-        let (_, body) = http_get(ports.health, "/healthz").expect("health");
-        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-        if v["tickets"] == 4 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "not ticketed: {body}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    until_blocking("the newcomer's tweet ticketed", || {
+        let (_, body) = http_get(ports.health, "/healthz").ok()?;
+        let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+        (v["tickets"] == 4).then_some(())
+    });
     interrupt(child);
 
     // The newcomer runs it again: the fakes start empty, and so does the
@@ -318,19 +314,12 @@ async fn the_page_and_the_fakes_control_apis_answer_as_a_newcomer_needs() {
     let scene = format!("http://{}/sandbox/scene", ports.health);
     let first = web.post(&scene).send().await.expect("play");
     assert_eq!(first.status(), 202);
-    let mut said = serde_json::Value::Null;
-    while said["playing"] != true {
-        said = web
-            .get(&scene)
-            .send()
-            .await
-            .expect("scene")
-            .json()
-            .await
-            .expect("JSON");
-        assert!(Instant::now() < deadline, "the scene did not start: {said}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let playing = try_until(Duration::from_secs(30), || async {
+        let said: serde_json::Value = web.get(&scene).send().await.ok()?.json().await.ok()?;
+        (said["playing"] == true).then_some(())
+    })
+    .await;
+    assert!(playing.is_some(), "the scene did not start");
     let again = web.post(&scene).send().await.expect("play again");
     assert_eq!(again.status(), 409);
     drop(child);

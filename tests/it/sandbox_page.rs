@@ -10,6 +10,7 @@
 //! directory (`target/tmp/sandbox-page/`). Without Chromium the test says
 //! so and passes.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,7 @@ use serde_json::Value;
 
 use crate::common::browser::chromium;
 use crate::common::relay::{sandbox_toml, Ports};
+use crate::common::try_until;
 use crate::sandbox::start_sandbox;
 
 /// How long any one thing may take to show.
@@ -33,72 +35,58 @@ async fn until(page: &Page, what: &str, js: &str) -> Value {
 }
 
 async fn until_within(within: Duration, page: &Page, what: &str, js: &str) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let got = page
-            .evaluate(js)
-            .await
-            .ok()
-            .and_then(|r| r.into_value::<Value>().ok())
-            .unwrap_or(Value::Null);
-        let shown = match &got {
-            Value::Null | Value::Bool(false) => false,
-            Value::String(s) => !s.is_empty(),
-            _ => true,
-        };
-        if shown {
-            return got;
+    let shown = try_until(within, || async {
+        let got = page.evaluate(js).await.ok()?.into_value::<Value>().ok()?;
+        match &got {
+            Value::Null | Value::Bool(false) => None,
+            Value::String(s) if s.is_empty() => None,
+            _ => Some(got),
         }
-        if Instant::now() > deadline {
-            let panes = page
-                .evaluate("document.body.innerText")
-                .await
-                .ok()
-                .and_then(|r| r.into_value::<String>().ok())
-                .unwrap_or_default();
-            let scene = page
-                .evaluate("fetch('/sandbox/scene').then((r) => r.text())")
-                .await
-                .ok()
-                .and_then(|r| r.into_value::<String>().ok())
-                .unwrap_or_default();
-            panic!(
-                "the page never showed {what} ({js}); it shows:\n{panes}\n\nDEBUG scene: {scene}"
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    })
+    .await;
+    if let Some(got) = shown {
+        return got;
     }
+    let panes = page
+        .evaluate("document.body.innerText")
+        .await
+        .ok()
+        .and_then(|r| r.into_value::<String>().ok())
+        .unwrap_or_default();
+    panic!("the page never showed {what} ({js}); it shows:\n{panes}");
 }
 
 /// Clicks what `selector` finds, as a mouse would. The page redraws a
 /// pane when its fake changes: a node replaced between finding and
 /// clicking is found again.
 async fn click(page: &Page, selector: &str) {
-    let deadline = Instant::now() + SHOW;
-    loop {
-        let clicked = match page.find_element(selector).await {
-            Ok(found) => found.click().await.map(|_| ()),
-            Err(e) => Err(e),
-        };
-        match clicked {
-            Ok(()) => return,
-            Err(e) if Instant::now() > deadline => panic!("cannot click {selector}: {e}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
+    let failed = RefCell::new(String::new());
+    let failed_ = &failed;
+    let clicked = try_until(SHOW, move || async move {
+        let clicking = async { page.find_element(selector).await?.click().await.map(|_| ()) };
+        clicking
+            .await
+            .map_err(|e| *failed_.borrow_mut() = e.to_string())
+            .ok()
+    })
+    .await;
+    if clicked.is_none() {
+        panic!("cannot click {selector}: {}", failed.borrow());
     }
 }
 
 /// Types `text` into the box `selector` finds (emptied first), then
-/// presses Enter when `enter`. The box keeps what is typed across
-/// redraws (the page keeps drafts), so typing goes on into the new one.
+/// presses Enter when `enter`. A box replaced by a redraw while typing is
+/// emptied and typed into again.
 async fn type_in(page: &Page, selector: &str, text: &str, enter: bool) {
-    let js = format!(
-        "(() => {{ const b = document.querySelector({selector:?}); b.value = ''; b.dispatchEvent(new Event('input', {{ bubbles: true }})); }})()"
-    );
-    page.evaluate(js).await.expect("empty the box");
-    let deadline = Instant::now() + SHOW;
-    loop {
-        let typed = async {
+    let failed = RefCell::new(String::new());
+    let failed_ = &failed;
+    let typed = try_until(SHOW, move || async move {
+        let empty = format!(
+            "(() => {{ const b = document.querySelector({selector:?}); b.value = ''; b.dispatchEvent(new Event('input', {{ bubbles: true }})); }})()"
+        );
+        let typing = async {
+            page.evaluate(empty).await?;
             let the_box = page.find_element(selector).await?;
             the_box.click().await?.type_str(text).await?;
             if enter {
@@ -106,16 +94,14 @@ async fn type_in(page: &Page, selector: &str, text: &str, enter: bool) {
             }
             Ok::<_, chromiumoxide::error::CdpError>(())
         };
-        match typed.await {
-            Ok(()) => return,
-            Err(e) if Instant::now() > deadline => panic!("cannot type in {selector}: {e}"),
-            Err(_) => {
-                // Start again from an empty box.
-                let js = format!("document.querySelector({selector:?}).value = ''");
-                let _ = page.evaluate(js).await;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
+        typing
+            .await
+            .map_err(|e| *failed_.borrow_mut() = e.to_string())
+            .ok()
+    })
+    .await;
+    if typed.is_none() {
+        panic!("cannot type in {selector}: {}", failed.borrow());
     }
 }
 

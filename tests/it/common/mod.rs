@@ -282,15 +282,27 @@ pub async fn until_within<T>(
     what: &str,
     mut probe: impl FnMut() -> Option<T>,
 ) -> T {
+    match try_until(limit, || std::future::ready(probe())).await {
+        Some(v) => v,
+        None => panic!("timed out waiting for {what}"),
+    }
+}
+
+/// Asks `probe` (which may itself wait: a browser, an HTTP call) until it
+/// gives something, for at most `limit`; `None` when it never did, so the
+/// caller can say what it saw instead.
+pub async fn try_until<T, F>(limit: Duration, mut probe: impl FnMut() -> F) -> Option<T>
+where
+    F: std::future::Future<Output = Option<T>>,
+{
     let deadline = std::time::Instant::now() + limit;
     loop {
-        if let Some(v) = probe() {
-            return v;
+        if let Some(v) = probe().await {
+            return Some(v);
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
