@@ -1,57 +1,54 @@
-//! Chat markup as a person reads it, on one line: the terminal scene's
-//! view of Slack's mrkdwn and Discord's markdown (names for mentions, the
-//! fallback of a date, a link's label).
+//! Chat markup as a person reads it, on one line, for the terminal
+//! scene: perch's own reading of Slack's mrkdwn and Discord's markdown
+//! (`chat::{slack,discord}::text::to_x`: names for mentions, a date's
+//! fallback, a link's address), each field's title before its value.
 
 use std::sync::LazyLock;
 
-use regex::{Captures, Regex};
+use regex::Regex;
 
-static SLACK_DATE: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"<!date\^\d+\^[^|>]*\|([^>]*)>").ok());
-static DISCORD_TIME: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"<t:(\d+)(?::([a-zA-Z]))?>").ok());
-static MENTION: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"<@!?(\w+)>").ok());
-static LINK: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"<(https?://[^|>]+)(?:\|([^>]+))?>").ok());
+use crate::chat::markup::{Names, Ref};
+use crate::chat::{discord, slack};
+
+/// A card field, `*Title*` on its own line above its value.
 static FIELD: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"\*([^*\n]+)\*\n").ok());
-static BOLD: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"\*\*?([^*\n]+)\*\*?").ok());
-static EMOJI_CODE: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r":[a-z][a-z0-9_+-]*: ?").ok());
-/// "(in 5 minutes)" after a time already said: the terminal is read later.
-static RELATIVE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r" ?\(<t:\d+:R>\)").ok());
 
-fn replace(re: &LazyLock<Option<Regex>>, text: &str, with: impl Fn(&Captures) -> String) -> String {
-    match re.as_ref() {
-        Some(re) => re.replace_all(text, |c: &Captures| with(c)).into_owned(),
+/// A Slack text on one line; `name` names a mentioned user id.
+pub fn slack_line(text: &str, name: &dyn Fn(&str) -> String) -> String {
+    let text = fields(text);
+    one_line(&slack::text::to_x(
+        &text,
+        &names(slack::text::refs(&text), name),
+    ))
+}
+
+/// A Discord text on one line; `name` names a mentioned user id.
+pub fn discord_line(text: &str, name: &dyn Fn(&str) -> String) -> String {
+    one_line(&discord::text::to_x(
+        text,
+        &names(discord::text::refs(text), name),
+    ))
+}
+
+fn fields(text: &str) -> String {
+    match FIELD.as_ref() {
+        Some(re) => re.replace_all(text, "$1: ").into_owned(),
         None => text.to_owned(),
     }
 }
 
-/// `text` on one line as a person reads it; `name` names a mentioned id.
-pub fn line(text: &str, name: &dyn Fn(&str) -> String) -> String {
-    let text = replace(&SLACK_DATE, text, |c| c[1].to_owned());
-    let text = replace(&RELATIVE, &text, |_| String::new());
-    let text = replace(&DISCORD_TIME, &text, |c| {
-        let at = c[1]
-            .parse()
-            .ok()
-            .and_then(|s| chrono::DateTime::from_timestamp(s, 0));
-        at.map_or_else(
-            || c[0].to_owned(),
-            |at| format!("{} UTC", at.format("%H:%M")),
-        )
-    });
-    let text = replace(&MENTION, &text, |c| format!("@{}", name(&c[1])));
-    let text = replace(&LINK, &text, |c| match c.get(2) {
-        Some(label) => format!("{} {}", label.as_str(), &c[1]),
-        None => c[1].to_owned(),
-    });
-    let text = replace(&FIELD, &text, |c| format!("{}: ", &c[1]));
-    let text = replace(&BOLD, &text, |c| c[1].to_owned());
-    let text = replace(&EMOJI_CODE, &text, |_| String::new());
-    let text = html_escape::decode_html_entities(&text).into_owned();
+fn names(refs: Vec<Ref>, name: &dyn Fn(&str) -> String) -> Names {
+    refs.into_iter()
+        .filter_map(|r| match &r {
+            Ref::User(id) => Some((r.clone(), name(id))),
+            _ => None,
+        })
+        .collect()
+}
+
+fn one_line(text: &str) -> String {
     text.lines()
-        .map(|l| l.trim().trim_start_matches('>').trim())
+        .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join(" · ")
@@ -63,33 +60,27 @@ mod tests {
 
     #[test]
     fn chat_markup_reads_as_one_plain_line() {
-        let name = |id: &str| {
-            if id == "U0SAM" {
-                "Sam Lee".to_owned()
-            } else {
-                id.to_owned()
-            }
+        let name = |id: &str| match id {
+            "U0SAM" | "42" => "Sam Lee".to_owned(),
+            _ => id.to_owned(),
         };
         assert_eq!(
-            line(
+            slack_line(
                 "🚨 #2 · Late: due at <!date^1796529880^{time_secs}|04:04:40 UTC>. <@U0SAM>, please claim it",
                 &name
             ),
-            "🚨 #2 · Late: due at 04:04:40 UTC. @Sam Lee, please claim it"
+            "🚨 #2 · Late: due at 04:04:40 UTC. Sam Lee, please claim it"
         );
         assert_eq!(
-            line(
+            slack_line(
                 "*Priority*\n:red_circle: urgent | <https://x.com/a/status/1|View on X>",
                 &name
             ),
-            "Priority: urgent | View on X https://x.com/a/status/1"
+            "Priority: 🔴 urgent | View on X (https://x.com/a/status/1)"
         );
         assert_eq!(
-            line(
-                "due at <t:1796529880:T> (<t:1796529880:R>)\n**ok** &amp; done",
-                &name
-            ),
-            "due at 04:04 UTC · ok & done"
+            discord_line("due at <t:1796529880:T>, <@42>\n**ok** then", &name),
+            "due at 2026-12-06 04:04 UTC, Sam Lee · ok then"
         );
     }
 }

@@ -34,9 +34,14 @@ async fn until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> anyhow::R
 /// line is printed, kept, and announced to the page's watchers.
 #[derive(Default)]
 pub struct Narration {
-    lines: std::sync::Mutex<Vec<String>>,
-    playing: std::sync::atomic::AtomicBool,
+    said: std::sync::Mutex<Said>,
     changes: super::serve::Changes,
+}
+
+#[derive(Default, Clone)]
+struct Said {
+    lines: Vec<String>,
+    playing: bool,
 }
 
 impl Narration {
@@ -45,33 +50,38 @@ impl Narration {
         // A terminal that went away (stdout closed) loses the line; the
         // page still gets it.
         let _ = writeln!(std::io::stdout(), "{line}");
-        super::serve::lock(&self.lines).push(line.trim_matches('\n').to_owned());
-        self.changes.bump();
+        self.change(|said| said.lines.push(line.trim_matches('\n').to_owned()));
     }
 
     /// Every line said so far, and whether the scene is playing.
     pub fn read(&self) -> (Vec<String>, bool) {
-        let lines = super::serve::lock(&self.lines).clone();
-        (
-            lines,
-            self.playing.load(std::sync::atomic::Ordering::SeqCst),
-        )
+        let said = super::serve::lock(&self.said).clone();
+        (said.lines, said.playing)
     }
 
-    /// Marks the scene as playing; `false` when it already is.
+    /// Marks the scene as playing, its lines cleared; `false` when it
+    /// already is.
     pub fn begin(&self) -> bool {
-        let began = !self.playing.swap(true, std::sync::atomic::Ordering::SeqCst);
-        if began {
-            super::serve::lock(&self.lines).clear();
-            self.changes.bump();
-        }
-        began
+        self.change(|said| {
+            let began = !said.playing;
+            if began {
+                *said = Said {
+                    lines: Vec::new(),
+                    playing: true,
+                };
+            }
+            began
+        })
     }
 
     pub fn end(&self) {
-        self.playing
-            .store(false, std::sync::atomic::Ordering::SeqCst);
+        self.change(|said| said.playing = false);
+    }
+
+    fn change<T>(&self, how: impl FnOnce(&mut Said) -> T) -> T {
+        let done = how(&mut super::serve::lock(&self.said));
         self.changes.bump();
+        done
     }
 
     pub fn changes(&self) -> &super::serve::Changes {
@@ -146,7 +156,7 @@ impl<'a> Cast<'a> {
     /// Chat markup as a person reads it.
     fn plain(&self, text: &str) -> String {
         let name = |id: &str| self.slack.user_name(id);
-        super::plain::line(text, &name)
+        super::plain::slack_line(text, &name)
     }
 
     /// The cards perch posted in the channel during this play.
@@ -339,7 +349,7 @@ fn standing(card: &super::slack::Message) -> String {
         })
         .filter_map(|f| f.get("text").and_then(|t| t.as_str()))
         .filter(|t| t.starts_with("*Status*") || t.starts_with("*Holder*"))
-        .map(|t| super::plain::line(t, &|id: &str| id.to_owned()))
+        .map(|t| super::plain::slack_line(t, &|id: &str| id.to_owned()))
         .collect::<Vec<_>>();
     fields.join(", ")
 }

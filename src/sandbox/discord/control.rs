@@ -40,7 +40,8 @@ impl Control {
                     .and_then(|id| s.members.get(&id))
                     .map_or_else(|| id.to_owned(), |(name, _)| name.clone())
             };
-            let shown = card.unwrap_or_else(|| crate::sandbox::plain::line(&m.content, &name));
+            let shown =
+                card.unwrap_or_else(|| crate::sandbox::plain::discord_line(&m.content, &name));
             format!("{}: {shown}{marks}", m.author_name)
         };
         let mut out = String::new();
@@ -198,22 +199,11 @@ async fn control_events(AxumState(state): AxumState<Shared>) -> impl IntoRespons
     changes.events()
 }
 
-/// A snowflake as Discord writes it (a string), or as a number: a web
+/// A snowflake as Discord writes it (a string), or as a number (a web
 /// page cannot hold a snowflake in a number without losing its last
-/// digits.
+/// digits): read as serenity reads Discord's ids.
 fn snowflake<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum Written {
-        Number(u64),
-        Text(String),
-    }
-    match <Written as serde::Deserialize>::deserialize(d)? {
-        Written::Number(n) => Ok(n),
-        Written::Text(t) => t
-            .parse()
-            .map_err(|_| serde::de::Error::custom(format!("`{t}` is not a snowflake"))),
-    }
+    <serenity::all::GenericId as serde::Deserialize>::deserialize(d).map(|id| id.get())
 }
 
 #[derive(serde::Deserialize)]

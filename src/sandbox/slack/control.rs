@@ -308,14 +308,7 @@ impl Control {
 
     /// A person's name (the bot is perch; an unknown id stays as it is).
     pub fn user_name(&self, id: &str) -> String {
-        if id == BOT_USER {
-            return "perch".to_owned();
-        }
-        lock(&self.0)
-            .users
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| id.to_owned())
+        lock(&self.0).name_of(id)
     }
 
     /// Ephemeral messages shown to `user`.
@@ -349,19 +342,14 @@ pub(super) fn render(s: &State, channel: &str) -> String {
     let Some(messages) = s.channels.get(channel) else {
         return String::new();
     };
-    let name = |id: &str| {
-        if id == BOT_USER {
-            return "perch".to_owned();
-        }
-        s.users.get(id).cloned().unwrap_or_else(|| id.to_owned())
-    };
+    let name = |id: &str| s.name_of(id);
     let who = |m: &Message| name(&m.user);
     let mut out = String::new();
     for parent in messages
         .iter()
         .filter(|m| m.thread_ts.as_ref().is_none_or(|t| *t == m.ts))
     {
-        let shown = crate::sandbox::plain::line(&web::visible_text(parent), &name);
+        let shown = crate::sandbox::plain::slack_line(&web::visible_text(parent), &name);
         out.push_str(&format!("{}: {shown}\n", who(parent)));
         for reply in messages
             .iter()
@@ -372,7 +360,7 @@ pub(super) fn render(s: &State, channel: &str) -> String {
             } else {
                 format!(" [{}]", reply.reactions.join(" "))
             };
-            let shown = crate::sandbox::plain::line(&reply.text, &name);
+            let shown = crate::sandbox::plain::slack_line(&reply.text, &name);
             out.push_str(&format!("    ↳ {}: {shown}{marks}\n", who(reply)));
         }
     }

@@ -32,7 +32,7 @@ async fn control_channel(
         .map(|m| {
             let mut v = web::message_json(m);
             v["reactions"] = serde_json::json!(m.reactions);
-            v["user_name"] = serde_json::json!(s.users.get(&m.user).unwrap_or(&m.user));
+            v["user_name"] = serde_json::json!(s.name_of(&m.user));
             v
         })
         .collect();

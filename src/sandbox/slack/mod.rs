@@ -110,6 +110,15 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// A person's name as people see it (the bot is perch; an unknown id
+    /// stays as it is).
+    fn name_of(&self, id: &str) -> String {
+        if id == BOT_USER {
+            return "perch".to_owned();
+        }
+        self.users.get(id).cloned().unwrap_or_else(|| id.to_owned())
+    }
+
     /// Stores a person's reply in a thread.
     fn person_replies(
         &mut self,

@@ -184,24 +184,7 @@ fn dispatch(
     p: &Map<String, Value>,
 ) -> (StatusCode, Value, Option<u64>) {
     let plain = |(status, body): (StatusCode, Value)| (status, body, None);
-    let answer = method_answer(s, method, p, plain);
-    let shown = matches!(
-        method,
-        "chat.postMessage" | "chat.update" | "chat.postEphemeral" | "reactions.add"
-    );
-    if shown && answer.1["ok"] == true {
-        s.changes.bump();
-    }
-    answer
-}
-
-fn method_answer(
-    s: &mut State,
-    method: &str,
-    p: &Map<String, Value>,
-    plain: impl Fn((StatusCode, Value)) -> (StatusCode, Value, Option<u64>),
-) -> (StatusCode, Value, Option<u64>) {
-    match method {
+    let answer = match method {
         "auth.test" => plain((
             StatusCode::OK,
             json!({
@@ -235,7 +218,15 @@ fn method_answer(
             StatusCode::OK,
             json!({ "ok": false, "error": "unknown_method" }),
         )),
+    };
+    let shown = matches!(
+        method,
+        "chat.postMessage" | "chat.update" | "chat.postEphemeral" | "reactions.add"
+    );
+    if shown && answer.1["ok"] == true {
+        s.changes.bump();
     }
+    answer
 }
 
 fn post_message(s: &mut State, p: &Map<String, Value>) -> (StatusCode, Value, Option<u64>) {
